@@ -1,0 +1,392 @@
+//! The run configuration: one YAML file, parsed here and only here (the YAML crate is
+//! replaceable), with errors that name the file, line, column, key path, bad value and what
+//! was expected.
+//!
+//! ```yaml
+//! objective: { builtin: ackley, dim: 10 }   # or { library: path/to/lib.so, params: {...} }
+//!                                           # or { command: [python3, obj.py], dim: 3, ... }
+//! strategy:
+//!   name: les
+//!   params: { paths: 250 }
+//! budget: 200          # exact number of objective evaluations, initial design included
+//! initial_points: 2    # uniform random points before the strategy's first ask
+//! seed: 7
+//! output: runs/ackley10-les
+//! on_error: stop       # stop | skip
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::params::{Params, from_serde_message, join_path};
+use crate::registry::{self, BuildContext, PluginError, PluginSpec};
+use crate::{Objective, Strategy};
+
+/// Default number of uniform random points before the first `ask` (the paper's setting).
+pub const DEFAULT_INITIAL_POINTS: usize = 2;
+
+/// What the runner does when an evaluation fails (error, NaN or ±inf).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Record the failure and end the run with exit code 1 (the default).
+    #[default]
+    Stop,
+    /// Record the failure, leave the point out of the data and continue.
+    Skip,
+}
+
+/// The top-level keys of a run config, as written (before plugins resolve their blocks).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The objective block: `builtin:`, `library:` or `command:` plus its parameters.
+    pub objective: Value,
+    /// The strategy: `{ name, params }`.
+    pub strategy: PluginSpec,
+    /// Exact number of objective evaluations, initial design included.
+    pub budget: i64,
+    /// Uniform random points evaluated before the first `ask`.
+    #[serde(default = "default_initial_points")]
+    pub initial_points: i64,
+    /// Seed of every random stream of the run.
+    pub seed: u64,
+    /// Run directory (default: `runs/<config file stem>-seed<seed>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Policy for failed evaluations.
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+fn default_initial_points() -> i64 {
+    DEFAULT_INITIAL_POINTS as i64
+}
+
+/// Command-line values that replace the file's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    /// Replaces `seed`.
+    pub seed: Option<u64>,
+    /// Replaces `budget`.
+    pub budget: Option<i64>,
+    /// Replaces `output`.
+    pub output: Option<String>,
+}
+
+/// A config error located in its file.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct ConfigError {
+    /// The config file.
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub location: Option<(usize, usize)>,
+    /// Dotted key path (`strategy.params.paths`), empty for the whole file.
+    pub path: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.location {
+            write!(f, ":{line}:{col}")?;
+        }
+        if self.path.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": {}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Where each key path sits in the YAML text.
+#[derive(Clone, Debug, Default)]
+struct SourceMap {
+    locations: HashMap<String, (usize, usize)>,
+}
+
+impl SourceMap {
+    /// Walks the YAML event stream and records the position of every mapping key and sequence
+    /// item under its dotted key path.
+    fn build(text: &str) -> Self {
+        use serde_saphyr::granit_parser::{Event, Parser};
+        enum Frame {
+            Map { path: String, next_key: Option<String>, expecting_key: bool },
+            Seq { path: String, index: usize },
+        }
+        let mut locations = HashMap::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        // The path at which the next node starts, recording its location.
+        let node_path = |stack: &mut Vec<Frame>, locations: &mut HashMap<String, (usize, usize)>, line: usize, col: usize| -> Option<String> {
+            match stack.last_mut() {
+                None => Some(String::new()),
+                Some(Frame::Map { path, next_key, expecting_key }) => {
+                    if *expecting_key {
+                        None
+                    } else {
+                        *expecting_key = true;
+                        next_key.take().map(|k| join_path(path, &k))
+                    }
+                }
+                Some(Frame::Seq { path, index }) => {
+                    let p = format!("{path}[{index}]");
+                    *index += 1;
+                    locations.insert(p.clone(), (line, col));
+                    Some(p)
+                }
+            }
+        };
+        for item in Parser::new_from_str(text) {
+            let Ok((event, span)) = item else { break };
+            let (line, col) = (span.start.line(), span.start.col() + 1);
+            match event {
+                Event::Scalar(value, ..) => {
+                    if let Some(Frame::Map { path, next_key, expecting_key }) = stack.last_mut()
+                        && *expecting_key
+                    {
+                        *expecting_key = false;
+                        locations.insert(join_path(path, &value), (line, col));
+                        *next_key = Some(value.into_owned());
+                        continue;
+                    }
+                    node_path(&mut stack, &mut locations, line, col);
+                }
+                Event::MappingStart(..) => {
+                    let path = node_path(&mut stack, &mut locations, line, col).unwrap_or_default();
+                    stack.push(Frame::Map { path, next_key: None, expecting_key: true });
+                }
+                Event::SequenceStart(..) => {
+                    let path = node_path(&mut stack, &mut locations, line, col).unwrap_or_default();
+                    stack.push(Frame::Seq { path, index: 0 });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                }
+                Event::Alias(..) => {
+                    node_path(&mut stack, &mut locations, line, col);
+                }
+                _ => {}
+            }
+        }
+        Self { locations }
+    }
+
+    /// The location of `path`, or of its nearest ancestor that has one.
+    fn locate(&self, path: &str) -> Option<(usize, usize)> {
+        let mut p = path.to_owned();
+        loop {
+            if let Some(&loc) = self.locations.get(&p) {
+                return Some(loc);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p.truncate(cut);
+        }
+    }
+}
+
+/// A config file read and checked at the top level; plugins are built by [`LoadedConfig::build`].
+#[derive(Clone, Debug)]
+pub struct LoadedConfig {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// The top-level values (overrides applied).
+    pub config: RunConfig,
+    map: SourceMap,
+}
+
+/// Everything a run needs, built from a config.
+pub struct BuiltRun {
+    /// The objective.
+    pub objective: Box<dyn Objective>,
+    /// The strategy.
+    pub strategy: Box<dyn Strategy>,
+    /// Exact evaluation budget.
+    pub budget: usize,
+    /// Uniform random points before the first ask (0 when the strategy makes its own design).
+    pub initial_points: usize,
+    /// Run seed.
+    pub seed: u64,
+    /// Failed-evaluation policy.
+    pub on_error: OnError,
+    /// Run directory.
+    pub output: PathBuf,
+    /// The resolved config (every default filled in), as written to the run directory.
+    pub resolved: Value,
+}
+
+impl LoadedConfig {
+    /// Reads and checks `file`, applying `overrides`.
+    pub fn from_file(file: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+            file: file.to_owned(),
+            location: None,
+            path: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::from_str(file, &text, overrides)
+    }
+
+    /// Checks YAML `text` that came from `file` (used for messages only).
+    pub fn from_str(file: &Path, text: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let err = |location, path: &str, message: String| ConfigError {
+            file: file.to_owned(),
+            location,
+            path: path.to_owned(),
+            message,
+        };
+        let value: Value = serde_saphyr::from_str(text).map_err(|e| {
+            let location = e.location().map(|l| (l.line() as usize, l.column() as usize));
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or("invalid YAML").to_owned();
+            err(location, "", format!("not valid YAML: {first}"))
+        })?;
+        let map = SourceMap::build(text);
+        if !value.is_object() {
+            return Err(err(
+                Some((1, 1)),
+                "",
+                "expected a mapping with keys objective, strategy, budget, seed (and optionally initial_points, output, on_error)".into(),
+            ));
+        }
+        let mut config: RunConfig = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let parent = e.path().to_string();
+            let parent = if parent == "." { String::new() } else { parent };
+            let pe = from_serde_message(&parent, &e.inner().to_string());
+            err(map.locate(&pe.path), &pe.path, pe.message)
+        })?;
+        if let Some(seed) = overrides.seed {
+            config.seed = seed;
+        }
+        if let Some(budget) = overrides.budget {
+            config.budget = budget;
+        }
+        if let Some(output) = &overrides.output {
+            config.output = Some(output.clone());
+        }
+        let loaded = Self { file: file.to_owned(), config, map };
+        loaded.validate_top_level()?;
+        Ok(loaded)
+    }
+
+    fn error(&self, path: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError { file: self.file.clone(), location: self.map.locate(path), path: path.to_owned(), message: message.into() }
+    }
+
+    fn validate_top_level(&self) -> Result<(), ConfigError> {
+        let c = &self.config;
+        if c.budget < 1 {
+            return Err(self.error("budget", format!("{} is not valid: expected a whole number ≥ 1 (the number of objective evaluations)", c.budget)));
+        }
+        if c.initial_points < 0 {
+            return Err(self.error("initial_points", format!("{} is not valid: expected a whole number ≥ 0", c.initial_points)));
+        }
+        if c.initial_points > c.budget {
+            return Err(self.error(
+                "initial_points",
+                format!("{} is more than the budget {}: expected at most the budget", c.initial_points, c.budget),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Turns a plugin error into a located config error.
+    pub fn locate_plugin_error(&self, e: PluginError) -> ConfigError {
+        match e {
+            PluginError::UnknownName { ref path, .. } | PluginError::Build { ref path, .. } => {
+                let msg = e.to_string();
+                let msg = msg.strip_prefix(&format!("{path}: ")).unwrap_or(&msg).to_owned();
+                self.error(path, msg)
+            }
+            PluginError::Param(p) => self.error(&p.path, p.message),
+            PluginError::Duplicate { .. } => self.error("", e.to_string()),
+        }
+    }
+
+    /// Builds the objective alone (for `les check` and the runner).
+    pub fn build_objective(&self) -> Result<(Box<dyn Objective>, Value), ConfigError> {
+        let block = match &self.config.objective {
+            Value::Object(m) => m.clone(),
+            other => {
+                return Err(self.error(
+                    "objective",
+                    format!("{other} is not valid: expected a mapping with one of `builtin`, `library` or `command`"),
+                ));
+            }
+        };
+        let selectors: Vec<&str> = ["builtin", "library", "command"].into_iter().filter(|k| block.contains_key(*k)).collect();
+        let ctx = BuildContext::default();
+        match selectors.as_slice() {
+            ["builtin"] => {
+                let name = match &block["builtin"] {
+                    Value::String(s) => s.clone(),
+                    other => return Err(self.error("objective.builtin", format!("{other} is not valid: expected the name of a built-in objective"))),
+                };
+                let mut rest = block.clone();
+                rest.remove("builtin");
+                let params = Params::new(Value::Object(rest), "objective");
+                let built = registry::build::<dyn Objective>(&name, "objective.builtin", &params, &ctx)
+                    .map_err(|e| self.locate_plugin_error(e))?;
+                let mut resolved = Map::new();
+                resolved.insert("builtin".into(), Value::String(name));
+                if let Value::Object(m) = built.resolved {
+                    resolved.extend(m);
+                }
+                Ok((built.component, Value::Object(resolved)))
+            }
+            [kind] => {
+                let params = Params::new(Value::Object(block.clone()), "objective");
+                let built = registry::build::<dyn Objective>(kind, &format!("objective.{kind}"), &params, &ctx)
+                    .map_err(|e| self.locate_plugin_error(e))?;
+                Ok((built.component, built.resolved))
+            }
+            [] => Err(self.error("objective", "expected one of the keys `builtin`, `library` or `command`")),
+            _ => Err(self.error("objective", format!("has {}: expected exactly one of them", selectors.join(" and ")))),
+        }
+    }
+
+    /// Builds every component and the resolved config. `default_output` is used when the file
+    /// names no output directory.
+    pub fn build(&self) -> Result<BuiltRun, ConfigError> {
+        let (objective, objective_resolved) = self.build_objective()?;
+        let info = objective.info().clone();
+        let ctx = BuildContext { dim: info.dim(), oracle: objective.true_hyperparameters(), seed: self.config.seed };
+        let mut spec = self.config.strategy.clone();
+        let strategy = spec.build::<dyn Strategy>("strategy", &ctx).map_err(|e| self.locate_plugin_error(e))?;
+        let budget = self.config.budget as usize;
+        let initial_points = if strategy.uses_initial_design() { self.config.initial_points as usize } else { 0 };
+        let output = PathBuf::from(self.config.output.clone().unwrap_or_else(|| {
+            let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
+            format!("runs/{stem}-seed{}", self.config.seed)
+        }));
+        let resolved = serde_json::json!({
+            "objective": objective_resolved,
+            "strategy": spec,
+            "budget": budget,
+            "initial_points": self.config.initial_points,
+            "seed": self.config.seed,
+            "output": output.to_string_lossy(),
+            "on_error": self.config.on_error,
+        });
+        Ok(BuiltRun {
+            objective,
+            strategy,
+            budget,
+            initial_points,
+            seed: self.config.seed,
+            on_error: self.config.on_error,
+            output,
+            resolved,
+        })
+    }
+}
+
+/// Serializes a value (the resolved config) as YAML.
+pub fn to_yaml(value: &Value) -> String {
+    serde_saphyr::to_string(value).unwrap_or_else(|_| serde_json::to_string_pretty(value).unwrap_or_default())
+}

@@ -1,0 +1,40 @@
+//! Core of `les`: the plugin seam (traits), the registry, the typed configuration, the runner
+//! that owns the ask/tell loop, and the crash-safe run journal.
+//!
+//! Dimension vocabulary used in every doc comment of the workspace:
+//! `d` input dimension, `n` observations, `L` sample paths, `T` inner-optimizer steps,
+//! `P` support points per path, `M` candidates. Matrices are flat `Vec<f64>` in row-major
+//! order; a doc comment such as "`L×d`" means `L` rows of `d` values.
+//!
+//! Every strategy works on the unit cube `[0, 1]^d`: the runner maps the objective's box to the
+//! cube before data reach a strategy and maps asked points back before they are evaluated.
+
+pub mod acquisition;
+pub mod bounds;
+pub mod config;
+pub mod data;
+// pub mod journal;
+pub mod objective;
+pub mod optimizer;
+pub mod params;
+pub mod registry;
+pub mod rng;
+// pub mod runner;
+pub mod sequence;
+pub mod strategy;
+pub mod surrogate;
+
+pub use acquisition::Acquisition;
+pub use bounds::Bounds;
+pub use data::{Dataset, Observation};
+pub use objective::{GpHyperparameters, KernelKind, Objective, ObjectiveError, ObjectiveInfo};
+pub use optimizer::{DescentSequences, InnerOptimizer};
+pub use params::{ParamError, Params, PluginParams};
+pub use registry::{BuildContext, Built, PluginEntry, PluginError, PluginKind};
+pub use rng::{StreamRng, stream_rng};
+pub use sequence::{SampledSequences, SequenceSampler, SupportPoints};
+pub use strategy::{Ask, AskContext, IterationReport, Strategy, StrategyError};
+pub use surrogate::{PathBatch, PathwiseSurrogate, Prediction, Surrogate, SurrogateError};
+
+/// The version of `les` that wrote a run, recorded in `summary.json`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

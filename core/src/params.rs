@@ -1,0 +1,165 @@
+//! Plugin parameters: a block of the YAML config, handed to a plugin's build function, which
+//! turns it into its own typed, validated parameter struct.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A plugin's typed parameters. Deserialized with defaults filled in and unknown keys rejected
+/// (`#[serde(default, deny_unknown_fields)]` on the struct), then validated.
+pub trait PluginParams: DeserializeOwned + Serialize + Default {
+    /// Checks the values together (ranges, consistency). The error's `path` is relative to the
+    /// parameter block (`"learning_rate"`, `"lengthscale_prior.box"`).
+    fn validate(&self) -> Result<(), ParamError> {
+        Ok(())
+    }
+}
+
+/// A bad parameter: where (key path), what was wrong, what was expected.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ParamError {
+    /// Dotted key path from the root of the config file (`strategy.params.paths`); indices as
+    /// `[i]`.
+    pub path: String,
+    /// What was wrong, with the bad value and what was expected.
+    pub message: String,
+}
+
+impl ParamError {
+    /// An error at `path` (relative to the block being validated; the registry prefixes it).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { path: path.into(), message: message.into() }
+    }
+
+    /// Shorthand for an out-of-range value: "`value` is not valid: expected `expected`".
+    pub fn invalid(path: impl Into<String>, value: impl std::fmt::Display, expected: impl std::fmt::Display) -> Self {
+        Self::new(path, format!("{value} is not valid: expected {expected}"))
+    }
+
+    /// The same error with `prefix` put in front of its path.
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.path = join_path(prefix, &self.path);
+        self
+    }
+}
+
+/// Joins two dotted key paths (`a` + `b` → `a.b`, `a` + `[2]` → `a[2]`).
+pub fn join_path(prefix: &str, rest: &str) -> String {
+    match (prefix.is_empty(), rest.is_empty()) {
+        (true, _) => rest.to_owned(),
+        (_, true) => prefix.to_owned(),
+        _ if rest.starts_with('[') => format!("{prefix}{rest}"),
+        _ => format!("{prefix}.{rest}"),
+    }
+}
+
+/// A block of configuration and the key path where it sits in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// The block (a JSON object; `{}` when absent).
+    pub value: Value,
+    /// Key path of the block from the root of the file (`strategy.params`).
+    pub path: String,
+}
+
+impl Params {
+    /// A block at `path`. `null` counts as an empty block.
+    pub fn new(value: Value, path: impl Into<String>) -> Self {
+        let value = if value.is_null() { Value::Object(Default::default()) } else { value };
+        Self { value, path: path.into() }
+    }
+
+    /// Deserializes and validates the plugin's parameter struct. Errors carry the full key
+    /// path of the offending entry.
+    pub fn parse<P: PluginParams>(&self) -> Result<P, ParamError> {
+        let parsed: P = serde_path_to_error::deserialize(&self.value).map_err(|e| {
+            let inner = e.path().to_string();
+            let inner = if inner == "." { String::new() } else { inner };
+            from_serde_message(&join_path(&self.path, &inner), &e.inner().to_string())
+        })?;
+        parsed.validate().map_err(|e| e.prefixed(&self.path))?;
+        Ok(parsed)
+    }
+
+    /// The child block at `key` (absent → `{}`), with its path.
+    pub fn child(&self, key: &str) -> Params {
+        Params::new(self.value.get(key).cloned().unwrap_or(Value::Null), join_path(&self.path, key))
+    }
+}
+
+/// A serde message about the block at `parent` turned into an error at the offending key:
+/// an unknown key is reported at the key itself, a missing one at its parent block.
+pub(crate) fn from_serde_message(parent: &str, message: &str) -> ParamError {
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some(end) = rest.find('`')
+    {
+        // serde_path_to_error already ends the path with the unknown key; a plain serde error
+        // does not.
+        let key = &rest[..end];
+        let at_key = parent == key || parent.ends_with(&format!(".{key}"));
+        let path = if at_key { parent.to_owned() } else { join_path(parent, key) };
+        return ParamError::new(path, format!("unknown key {}", &message["unknown field ".len()..]));
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return ParamError::new(parent, format!("missing required key {rest}"));
+    }
+    ParamError::new(parent, message)
+}
+
+/// Serializes a parameter struct to the JSON value stored in the resolved config.
+pub fn to_value<P: Serialize>(params: &P) -> Value {
+    serde_json::to_value(params).expect("invariant: parameter structs serialize to JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+    #[serde(default, deny_unknown_fields)]
+    struct Demo {
+        paths: usize,
+        inner: Inner,
+    }
+    #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+    #[serde(default, deny_unknown_fields)]
+    struct Inner {
+        rate: f64,
+    }
+    impl PluginParams for Demo {
+        fn validate(&self) -> Result<(), ParamError> {
+            if self.paths == 0 {
+                return Err(ParamError::invalid("paths", self.paths, "at least 1"));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn errors_carry_full_paths() {
+        let p = Params::new(json!({"paths": 3, "inner": {"rat": 1.0}}), "strategy.params");
+        let e = p.parse::<Demo>().unwrap_err();
+        assert_eq!(e.path, "strategy.params.inner.rat");
+        assert!(e.message.starts_with("unknown key `rat`"), "{}", e.message);
+
+        let p = Params::new(json!({"paths": "many"}), "strategy.params");
+        let e = p.parse::<Demo>().unwrap_err();
+        assert_eq!(e.path, "strategy.params.paths");
+        assert!(e.message.contains("invalid type"), "{}", e.message);
+
+        let p = Params::new(json!({"paths": 0}), "strategy.params");
+        let e = p.parse::<Demo>().unwrap_err();
+        assert_eq!(e.path, "strategy.params.paths");
+        assert_eq!(e.message, "0 is not valid: expected at least 1");
+    }
+
+    #[test]
+    fn absent_block_means_defaults() {
+        let p = Params::new(Value::Null, "x");
+        let e = p.parse::<Demo>().unwrap_err();
+        assert_eq!(e.path, "x.paths", "defaults are validated too");
+    }
+}

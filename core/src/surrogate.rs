@@ -1,0 +1,101 @@
+//! Probabilistic models of the objective and their posterior sample paths.
+
+use serde_json::Value;
+
+use crate::{Dataset, StreamRng};
+
+/// Why a model could not be fitted or queried.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SurrogateError {
+    /// A Cholesky factorization failed even after adding the largest jitter tried.
+    #[error(
+        "covariance matrix of size {size} is not positive definite even with jitter {max_jitter:e} on the diagonal"
+    )]
+    NotPositiveDefinite {
+        /// Matrix size.
+        size: usize,
+        /// Largest jitter tried.
+        max_jitter: f64,
+    },
+    /// The model was queried before `fit`.
+    #[error("the surrogate was queried before it was fitted")]
+    NotFitted,
+    /// The data cannot be modelled (empty, non-finite …).
+    #[error("{0}")]
+    InvalidData(String),
+    /// Any other numerical failure, with a message that says what failed.
+    #[error("{0}")]
+    Numerical(String),
+}
+
+/// Posterior marginals at `m` points, in the model's output scale (see
+/// [`Surrogate::output_scale`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Prediction {
+    /// Posterior mean, `m`.
+    pub mean: Vec<f64>,
+    /// Latent (noise-free) posterior variance, `m`.
+    pub variance: Vec<f64>,
+}
+
+/// A probabilistic model fitted to data in the unit cube.
+///
+/// Predictions are in the model's own output scale: `y_model = (y − shift) / scale` with
+/// `(shift, scale)` from [`Surrogate::output_scale`] (identity when outputs are not
+/// standardized).
+pub trait Surrogate: Send + Sync {
+    /// Input dimension `d`.
+    fn dim(&self) -> usize;
+
+    /// Fits the model (hyperparameters included, as configured) to `data` (`n` points).
+    /// Returns diagnostics for the journal (fitted hyperparameters, fit time …).
+    fn fit(&mut self, data: &Dataset, rng: &mut StreamRng) -> Result<Value, SurrogateError>;
+
+    /// Posterior mean and latent variance at `m` points (`m×d`).
+    fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError>;
+
+    /// Latent posterior covariance between two point sets `a` (`m_a×d`) and `b` (`m_b×d`),
+    /// row-major `m_a×m_b`.
+    fn posterior_covariance(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>, SurrogateError>;
+
+    /// Observation-noise variance σ_n² in the model's output scale.
+    fn noise_variance(&self) -> f64;
+
+    /// `(shift, scale)` with `y_model = (y − shift) / scale`.
+    fn output_scale(&self) -> (f64, f64);
+
+    /// This model as one that can draw sample paths, if it can.
+    fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
+        None
+    }
+}
+
+/// A surrogate that draws whole posterior sample paths (functions, not marginals).
+pub trait PathwiseSurrogate: Surrogate {
+    /// Draws `L = n_paths` independent posterior sample paths.
+    fn sample_paths(&self, n_paths: usize, rng: &mut StreamRng) -> Result<Box<dyn PathBatch>, SurrogateError>;
+}
+
+/// `L` posterior sample paths evaluated together, each at its own point.
+///
+/// Batched on purpose: the random-feature part of all paths is one matrix product, which
+/// per-path calls would waste. Implementations must give results that do not depend on the
+/// number of threads.
+pub trait PathBatch: Send + Sync {
+    /// Number of paths `L`.
+    fn n_paths(&self) -> usize;
+
+    /// Input dimension `d`.
+    fn dim(&self) -> usize;
+
+    /// Values and gradients of every path at its own point: `xs` is `L×d` (row `l` for path
+    /// `l`); writes `values` (`L`) and `grads` (`L×d`).
+    fn value_and_grad(&self, xs: &[f64], values: &mut [f64], grads: &mut [f64]);
+
+    /// Values of every path at its own point (`xs` is `L×d`, `values` is `L`). The default
+    /// discards the gradients of [`PathBatch::value_and_grad`].
+    fn values(&self, xs: &[f64], values: &mut [f64]) {
+        let mut grads = vec![0.0; xs.len()];
+        self.value_and_grad(xs, values, &mut grads);
+    }
+}

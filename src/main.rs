@@ -1,0 +1,2 @@
+mod plugins;
+fn main() {}
