@@ -78,18 +78,12 @@ impl Bounds {
 
     /// Maps a point of this box to the unit cube: `(x − lower) / (upper − lower)`.
     pub fn to_unit(&self, x: &[f64]) -> Vec<f64> {
-        x.iter()
-            .zip(self.lower.iter().zip(&self.upper))
-            .map(|(&xi, (&lo, &hi))| (xi - lo) / (hi - lo))
-            .collect()
+        x.iter().zip(self.lower.iter().zip(&self.upper)).map(|(&xi, (&lo, &hi))| (xi - lo) / (hi - lo)).collect()
     }
 
     /// Maps a point of the unit cube into this box: `lower + u·(upper − lower)`.
     pub fn from_unit(&self, u: &[f64]) -> Vec<f64> {
-        u.iter()
-            .zip(self.lower.iter().zip(&self.upper))
-            .map(|(&ui, (&lo, &hi))| lo + ui * (hi - lo))
-            .collect()
+        u.iter().zip(self.lower.iter().zip(&self.upper)).map(|(&ui, (&lo, &hi))| lo + ui * (hi - lo)).collect()
     }
 
     /// Whether `x` lies inside the box (bounds included).

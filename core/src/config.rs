@@ -123,7 +123,11 @@ impl SourceMap {
         let mut locations = HashMap::new();
         let mut stack: Vec<Frame> = Vec::new();
         // The path at which the next node starts, recording its location.
-        let node_path = |stack: &mut Vec<Frame>, locations: &mut HashMap<String, (usize, usize)>, line: usize, col: usize| -> Option<String> {
+        let node_path = |stack: &mut Vec<Frame>,
+                         locations: &mut HashMap<String, (usize, usize)>,
+                         line: usize,
+                         col: usize|
+         -> Option<String> {
             match stack.last_mut() {
                 None => Some(String::new()),
                 Some(Frame::Map { path, next_key, expecting_key }) => {
@@ -275,16 +279,26 @@ impl LoadedConfig {
     }
 
     fn error(&self, path: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError { file: self.file.clone(), location: self.map.locate(path), path: path.to_owned(), message: message.into() }
+        ConfigError {
+            file: self.file.clone(),
+            location: self.map.locate(path),
+            path: path.to_owned(),
+            message: message.into(),
+        }
     }
 
     fn validate_top_level(&self) -> Result<(), ConfigError> {
         let c = &self.config;
         if c.budget < 1 {
-            return Err(self.error("budget", format!("{} is not valid: expected a whole number ≥ 1 (the number of objective evaluations)", c.budget)));
+            return Err(self.error(
+                "budget",
+                format!("{} is not valid: expected a whole number ≥ 1 (the number of objective evaluations)", c.budget),
+            ));
         }
         if c.initial_points < 0 {
-            return Err(self.error("initial_points", format!("{} is not valid: expected a whole number ≥ 0", c.initial_points)));
+            return Err(
+                self.error("initial_points", format!("{} is not valid: expected a whole number ≥ 0", c.initial_points))
+            );
         }
         if c.initial_points > c.budget {
             return Err(self.error(
@@ -319,13 +333,19 @@ impl LoadedConfig {
                 ));
             }
         };
-        let selectors: Vec<&str> = ["builtin", "library", "command"].into_iter().filter(|k| block.contains_key(*k)).collect();
+        let selectors: Vec<&str> =
+            ["builtin", "library", "command"].into_iter().filter(|k| block.contains_key(*k)).collect();
         let ctx = BuildContext::default();
         match selectors.as_slice() {
             ["builtin"] => {
                 let name = match &block["builtin"] {
                     Value::String(s) => s.clone(),
-                    other => return Err(self.error("objective.builtin", format!("{other} is not valid: expected the name of a built-in objective"))),
+                    other => {
+                        return Err(self.error(
+                            "objective.builtin",
+                            format!("{other} is not valid: expected the name of a built-in objective"),
+                        ));
+                    }
                 };
                 let mut rest = block.clone();
                 rest.remove("builtin");
