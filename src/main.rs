@@ -1,2 +1,194 @@
+//! `les`: the command-line front end. Exit codes: 0 ok, 1 run failure, 2 config or usage error.
+
 mod plugins;
-fn main() {}
+mod progress;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use les_core::config::{LoadedConfig, Overrides, to_yaml};
+use les_core::registry::{self, PluginKind};
+use les_core::runner::{self, Mode};
+
+/// Exit code of a run that failed (an objective or strategy failure).
+const EXIT_RUN_FAILURE: u8 = 1;
+/// Exit code of a config or usage error.
+const EXIT_CONFIG_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "les", version, about = "Local Entropy Search and friends: Bayesian optimization from a YAML file")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an optimization described by a YAML config.
+    Run {
+        /// The run config (YAML).
+        config: PathBuf,
+        /// Replace the config's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replace the config's budget (number of objective evaluations).
+        #[arg(long)]
+        budget: Option<i64>,
+        /// Replace the config's output directory.
+        #[arg(long, conflicts_with = "resume")]
+        out: Option<PathBuf>,
+        /// Continue the run in DIR (after a crash or with a larger budget).
+        #[arg(long, value_name = "DIR")]
+        resume: Option<PathBuf>,
+        /// No progress output; the summary is still printed.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a config: parse it, build every component and print the resolved config.
+    Check {
+        /// The run config (YAML).
+        config: PathBuf,
+    },
+    /// List the registered plugins, of one kind or of all.
+    List {
+        /// strategy, inner_optimizer, surrogate or objective.
+        kind: Option<String>,
+    },
+    /// Describe a plugin: what it is and its default parameters (as YAML).
+    Describe {
+        /// The plugin's name (`les`, `adam`, `gp`, `ackley` …).
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    if let Err(e) = registry::check_duplicates() {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_RUN_FAILURE);
+    }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config, seed, budget, out, resume, quiet } => {
+            let output = resume.as_ref().or(out.as_ref()).map(|p| p.to_string_lossy().into_owned());
+            let overrides = Overrides { seed, budget, output };
+            run(&config, &overrides, if resume.is_some() { Mode::Resume } else { Mode::Fresh }, quiet)
+        }
+        Command::Check { config } => check(&config),
+        Command::List { kind } => list(kind.as_deref()),
+        Command::Describe { name } => describe(&name),
+    }
+}
+
+fn run(config: &std::path::Path, overrides: &Overrides, mode: Mode, quiet: bool) -> ExitCode {
+    let built = match LoadedConfig::from_file(config, overrides).and_then(|c| c.build()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    let mut observer = progress::Progress::new(!quiet, std::io::stderr().is_terminal());
+    match runner::run(built, mode, &mut observer) {
+        Ok(outcome) => {
+            observer.finish();
+            let s = &outcome.summary;
+            println!("run directory: {}", outcome.dir.display());
+            println!("stop reason:   {}", s["stop_reason"].as_str().unwrap_or(""));
+            println!("evaluations:   {} ({} failed)", s["evaluations"], s["failed_evaluations"]);
+            println!("best y:        {}", s["best_y"]);
+            if !s["best_f"].is_null() {
+                println!("best f:        {} (noise-free value at the best observation)", s["best_f"]);
+            }
+            println!("best x:        {}", s["best_x"]);
+            if outcome.status.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: {}", outcome.status.reason());
+                ExitCode::from(EXIT_RUN_FAILURE)
+            }
+        }
+        Err(e) => {
+            observer.finish();
+            eprintln!("error: {e}");
+            let code = match e {
+                runner::RunError::OutputExists(_)
+                | runner::RunError::NothingToResume(_)
+                | runner::RunError::ResumeMismatch { .. } => EXIT_CONFIG_ERROR,
+                _ => EXIT_RUN_FAILURE,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn check(config: &std::path::Path) -> ExitCode {
+    match LoadedConfig::from_file(config, &Overrides::default()).and_then(|c| c.build()) {
+        Ok(built) => {
+            println!("# {} is valid; resolved config:", config.display());
+            print!("{}", to_yaml(&built.resolved));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_CONFIG_ERROR)
+        }
+    }
+}
+
+fn list(kind: Option<&str>) -> ExitCode {
+    let kinds: Vec<PluginKind> = match kind {
+        None => PluginKind::ALL.to_vec(),
+        Some(k) => match PluginKind::parse(k) {
+            Some(k) => vec![k],
+            None => {
+                let known: Vec<_> = PluginKind::ALL.iter().map(|k| k.as_str()).collect();
+                eprintln!("error: unknown plugin kind `{k}`; known kinds: {}", known.join(", "));
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+        },
+    };
+    for kind in kinds {
+        println!("{kind}:");
+        for e in registry::list(kind) {
+            println!("  {:<18} {}", e.name, e.summary);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn describe(name: &str) -> ExitCode {
+    let found = registry::find(name);
+    if found.is_empty() {
+        let mut all: Vec<&str> =
+            PluginKind::ALL.into_iter().flat_map(registry::list).map(|e| e.name).collect();
+        all.sort_unstable();
+        all.dedup();
+        eprintln!("error: no plugin is named `{name}`; known names: {}", all.join(", "));
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    }
+    for (i, e) in found.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("{} ({}): {}", e.name, e.kind, e.summary);
+        if !e.details.is_empty() {
+            println!();
+            println!("{}", e.details.trim_end());
+        }
+        println!();
+        println!("default params:");
+        let yaml = to_yaml(&e.default_params);
+        for line in yaml.lines() {
+            println!("  {line}");
+        }
+    }
+    ExitCode::SUCCESS
+}

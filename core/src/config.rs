@@ -29,6 +29,9 @@ use crate::{Objective, Strategy};
 /// Default number of uniform random points before the first `ask` (the paper's setting).
 pub const DEFAULT_INITIAL_POINTS: usize = 2;
 
+/// Top-level keys whose value may change when a run is resumed (the rest must match).
+pub const CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME: [&str; 3] = ["budget", "output", "on_error"];
+
 /// What the runner does when an evaluation fails (error, NaN or ±inf).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,7 +132,10 @@ impl SourceMap {
                          col: usize|
          -> Option<String> {
             match stack.last_mut() {
-                None => Some(String::new()),
+                None => {
+                    locations.entry(String::new()).or_insert((line, col));
+                    Some(String::new())
+                }
                 Some(Frame::Map { path, next_key, expecting_key }) => {
                     if *expecting_key {
                         None
@@ -224,6 +230,17 @@ pub struct BuiltRun {
     pub resolved: Value,
 }
 
+impl fmt::Debug for BuiltRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuiltRun")
+            .field("objective", &self.objective.info().name)
+            .field("budget", &self.budget)
+            .field("seed", &self.seed)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LoadedConfig {
     /// Reads and checks `file`, applying `overrides`.
     pub fn from_file(file: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
@@ -247,7 +264,13 @@ impl LoadedConfig {
         let value: Value = serde_saphyr::from_str(text).map_err(|e| {
             let location = e.location().map(|l| (l.line() as usize, l.column() as usize));
             let message = e.to_string();
-            let first = message.lines().next().unwrap_or("invalid YAML").to_owned();
+            let first = message.lines().next().unwrap_or("invalid YAML");
+            // The location is already in front of the message; drop serde-saphyr's copy.
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let first = match first.find(": ") {
+                Some(i) if first.starts_with("line ") => first[i + 2..].to_owned(),
+                _ => first.to_owned(),
+            };
             err(location, "", format!("not valid YAML: {first}"))
         })?;
         let map = SourceMap::build(text);

@@ -104,7 +104,28 @@ pub(crate) fn from_serde_message(parent: &str, message: &str) -> ParamError {
     if let Some(rest) = message.strip_prefix("missing field ") {
         return ParamError::new(parent, format!("missing required key {rest}"));
     }
-    ParamError::new(parent, message)
+    ParamError::new(parent, plain_type_names(message))
+}
+
+/// serde names Rust types (`expected usize`); say what a config author should write.
+fn plain_type_names(message: &str) -> String {
+    const NAMES: [(&str, &str); 8] = [
+        ("expected usize", "expected a whole number ≥ 0"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected a list such as [1, 2]"),
+        ("expected a string", "expected text"),
+    ];
+    let mut out = message.to_owned();
+    for (from, to) in NAMES {
+        if out.ends_with(from) {
+            out = format!("{}{to}", &out[..out.len() - from.len()]);
+        }
+    }
+    out
 }
 
 /// Serializes a parameter struct to the JSON value stored in the resolved config.

@@ -1,0 +1,259 @@
+//! The run journal: append-only JSON-lines files that survive a crash at any moment.
+//!
+//! Layout of a run directory:
+//! - `config.yaml`: the resolved config (every default filled in);
+//! - `evaluations.jsonl`: one [`EvaluationRecord`] per evaluation, appended and flushed
+//!   before the next evaluation starts;
+//! - `iterations.jsonl`: one [`IterationRecord`] per strategy iteration, written right after
+//!   `ask` and before its points are evaluated (it carries the asked points, so a resumed run
+//!   evaluates exactly what the dead run had asked);
+//! - `summary.json`: written at the end (and rewritten by a resumed run).
+//!
+//! A process killed mid-write leaves at most one torn last line; readers detect it (no final
+//! newline, or not valid JSON), drop it and truncate the file to the last whole line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// File name of the resolved config in a run directory.
+pub const CONFIG_FILE: &str = "config.yaml";
+/// File name of the evaluation journal.
+pub const EVALUATIONS_FILE: &str = "evaluations.jsonl";
+/// File name of the iteration journal.
+pub const ITERATIONS_FILE: &str = "iterations.jsonl";
+/// File name of the run summary.
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// One objective evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationRecord {
+    /// 0-based evaluation index (the budget counts these).
+    pub index: usize,
+    /// Strategy iteration that proposed the point (0 = initial design).
+    pub iteration: usize,
+    /// The point in the objective's native coordinates.
+    pub x: Vec<f64>,
+    /// Observed value (noise included); absent when the evaluation failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    /// Noise-free value, when the objective knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f: Option<f64>,
+    /// Failure message, when the evaluation failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wall time of the evaluation in seconds.
+    pub seconds: f64,
+}
+
+/// One strategy iteration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IterationRecord {
+    /// 1-based iteration number.
+    pub iteration: usize,
+    /// Wall time of `ask` in seconds.
+    pub ask_seconds: f64,
+    /// Wall time per phase of `ask` (phase name → seconds), in the order measured.
+    pub phases: Map<String, Value>,
+    /// The asked points in the unit cube (what a resumed run evaluates).
+    pub points: Vec<Vec<f64>>,
+    /// Strategy diagnostics.
+    #[serde(default)]
+    pub diagnostics: Map<String, Value>,
+    /// Set when the strategy's stopping rule fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+}
+
+/// Why a journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// An I/O failure on a journal file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A line that is not the last one does not parse: the journal was edited or damaged.
+    #[error(
+        "{path}:{line}: damaged journal line ({message}); only a torn LAST line is repaired automatically — fix or remove this line by hand"
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Parser message.
+        message: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io { path: path.to_owned(), source }
+}
+
+/// An append-only JSON-lines file; every line is flushed to the OS before `append` returns.
+#[derive(Debug)]
+pub struct JournalWriter {
+    path: PathBuf,
+    file: File,
+}
+
+impl JournalWriter {
+    /// Opens `path` for appending, creating it if needed.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io_error(path))?;
+        Ok(Self { path: path.to_owned(), file })
+    }
+
+    /// Appends one record as a line and flushes it.
+    pub fn append<T: Serialize>(&mut self, record: &T) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(record).expect("invariant: journal records serialize to JSON");
+        line.push('\n');
+        // One write call per line keeps a torn write confined to the last line.
+        self.file.write_all(line.as_bytes()).map_err(io_error(&self.path))?;
+        self.file.flush().map_err(io_error(&self.path))
+    }
+}
+
+/// What reading a journal found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JournalContents<T> {
+    /// The whole records, in file order.
+    pub records: Vec<T>,
+    /// Whether a torn last line was dropped (and the file truncated).
+    pub repaired_torn_line: bool,
+}
+
+/// Reads a JSON-lines journal. A missing file is empty. A torn last line (no final newline, or
+/// not valid JSON) is dropped and the file truncated to the last whole line; damage anywhere
+/// else is an error.
+pub fn read_journal<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<T>, JournalError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(JournalContents { records: Vec::new(), repaired_torn_line: false });
+        }
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    let mut reader = BufReader::new(file);
+    let mut records = Vec::new();
+    let mut good_bytes: u64 = 0;
+    let mut torn = false;
+    let mut line_no = 0;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let parsed = std::str::from_utf8(&buf)
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::from_str::<T>(s.trim_end()).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(record) if complete => {
+                records.push(record);
+                good_bytes += n as u64;
+            }
+            _ if !complete => {
+                torn = true;
+                break;
+            }
+            Err(message) => {
+                // A complete but unparsable line is tolerated only as the very last line (a
+                // write that tore inside a line but still reached a newline cannot happen with
+                // one write per line, yet a partially flushed page might look like this).
+                let mut rest = Vec::new();
+                std::io::Read::read_to_end(&mut reader, &mut rest).map_err(io_error(path))?;
+                if rest.iter().all(|b| b.is_ascii_whitespace()) {
+                    torn = true;
+                    break;
+                }
+                return Err(JournalError::Damaged { path: path.to_owned(), line: line_no, message });
+            }
+            Ok(_) => unreachable!("complete and incomplete are both handled above"),
+        }
+    }
+    if torn {
+        let file = OpenOptions::new().write(true).open(path).map_err(io_error(path))?;
+        file.set_len(good_bytes).map_err(io_error(path))?;
+    }
+    Ok(JournalContents { records, repaired_torn_line: torn })
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (temporary file + rename), so a reader
+/// never sees half a summary.
+pub fn write_json_atomic(path: &Path, value: &Value) -> Result<(), JournalError> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(value).expect("invariant: JSON values serialize");
+    std::fs::write(&tmp, text + "\n").map_err(io_error(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(index: usize) -> EvaluationRecord {
+        EvaluationRecord {
+            index,
+            iteration: 0,
+            x: vec![0.1 * index as f64],
+            y: Some(1.0),
+            f: None,
+            error: None,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn torn_last_line_is_dropped_and_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        let mut w = JournalWriter::open(&path).unwrap();
+        w.append(&record(0)).unwrap();
+        w.append(&record(1)).unwrap();
+        drop(w);
+        let whole = std::fs::read(&path).unwrap();
+        // Every possible cut inside the second line.
+        let first_len = whole.iter().position(|&b| b == b'\n').unwrap() + 1;
+        for cut in first_len + 1..whole.len() {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            let c: JournalContents<EvaluationRecord> = read_journal(&path).unwrap();
+            assert_eq!(c.records, vec![record(0)], "cut at {cut}");
+            assert!(c.repaired_torn_line);
+            assert_eq!(std::fs::read(&path).unwrap(), &whole[..first_len]);
+        }
+        std::fs::write(&path, &whole).unwrap();
+        let c: JournalContents<EvaluationRecord> = read_journal(&path).unwrap();
+        assert_eq!(c.records.len(), 2);
+        assert!(!c.repaired_torn_line);
+    }
+
+    #[test]
+    fn damage_before_the_last_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        let good = serde_json::to_string(&record(1)).unwrap();
+        std::fs::write(&path, format!("{{broken\n{good}\n")).unwrap();
+        let err = read_journal::<EvaluationRecord>(&path).unwrap_err();
+        assert!(matches!(err, JournalError::Damaged { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = read_journal::<EvaluationRecord>(&dir.path().join("none.jsonl")).unwrap();
+        assert!(c.records.is_empty());
+    }
+}

@@ -1,0 +1,270 @@
+//! The runner end to end with test doubles: exact budget, determinism, crash and resume,
+//! failing evaluations under both policies, and refusal to overwrite a run.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use les_core::config::{BuiltRun, OnError};
+use les_core::journal::{EVALUATIONS_FILE, EvaluationRecord, ITERATIONS_FILE, IterationRecord, read_journal};
+use les_core::runner::{self, Mode, RunError, RunStatus, Silent};
+use les_core::{
+    Ask, AskContext, Bounds, Objective, ObjectiveError, ObjectiveInfo, Observation, Strategy, StrategyError, StreamRng,
+};
+use rand::RngExt;
+use serde_json::json;
+
+/// `Σ (x_i − 1)²` on `[-2, 3]^d`; returns NaN where `x_0 > nan_above`.
+struct Bowl {
+    info: ObjectiveInfo,
+    nan_above: f64,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Bowl {
+    fn new(dim: usize, noise_std: f64, nan_above: f64) -> Self {
+        let info = ObjectiveInfo {
+            name: "bowl".into(),
+            bounds: Bounds::uniform(dim, -2.0, 3.0),
+            noise_std,
+            exact: true,
+            known_minimum: Some(0.0),
+            known_minimizer: Some(vec![1.0; dim]),
+        };
+        Self { info, nan_above, calls: Arc::new(AtomicUsize::new(0)) }
+    }
+}
+
+impl Objective for Bowl {
+    fn info(&self) -> &ObjectiveInfo {
+        &self.info
+    }
+    fn evaluate(&self, x: &[f64]) -> Result<f64, ObjectiveError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if x[0] > self.nan_above {
+            return Ok(f64::NAN);
+        }
+        Ok(x.iter().map(|v| (v - 1.0) * (v - 1.0)).sum())
+    }
+}
+
+/// A stateful local search: perturbs the best point by a step that shrinks after each failure
+/// to improve. Its state changes in `tell` only, as the contract asks, so replay works.
+struct Perturb {
+    step: f64,
+    best: Option<f64>,
+    batch: usize,
+}
+
+impl Strategy for Perturb {
+    fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
+        let center = match ctx.data.best_index() {
+            Some(i) => ctx.data.point(i).to_vec(),
+            None => vec![0.5; ctx.data.dim()],
+        };
+        let points = (0..self.batch)
+            .map(|_| center.iter().map(|c| (c + self.step * (rng.random::<f64>() - 0.5)).clamp(0.0, 1.0)).collect())
+            .collect();
+        let mut ask = Ask { points, ..Default::default() };
+        ask.report.phase("propose", 0.0);
+        ask.report.diagnostic("step", self.step);
+        Ok(ask)
+    }
+
+    fn tell(&mut self, observations: &[Observation]) -> Result<(), StrategyError> {
+        for o in observations {
+            match (o.y.as_ref().ok(), self.best) {
+                (Some(&y), Some(b)) if y < b => self.best = Some(y),
+                (Some(&y), None) => self.best = Some(y),
+                _ => self.step *= 0.9,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn built(dir: &Path, budget: usize, objective: Bowl, on_error: OnError, batch: usize) -> BuiltRun {
+    BuiltRun {
+        objective: Box::new(objective),
+        strategy: Box::new(Perturb { step: 0.5, best: None, batch }),
+        budget,
+        initial_points: 3,
+        seed: 11,
+        on_error,
+        output: dir.to_owned(),
+        resolved: json!({"strategy": {"name": "perturb", "params": {}}, "budget": budget, "seed": 11}),
+    }
+}
+
+fn evaluations(dir: &Path) -> Vec<EvaluationRecord> {
+    read_journal(&dir.join(EVALUATIONS_FILE)).unwrap().records
+}
+
+/// The parts of the evaluation journal that must match between runs (not the timings).
+fn trajectory(dir: &Path) -> Vec<(usize, usize, Vec<f64>, Option<f64>, Option<f64>)> {
+    evaluations(dir).into_iter().map(|r| (r.index, r.iteration, r.x, r.y, r.f)).collect()
+}
+
+#[test]
+fn budget_is_exact_and_journal_is_complete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    // Batches of 4 do not divide the 20 − 3 remaining evaluations: the last ask is cut.
+    let outcome =
+        runner::run(built(&dir, 20, Bowl::new(3, 0.0, f64::INFINITY), OnError::Stop, 4), Mode::Fresh, &mut Silent)
+            .unwrap();
+    assert_eq!(outcome.status, RunStatus::BudgetExhausted);
+    let evals = evaluations(&dir);
+    assert_eq!(evals.len(), 20);
+    assert!(evals.iter().enumerate().all(|(i, r)| r.index == i && r.y.is_some() && r.f == r.y));
+    assert_eq!(evals.iter().filter(|r| r.iteration == 0).count(), 3, "initial design");
+    let iters: Vec<IterationRecord> = read_journal(&dir.join(ITERATIONS_FILE)).unwrap().records;
+    assert_eq!(iters.len(), 5);
+    assert_eq!(iters[0].phases.get("propose"), Some(&json!(0.0)));
+    let best = evals.iter().filter_map(|r| r.y).fold(f64::INFINITY, f64::min);
+    assert_eq!(outcome.summary["best_y"], json!(best));
+    assert_eq!(outcome.summary["evaluations"], json!(20));
+    assert!(dir.join("summary.json").exists() && dir.join("config.yaml").exists());
+}
+
+#[test]
+fn same_seed_same_run_and_noise_is_seeded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    runner::run(built(&a, 15, Bowl::new(2, 0.1, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent).unwrap();
+    runner::run(built(&b, 15, Bowl::new(2, 0.1, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent).unwrap();
+    assert_eq!(trajectory(&a), trajectory(&b));
+    // Noise is added to y, not to the noise-free f.
+    assert!(evaluations(&a).iter().all(|r| r.y != r.f && r.f.is_some()));
+}
+
+#[test]
+fn existing_run_directory_is_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    runner::run(built(&dir, 5, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent).unwrap();
+    let before = std::fs::read(dir.join(EVALUATIONS_FILE)).unwrap();
+    let err = runner::run(built(&dir, 5, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent)
+        .unwrap_err();
+    assert!(matches!(err, RunError::OutputExists(_)), "{err}");
+    assert!(err.to_string().contains("--resume"), "{err}");
+    assert_eq!(std::fs::read(dir.join(EVALUATIONS_FILE)).unwrap(), before);
+}
+
+/// Cuts the journals of a finished run as a crash at the given moment would have left them,
+/// resumes, and checks the result equals the uninterrupted run, with only the missing
+/// evaluations re-run.
+#[test]
+fn resume_after_any_crash_point_equals_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = tmp.path().join("full");
+    let budget = 14;
+    runner::run(built(&full, budget, Bowl::new(2, 0.05, f64::INFINITY), OnError::Stop, 2), Mode::Fresh, &mut Silent)
+        .unwrap();
+    let want = trajectory(&full);
+    let evals = std::fs::read(full.join(EVALUATIONS_FILE)).unwrap();
+    let iters = std::fs::read(full.join(ITERATIONS_FILE)).unwrap();
+    let line_ends = |bytes: &[u8]| -> Vec<usize> {
+        bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1).collect()
+    };
+    let (eval_ends, iter_ends) = (line_ends(&evals), line_ends(&iters));
+    // Crash after k whole evaluation lines plus a torn part of the next, with the iteration
+    // journal cut consistently (records of iterations whose first evaluation was journaled,
+    // plus possibly the next one).
+    for k in 0..budget {
+        for torn in [0usize, 7] {
+            let dir = tmp.path().join(format!("cut-{k}-{torn}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in ["config.yaml"] {
+                std::fs::copy(full.join(f), dir.join(f)).unwrap();
+            }
+            let cut = if k == 0 { 0 } else { eval_ends[k - 1] };
+            let end = (cut + torn).min(evals.len());
+            std::fs::write(dir.join(EVALUATIONS_FILE), &evals[..end]).unwrap();
+            // Evaluation k belongs to iteration `it`. When it is the first evaluation of its
+            // iteration, the crash may have come before or after that iteration's record was
+            // written: exercise both (without and with the torn bytes).
+            let it = want[k].1;
+            let first_of_iteration = k == 0 || want[k - 1].1 != it;
+            let asked_through = if torn == 0 && first_of_iteration { it.saturating_sub(1) } else { it };
+            let keep = if asked_through == 0 { 0 } else { iter_ends[asked_through - 1] };
+            let extra = if torn > 0 { torn.min(iters.len() - keep) } else { 0 };
+            std::fs::write(dir.join(ITERATIONS_FILE), &iters[..keep + extra]).unwrap();
+
+            let objective = Bowl::new(2, 0.05, f64::INFINITY);
+            let calls = objective.calls.clone();
+            let outcome =
+                runner::run(built(&dir, budget, objective, OnError::Stop, 2), Mode::Resume, &mut Silent).unwrap();
+            assert_eq!(outcome.status, RunStatus::BudgetExhausted);
+            assert_eq!(trajectory(&dir), want, "crash after {k} evaluations (+{torn} torn bytes)");
+            assert_eq!(calls.load(Ordering::SeqCst), budget - k, "only the missing evaluations run again");
+        }
+    }
+}
+
+#[test]
+fn resume_runs_only_missing_evaluations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    runner::run(built(&dir, 6, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent).unwrap();
+    // A larger budget on resume continues the run.
+    let objective = Bowl::new(2, 0.0, f64::INFINITY);
+    let mut run = built(&dir, 9, objective, OnError::Stop, 1);
+    run.resolved["budget"] = json!(9);
+    let outcome = runner::run(run, Mode::Resume, &mut Silent).unwrap();
+    assert_eq!(outcome.summary["evaluations"], json!(9));
+    assert_eq!(evaluations(&dir).len(), 9);
+}
+
+#[test]
+fn resume_with_another_config_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    runner::run(built(&dir, 4, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent).unwrap();
+    let mut run = built(&dir, 4, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1);
+    run.resolved["seed"] = json!(12);
+    let err = runner::run(run, Mode::Resume, &mut Silent).unwrap_err();
+    match err {
+        RunError::ResumeMismatch { path, .. } => assert_eq!(path, "seed"),
+        other => panic!("unexpected {other}"),
+    }
+    let err = runner::run(
+        built(&tmp.path().join("none"), 4, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1),
+        Mode::Resume,
+        &mut Silent,
+    )
+    .unwrap_err();
+    assert!(matches!(err, RunError::NothingToResume(_)), "{err}");
+}
+
+#[test]
+fn nan_objective_stops_by_default_and_keeps_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    // NaN on the right half of the first coordinate: some initial or later point hits it.
+    let outcome =
+        runner::run(built(&dir, 30, Bowl::new(2, 0.0, 0.5), OnError::Stop, 1), Mode::Fresh, &mut Silent).unwrap();
+    let RunStatus::EvaluationFailed(reason) = &outcome.status else { panic!("{:?}", outcome.status) };
+    assert!(reason.contains("non-finite") && reason.contains("on_error: skip"), "{reason}");
+    let evals = evaluations(&dir);
+    let last = evals.last().unwrap();
+    assert!(last.error.is_some() && last.y.is_none());
+    assert!(evals[..evals.len() - 1].iter().all(|r| r.error.is_none()), "data before the failure is kept");
+    assert_eq!(outcome.summary["success"], json!(false));
+}
+
+#[test]
+fn nan_objective_is_skipped_with_on_error_skip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let outcome =
+        runner::run(built(&dir, 30, Bowl::new(2, 0.0, 0.5), OnError::Skip, 1), Mode::Fresh, &mut Silent).unwrap();
+    assert_eq!(outcome.status, RunStatus::BudgetExhausted);
+    let evals = evaluations(&dir);
+    assert_eq!(evals.len(), 30, "failures count against the budget");
+    let failed = evals.iter().filter(|r| r.error.is_some()).count();
+    assert!(failed > 0, "the test must exercise a failure");
+    assert_eq!(outcome.summary["failed_evaluations"], json!(failed));
+    let best = outcome.summary["best_y"].as_f64().unwrap();
+    assert!(best.is_finite());
+}
