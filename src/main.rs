@@ -1,7 +1,9 @@
 //! `les`: the command-line front end. Exit codes: 0 ok, 1 run failure, 2 config or usage error.
 
+mod bench;
 mod plugins;
 mod progress;
+mod report;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -61,6 +63,10 @@ enum Command {
         /// The plugin's name (`les`, `adam`, `gp`, `ackley` …).
         name: String,
     },
+    /// Run a benchmark suite: strategies × problems × dimensions × seeds, one run directory each.
+    Bench(bench::BenchArgs),
+    /// Summarize the runs under a directory: CSV, tables, SVG plots and report.md.
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +90,8 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::List { kind } => list(kind.as_deref()),
         Command::Describe { name } => describe(&name),
+        Command::Bench(args) => bench::main(args),
+        Command::Report(args) => report::main(args),
     }
 }
 
