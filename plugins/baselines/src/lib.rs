@@ -5,13 +5,25 @@
 //! |----------|------------|
 //! | `random` | uniform random search in the unit cube |
 //! | `sobol`  | Owen-scrambled Sobol sequence, no initial random points |
+//! | `logei`  | analytic log expected improvement on a surrogate (logEI-DSP: a gp prior setting) |
 //!
 //! Every strategy works in the unit cube `[0, 1]^d` and minimizes. `ask` depends only on the
 //! context, its random stream and state changed by `tell`, so every strategy is resumable.
 
+pub mod acqopt;
 pub mod design;
+pub mod linalg;
+pub mod logei;
+pub mod model;
+pub mod normal;
 pub mod random;
 pub mod sobol;
+mod strategy_util;
+#[cfg(test)]
+mod testgp;
+#[cfg(test)]
+mod testutil;
 
+pub use logei::{LogEi, LogEiParams, LogEiStrategy};
 pub use random::{RandomParams, RandomSearch};
 pub use sobol::{SobolParams, SobolSequence};

@@ -1,0 +1,85 @@
+//! What the model-based baselines need from a fitted surrogate beyond
+//! [`les_core::Surrogate`]: posterior mean and variance gradients at a point, the incumbent in
+//! the model's output scale, and the fitted length scales.
+//!
+//! Gradients are taken by central differences of [`Surrogate::predict`] on one batch of
+//! `2d + 1` points, which works for any surrogate. (`les-gp` computes them analytically; this
+//! crate reaches the model only through the `dyn Surrogate` of the registry.)
+
+use les_core::{Dataset, Surrogate, SurrogateError};
+use serde_json::Value;
+
+/// Step of the central differences, in unit-cube coordinates. The truncation error is
+/// `O(h²·f‴)`, the rounding error `O(ε·|f|/h)`; both are ~1e-10 relative for GP posteriors with
+/// length scales ≥ 0.01.
+const FD_STEP: f64 = 1e-5;
+
+/// Posterior mean, latent variance and their gradients at one point, model output scale.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointPosterior {
+    /// Posterior mean μ(x).
+    pub mean: f64,
+    /// Latent posterior variance σ²(x).
+    pub variance: f64,
+    /// ∇μ(x), `d`.
+    pub mean_grad: Vec<f64>,
+    /// ∇σ²(x), `d`.
+    pub variance_grad: Vec<f64>,
+}
+
+/// Posterior mean and variance with their gradients at `x` (`d`), by central differences.
+pub fn point_posterior(model: &dyn Surrogate, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
+    let d = x.len();
+    let mut batch = Vec::with_capacity((2 * d + 1) * d);
+    batch.extend_from_slice(x);
+    for j in 0..d {
+        for sign in [1.0, -1.0] {
+            let start = batch.len();
+            batch.extend_from_slice(x);
+            batch[start + j] += sign * FD_STEP;
+        }
+    }
+    let p = model.predict(&batch)?;
+    let mut mean_grad = vec![0.0; d];
+    let mut variance_grad = vec![0.0; d];
+    for j in 0..d {
+        mean_grad[j] = (p.mean[1 + 2 * j] - p.mean[2 + 2 * j]) / (2.0 * FD_STEP);
+        variance_grad[j] = (p.variance[1 + 2 * j] - p.variance[2 + 2 * j]) / (2.0 * FD_STEP);
+    }
+    Ok(PointPosterior { mean: p.mean[0], variance: p.variance[0], mean_grad, variance_grad })
+}
+
+/// The lowest observed value in the model's output scale, `(y_min − shift)/scale` (§5.4: the
+/// incumbent is the best noisy observation; BoTorch's `best_f` is the same number negated).
+pub fn best_observed(model: &dyn Surrogate, data: &Dataset) -> Option<f64> {
+    let (shift, scale) = model.output_scale();
+    data.best_index().map(|i| (data.y()[i] - shift) / scale)
+}
+
+/// The fitted length scales (`d`) from a fit's diagnostics: the first array of `d` positive
+/// numbers under a key containing `lengthscale` (at the top level or one level down).
+pub fn lengthscales_from(diagnostics: &Value, dim: usize) -> Option<Vec<f64>> {
+    let from = |v: &Value| -> Option<Vec<f64>> {
+        let arr = v.as_array()?;
+        let ls: Vec<f64> = arr.iter().filter_map(Value::as_f64).collect();
+        (ls.len() == arr.len() && (ls.len() == dim || ls.len() == 1) && ls.iter().all(|l| *l > 0.0))
+            .then(|| if ls.len() == 1 { vec![ls[0]; dim] } else { ls })
+    };
+    let obj = diagnostics.as_object()?;
+    for (k, v) in obj {
+        if k.contains("lengthscale")
+            && let Some(ls) = from(v)
+        {
+            return Some(ls);
+        }
+    }
+    obj.values()
+        .filter_map(Value::as_object)
+        .flat_map(|o| o.iter())
+        .find_map(|(k, v)| if k.contains("lengthscale") { from(v) } else { None })
+}
+
+/// `exp(mean(ln v))`.
+pub fn geometric_mean(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+}
