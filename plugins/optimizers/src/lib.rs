@@ -1,1 +1,53 @@
-//! Placeholder.
+//! Inner optimizers of `les`: iterative methods run on a whole batch of `L` posterior sample
+//! paths at once to simulate descent sequences (spec §8 of `les-algorithm.md`).
+//!
+//! Registered as inner optimizers:
+//!
+//! | name | method | reference setting |
+//! |---|---|---|
+//! | `adam` | projected Adam (Keras formulation) | `les_250_8`: lr 0.002, β1 0.9, β2 0.999, ε 1e-7, 500 steps |
+//! | `gradient_descent` | projected gradient descent | `lesGD_250_8`: lr 1e-4, 500 steps |
+//! | `cmaes` | one CMA-ES per path | `lesCMAES_20_8`: σ0 0.5, 50 generations, λ = 4 + ⌊3 ln d⌋ |
+//!
+//! Every optimizer starts all paths at the same point `z_0`, projects onto `[0, 1]^d` after
+//! every update, and returns the full history of every path in step-major layout
+//! ([`les_core::DescentSequences`]): record `t` is the position after `t` updates (`z_0`
+//! included) and the path value at exactly that position. The reference implementation's
+//! misaligned records are a view of these (see [`history`]). The first-order methods call
+//! [`les_core::PathBatch::value_and_grad`] once per step for all paths, with buffers allocated
+//! once per call of `descend`.
+//!
+//! Early stop (`stop_tol`, off by default): the run ends after the first step in which no path
+//! moved farther (Euclidean) than the tolerance; the history is then shortened, not padded, so
+//! `n_records ≤ steps + 1`.
+
+pub mod adam;
+pub mod cmaes;
+pub mod gradient_descent;
+pub mod history;
+pub mod testing;
+
+pub use adam::{Adam, AdamParams};
+pub use cmaes::{Cmaes, CmaesParams};
+pub use gradient_descent::{GradientDescent, GradientDescentParams};
+
+use les_core::ParamError;
+
+/// Default number of updates `T` of the first-order methods (the reference's 500).
+pub const DEFAULT_STEPS: usize = 500;
+
+/// Checks the parameters the first-order methods share.
+fn validate_common(learning_rate: f64, steps: usize, stop_tol: Option<f64>) -> Result<(), ParamError> {
+    if !(learning_rate.is_finite() && learning_rate > 0.0) {
+        return Err(ParamError::invalid("learning_rate", learning_rate, "a finite number > 0"));
+    }
+    if steps == 0 {
+        return Err(ParamError::invalid("steps", steps, "at least 1"));
+    }
+    if let Some(tol) = stop_tol
+        && !(tol.is_finite() && tol >= 0.0)
+    {
+        return Err(ParamError::invalid("stop_tol", tol, "a finite number ≥ 0, or absent"));
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! The shared machinery of every inner optimizer: projection onto the unit cube, the iterate
+//! recorder, the early-stop test and the first-order driver that gradient descent and Adam use.
+//!
+//! Record convention (what every optimizer of this crate returns): record `t` holds the
+//! position `z_t` after `t` updates (`z_0` = the start point) and the path value `f^l(z_t)` at
+//! that very position. The reference implementation's misaligned history (positions
+//! `z_1 … z_T`, values `f(z_0) … f(z_{T−1})`, §8.1 of the spec) is a view of this one: its
+//! `H[k]` is record `k + 1` and its stored value for `H[k]` is the value of record `k`, so the
+//! LES strategy reproduces the reference support mode from these records without loss.
+
+use les_core::{DescentSequences, PathBatch};
+
+/// Clips every coordinate to `[0, 1]` (the projection of §8 applied after every update).
+/// A NaN coordinate is left to the caller: updates never produce one from finite inputs
+/// because non-finite gradient entries are skipped.
+#[inline]
+pub fn project_unit(x: &mut [f64]) {
+    for v in x {
+        *v = v.clamp(0.0, 1.0);
+    }
+}
+
+/// Largest Euclidean distance between row `l` of `a` and row `l` of `b` over all `L` rows
+/// (`a`, `b` are `L×d`).
+pub fn max_row_distance(a: &[f64], b: &[f64], dim: usize) -> f64 {
+    a.chunks_exact(dim)
+        .zip(b.chunks_exact(dim))
+        .map(|(ra, rb)| ra.iter().zip(rb).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt())
+        .fold(0.0, f64::max)
+}
+
+/// Preallocated iterate history of `L` paths in step-major layout (see
+/// [`DescentSequences`]); grows by one record per step without reallocating.
+pub struct Recorder {
+    n_paths: usize,
+    dim: usize,
+    positions: Vec<f64>,
+    values: Vec<f64>,
+}
+
+impl Recorder {
+    /// Room for `max_records` records of `L` paths in `d` dimensions.
+    pub fn new(n_paths: usize, dim: usize, max_records: usize) -> Self {
+        Self {
+            n_paths,
+            dim,
+            positions: Vec::with_capacity(max_records * n_paths * dim),
+            values: Vec::with_capacity(max_records * n_paths),
+        }
+    }
+
+    /// Appends the positions of one record (`L×d`).
+    pub fn push_positions(&mut self, positions: &[f64]) {
+        debug_assert_eq!(positions.len(), self.n_paths * self.dim);
+        self.positions.extend_from_slice(positions);
+    }
+
+    /// Appends the values of one record (`L`).
+    pub fn push_values(&mut self, values: &[f64]) {
+        debug_assert_eq!(values.len(), self.n_paths);
+        self.values.extend_from_slice(values);
+    }
+
+    /// The finished history.
+    ///
+    /// # Panics
+    /// If positions and values were not pushed for the same number of records (a bug of the
+    /// calling optimizer).
+    pub fn finish(self) -> DescentSequences {
+        let n_records = self.values.len() / self.n_paths.max(1);
+        assert_eq!(
+            self.positions.len(),
+            n_records * self.n_paths * self.dim,
+            "invariant: one position row and one value per path and record"
+        );
+        DescentSequences {
+            n_paths: self.n_paths,
+            dim: self.dim,
+            n_records,
+            positions: self.positions,
+            values: self.values,
+        }
+    }
+}
+
+/// `L` copies of the start point `x0` (`d` values), projected onto the cube: `L×d`.
+pub fn replicate_start(x0: &[f64], n_paths: usize) -> Vec<f64> {
+    let mut z = Vec::with_capacity(n_paths * x0.len());
+    for _ in 0..n_paths {
+        z.extend_from_slice(x0);
+    }
+    project_unit(&mut z);
+    z
+}
+
+/// Runs a first-order method for up to `steps` updates on every path of `paths` from `x0`.
+///
+/// `update(t, z, g)` applies update `t = 1, 2, …` in place to all positions `z` (`L×d`) given
+/// the gradients `g` (`L×d`) at `z_{t−1}`; the driver projects afterwards. Exactly one
+/// `value_and_grad` call per step evaluates all `L` paths (plus one final call for the
+/// value at `z_T`), all buffers are allocated once. With `stop_tol = Some(tol)` the run ends
+/// after the first step in which no path moved farther than `tol`; the history is then
+/// shorter (`n_records < steps + 1`), never padded.
+pub fn run_first_order(
+    paths: &dyn PathBatch,
+    x0: &[f64],
+    steps: usize,
+    stop_tol: Option<f64>,
+    mut update: impl FnMut(usize, &mut [f64], &[f64]),
+) -> DescentSequences {
+    let n_paths = paths.n_paths();
+    let dim = paths.dim();
+    assert_eq!(x0.len(), dim, "invariant: the start point has d coordinates");
+    let mut rec = Recorder::new(n_paths, dim, steps + 1);
+    let mut z = replicate_start(x0, n_paths);
+    let mut previous = if stop_tol.is_some() { z.clone() } else { Vec::new() };
+    let mut values = vec![0.0; n_paths];
+    let mut grads = vec![0.0; n_paths * dim];
+    rec.push_positions(&z);
+    for t in 1..=steps {
+        paths.value_and_grad(&z, &mut values, &mut grads);
+        rec.push_values(&values);
+        if stop_tol.is_some() {
+            previous.copy_from_slice(&z);
+        }
+        update(t, &mut z, &grads);
+        project_unit(&mut z);
+        rec.push_positions(&z);
+        if let Some(tol) = stop_tol
+            && max_row_distance(&z, &previous, dim) < tol
+        {
+            break;
+        }
+    }
+    paths.value_and_grad(&z, &mut values, &mut grads);
+    rec.push_values(&values);
+    rec.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projection_clips_to_unit_cube() {
+        let mut x = [-0.5, 0.3, 1.7, 1.0, 0.0];
+        project_unit(&mut x);
+        assert_eq!(x, [0.0, 0.3, 1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn max_row_distance_takes_largest_row() {
+        let a = [0.0, 0.0, 1.0, 1.0];
+        let b = [0.3, 0.4, 1.0, 1.0];
+        assert!((max_row_distance(&a, &b, 2) - 0.5).abs() < 1e-15);
+    }
+}
