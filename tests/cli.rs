@@ -216,3 +216,33 @@ fn every_example_config_runs() {
         assert_eq!(trajectory(&out).len(), initial + 2, "{}", cfg.display());
     }
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "\
+objective: { builtin: gp_sample, dim: 4, complexity: medium, seed: 2 }
+strategy:
+  name: les
+  params:
+    paths: 40
+    inner_optimizer: { name: adam, params: { steps: 80, learning_rate: 0.01 } }
+budget: 8
+seed: 9
+";
+    let cfg = write(tmp.path(), "threads.yaml", text);
+    let mut trajectories = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = tmp.path().join(format!("t{threads}"));
+        let status = les()
+            .args(["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+            .env("RAYON_NUM_THREADS", threads)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        trajectories.push(trajectory(&out));
+    }
+    assert_eq!(trajectories[0], trajectories[1]);
+    assert_eq!(trajectories[0], trajectories[2]);
+}
