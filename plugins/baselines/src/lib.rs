@@ -5,6 +5,7 @@
 //! |----------|------------|
 //! | `random` | uniform random search in the unit cube |
 //! | `sobol`  | Owen-scrambled Sobol sequence, no initial random points |
+//! | `turbo`  | TuRBO-1: one trust region with Thompson sampling |
 //! | `logei`  | analytic log expected improvement on a surrogate (logEI-DSP: a gp prior setting) |
 //!
 //! Every strategy works in the unit cube `[0, 1]^d` and minimizes. `ask` depends only on the
@@ -23,7 +24,9 @@ mod strategy_util;
 mod testgp;
 #[cfg(test)]
 mod testutil;
+pub mod turbo;
 
 pub use logei::{LogEi, LogEiParams, LogEiStrategy};
 pub use random::{RandomParams, RandomSearch};
 pub use sobol::{SobolParams, SobolSequence};
+pub use turbo::{Turbo, TurboParams, TurboState};

@@ -31,12 +31,12 @@
 
 use les_core::params::{ParamError, Params, PluginParams, join_path};
 use les_core::registry::{BuildContext, Built, PluginError, PluginSpec, StrategyEntry};
-use les_core::{Acquisition, Ask, AskContext, Strategy, StrategyError, StreamRng, Surrogate, SurrogateError};
+use les_core::{Acquisition, Ask, AskContext, Strategy, StrategyError, StreamRng, SurrogateError};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::acqopt::{AcqOptimizerParams, Maximand, maximize};
-use crate::model::{best_observed, point_posterior};
+use crate::model::{Model, best_observed};
 use crate::normal::{dlog_ei_kernel, log_ei_kernel};
 use crate::strategy_util::{fit_or_random, maximum_or_error, random_point};
 
@@ -46,13 +46,13 @@ pub const MIN_VARIANCE: f64 = 1e-12;
 
 /// The log-EI acquisition on a fitted model; larger is better.
 pub struct LogEi<'a> {
-    model: &'a dyn Surrogate,
+    model: &'a Model,
     best: f64,
 }
 
 impl<'a> LogEi<'a> {
     /// Log EI of improving on `best` (model output scale) under `model`.
-    pub fn new(model: &'a dyn Surrogate, best: f64) -> Self {
+    pub fn new(model: &'a Model, best: f64) -> Self {
         Self { model, best }
     }
 
@@ -64,7 +64,7 @@ impl<'a> LogEi<'a> {
 
 impl Acquisition for LogEi<'_> {
     fn values(&self, candidates: &[f64]) -> Result<Vec<f64>, SurrogateError> {
-        let p = self.model.predict(candidates)?;
+        let p = self.model.surrogate().predict(candidates)?;
         Ok(p.mean.iter().zip(&p.variance).map(|(&m, &v)| self.of_moments(m, v)).collect())
     }
 }
@@ -77,7 +77,7 @@ impl Maximand for LogEi<'_> {
     }
 
     fn value_and_grad(&self, x: &[f64]) -> Result<(f64, Vec<f64>), SurrogateError> {
-        let p = point_posterior(self.model, x)?;
+        let p = self.model.point_posterior(x)?;
         let clamped = p.variance < MIN_VARIANCE;
         let sigma = p.variance.max(MIN_VARIANCE).sqrt();
         let z = (self.best - p.mean) / sigma;
@@ -118,13 +118,13 @@ impl PluginParams for LogEiParams {
 /// The LogEI strategy.
 pub struct LogEiStrategy {
     dim: usize,
-    model: Box<dyn Surrogate>,
+    model: Model,
     acq_optimizer: AcqOptimizerParams,
 }
 
 impl LogEiStrategy {
     /// LogEI on `model` in dimension `d`.
-    pub fn new(dim: usize, model: Box<dyn Surrogate>, acq_optimizer: AcqOptimizerParams) -> Self {
+    pub fn new(dim: usize, model: Model, acq_optimizer: AcqOptimizerParams) -> Self {
         Self { dim, model, acq_optimizer }
     }
 }
@@ -132,12 +132,12 @@ impl LogEiStrategy {
 impl Strategy for LogEiStrategy {
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let mut ask = Ask::default();
-        if fit_or_random(self.model.as_mut(), ctx, rng, &mut ask.report)?.is_none() {
+        if fit_or_random(&mut self.model, ctx, rng, &mut ask.report)?.is_none() {
             ask.points.push(random_point(self.dim, rng));
             return Ok(ask);
         }
-        let best = best_observed(self.model.as_ref(), ctx.data).expect("invariant: the data are not empty");
-        let acq = LogEi::new(self.model.as_ref(), best);
+        let best = best_observed(self.model.surrogate(), ctx.data).expect("invariant: the data are not empty");
+        let acq = LogEi::new(&self.model, best);
         let seed = rng.next_u64();
         let found = ask.report.timed("acquisition", || maximize(&acq, self.dim, &self.acq_optimizer, seed))?;
         let found = maximum_or_error(found, "log EI")?;
@@ -149,7 +149,7 @@ impl Strategy for LogEiStrategy {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: LogEiParams = params.parse()?;
-    let model = p.surrogate.build::<dyn Surrogate>(&join_path(&params.path, "surrogate"), ctx)?;
+    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx)?;
     Ok(Built::new(Box::new(LogEiStrategy::new(ctx.dim, model, p.acq_optimizer.clone())), &p))
 }
 
@@ -173,12 +173,12 @@ mod tests {
     use crate::testgp::TestGp;
     use les_core::{Dataset, stream_rng};
 
-    fn fitted(d: usize) -> (TestGp, Dataset) {
+    fn fitted(d: usize) -> (Model, Dataset) {
         let mut rng = stream_rng(3, "t", 0);
         let pts = crate::design::uniform_points(6, d, &mut rng);
         let y: Vec<f64> = pts.chunks(d).map(|x| x.iter().map(|v| (v - 0.4).powi(2)).sum::<f64>() * 5.0).collect();
         let data = Dataset::from_rows(d, pts, y);
-        let mut gp = TestGp::new(vec![0.3; d], true);
+        let mut gp = Model::new(Box::new(TestGp::new(vec![0.3; d], true)));
         gp.fit(&data, &mut rng).unwrap();
         (gp, data)
     }
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let (gp, data) = fitted(3);
-        let best = best_observed(&gp, &data).unwrap();
+        let best = best_observed(gp.surrogate(), &data).unwrap();
         // Also far from the data, where z is very negative and EI underflows without logs.
         for (offset, x) in [(0.0, [0.2, 0.7, 0.5]), (0.0, [0.9, 0.1, 0.95]), (-30.0, [0.45, 0.35, 0.4])] {
             let acq = LogEi::new(&gp, best + offset);
@@ -208,10 +208,10 @@ mod tests {
     #[test]
     fn matches_plain_ei_where_it_does_not_underflow() {
         let (gp, data) = fitted(2);
-        let best = best_observed(&gp, &data).unwrap();
+        let best = best_observed(gp.surrogate(), &data).unwrap();
         let xs = [0.1, 0.2, 0.5, 0.5, 0.8, 0.3];
         let acq = LogEi::new(&gp, best);
-        let p = gp.predict(&xs).unwrap();
+        let p = gp.surrogate().predict(&xs).unwrap();
         for (i, lv) in Acquisition::values(&acq, &xs).unwrap().into_iter().enumerate() {
             let s = p.variance[i].sqrt();
             let z = (best - p.mean[i]) / s;
@@ -229,7 +229,7 @@ mod tests {
         let logei = seeds
             .iter()
             .map(|&s| {
-                let mut st = LogEiStrategy::new(5, Box::new(TestGp::new(vec![0.4; 5], true)), acq.clone());
+                let mut st = LogEiStrategy::new(5, Model::new(Box::new(TestGp::new(vec![0.4; 5], true))), acq.clone());
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()

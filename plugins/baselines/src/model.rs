@@ -83,3 +83,53 @@ pub fn lengthscales_from(diagnostics: &Value, dim: usize) -> Option<Vec<f64>> {
 pub fn geometric_mean(v: &[f64]) -> f64 {
     (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
 }
+
+/// A strategy's surrogate with the extra access the baselines need. Holds the last fit's
+/// diagnostics (for the length scales of surrogates that expose nothing else).
+pub struct Model {
+    inner: Box<dyn Surrogate>,
+    diagnostics: Value,
+}
+
+impl Model {
+    /// Wraps a surrogate.
+    pub fn new(inner: Box<dyn Surrogate>) -> Self {
+        Self { inner, diagnostics: Value::Null }
+    }
+
+    /// Builds the surrogate named by `spec` (key path `path`), replacing `spec.params` by the
+    /// resolved parameters.
+    pub fn build(
+        spec: &mut les_core::registry::PluginSpec,
+        path: &str,
+        ctx: &les_core::BuildContext,
+    ) -> Result<Self, les_core::PluginError> {
+        Ok(Self::new(spec.build::<dyn Surrogate>(path, ctx)?))
+    }
+
+    /// The surrogate.
+    pub fn surrogate(&self) -> &dyn Surrogate {
+        self.inner.as_ref()
+    }
+
+    /// Fits the surrogate and keeps its diagnostics.
+    pub fn fit(&mut self, data: &Dataset, rng: &mut les_core::StreamRng) -> Result<Value, SurrogateError> {
+        self.diagnostics = self.inner.fit(data, rng)?;
+        Ok(self.diagnostics.clone())
+    }
+
+    /// Posterior moments and their gradients at `x`.
+    pub fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
+        point_posterior(self.inner.as_ref(), x)
+    }
+
+    /// The fitted length scales (`d`), when the surrogate reports them.
+    pub fn lengthscales(&self) -> Option<Vec<f64>> {
+        lengthscales_from(&self.diagnostics, self.inner.dim())
+    }
+
+    /// The fitted signal variance σ_f², when the surrogate reports it.
+    pub fn signal_variance(&self) -> Option<f64> {
+        self.diagnostics.get("signal_variance").and_then(Value::as_f64)
+    }
+}

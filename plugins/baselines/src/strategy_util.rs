@@ -1,16 +1,17 @@
 //! Steps shared by the model-based strategies.
 
-use les_core::{AskContext, IterationReport, StrategyError, StreamRng, Surrogate};
+use les_core::{AskContext, IterationReport, StrategyError, StreamRng};
 use serde_json::Value;
 
 use crate::acqopt::Maximum;
 use crate::design::uniform_points;
+use crate::model::Model;
 
 /// Fits `model` to the data (phase `fit`, fit diagnostics under `surrogate`). With no data yet
 /// (no initial design, or every evaluation failed) there is nothing to fit: the ask gets one
 /// uniform random point and `None` is returned.
 pub(crate) fn fit_or_random(
-    model: &mut dyn Surrogate,
+    model: &mut Model,
     ctx: &AskContext<'_>,
     rng: &mut StreamRng,
     ask_report: &mut IterationReport,
