@@ -32,18 +32,18 @@ const P6: [[f64; 6]; 4] = [
 ];
 
 /// Global minimum of Hartmann-3.
-pub const HARTMANN3_MINIMUM: f64 = -3.862_779_787_332_662_5;
+pub const HARTMANN3_MINIMUM: f64 = -3.862_779_787_332_662_4;
 /// Global minimizer of Hartmann-3.
-pub const HARTMANN3_MINIMIZER: [f64; 3] = [0.114_588_876_655_068_97, 0.555_648_894_616_930_04, 0.852_546_984_686_677_4];
+pub const HARTMANN3_MINIMIZER: [f64; 3] = [0.114_588_876_655_068_96, 0.555_648_894_616_93, 0.852_546_984_686_677_4];
 /// Global minimum of Hartmann-6.
-pub const HARTMANN6_MINIMUM: f64 = -3.322_368_011_415_515;
+pub const HARTMANN6_MINIMUM: f64 = -3.322_368_011_415_514_7;
 /// Global minimizer of Hartmann-6.
 pub const HARTMANN6_MINIMIZER: [f64; 6] = [
-    0.201_689_511_006_705_42,
+    0.201_689_511_006_705_43,
     0.150_010_691_823_457_97,
     0.476_873_974_221_897,
-    0.275_332_430_494_056_07,
-    0.311_651_616_600_113_24,
+    0.275_332_430_494_056_1,
+    0.311_651_616_600_113_26,
     0.657_300_534_065_620_3,
 ];
 

@@ -15,7 +15,7 @@ pub const STYBLINSKI_TANG_HALF_WIDTH: f64 = 5.0;
 /// The minimizing coordinate: the smallest root of 4x³ − 32x + 5 = 0.
 pub const STYBLINSKI_TANG_ARGMIN: f64 = -2.903_534_027_771_177;
 /// The minimum per coordinate, ½(x⁴ − 16x² + 5x) at the root.
-pub const STYBLINSKI_TANG_MIN_PER_DIM: f64 = -39.166_165_703_771_415;
+pub const STYBLINSKI_TANG_MIN_PER_DIM: f64 = -39.166_165_703_771_41;
 
 /// The Styblinski-Tang function on [−5, 5]^d.
 #[derive(Clone, Debug)]
