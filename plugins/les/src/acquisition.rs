@@ -1,0 +1,372 @@
+//! The LES acquisition: mutual information between an observation at `x` and the descent
+//! sequence, estimated over `L` sampled sequences and computed with Schur complements.
+//!
+//! `α(x) = (1/2L) Σ_l [ log σ_D²(x) − log σ_l²(x) ]` (spec §10; Stenger et al., ICLR 2026):
+//! `σ_D²` is the posterior variance given the data, `σ_l²` the variance after also
+//! conditioning on path `l`'s `P` support points `Z_l` (virtual observations with noise
+//! `σ_v²`, the model's noise variance as in the reference). With the latent posterior
+//! covariance `Σ(a, b)` of the fitted model (spec §10.3):
+//!
+//! ```text
+//! S_l  = Σ(Z_l, Z_l) + σ_v² I        (P×P, Cholesky L_S)
+//! g    = Σ(Z_l, x)                   (P)
+//! σ_l² = σ_D²(x) − ‖L_S⁻¹ g‖²
+//! ```
+//!
+//! Conditioning adds no observation value anywhere, so α depends on locations only. When the
+//! candidates are the support points themselves (LES's candidate set), every `g` is a column
+//! block of the `M×M` matrix `Σ(Z, Z)`, computed once with one call to the model (one GEMM in
+//! an exact GP). With [`EntropyOf::Observation`], `σ_n²` is added to both variances (the
+//! paper's and BoTorch's form); [`EntropyOf::Latent`] is the reference code's. Variances are
+//! clamped at `min_variance` before the logarithm; a NaN value becomes `−∞`.
+//!
+//! Determinism: candidates are processed in parallel but each value is a sequential sum over
+//! paths in path order, so the result does not depend on the thread count.
+
+use les_core::{Acquisition, SupportPoints, Surrogate, SurrogateError};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::linalg::{cholesky_in_place, forward_solve};
+
+/// Default lower clamp of variances before the logarithm (BoTorch's value).
+pub const DEFAULT_MIN_VARIANCE: f64 = 1e-12;
+
+/// Relative diagonal jitters tried, in order, when a `P×P` system `S_l` is not numerically
+/// positive definite (multiplied by the mean diagonal of `S_l`).
+const JITTERS: [f64; 4] = [0.0, 1e-10, 1e-8, 1e-6];
+
+/// Whose entropy the mutual information uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntropyOf {
+    /// Latent function value `f(x)` (the reference code).
+    #[default]
+    Latent,
+    /// Noisy observation `y(x)` (the paper's formula and BoTorch).
+    Observation,
+}
+
+/// Settings of [`MutualInformation`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AcquisitionSettings {
+    /// Whose entropy.
+    pub entropy_of: EntropyOf,
+    /// Lower clamp of variances before the logarithm.
+    pub min_variance: f64,
+    /// Noise variance of the virtual observations; `None` = the model's noise variance.
+    pub virtual_noise: Option<f64>,
+}
+
+impl Default for AcquisitionSettings {
+    fn default() -> Self {
+        Self { entropy_of: EntropyOf::Latent, min_variance: DEFAULT_MIN_VARIANCE, virtual_noise: None }
+    }
+}
+
+/// The mutual-information acquisition of LES for one iteration: built from a fitted model and
+/// the iteration's support points, evaluated on any candidates (see the module docs).
+pub struct MutualInformation<'a> {
+    surrogate: &'a dyn Surrogate,
+    n_paths: usize,
+    per_path: usize,
+    dim: usize,
+    /// `M×d` support points `Z` (path-major).
+    support: Vec<f64>,
+    /// `M×M` latent posterior covariance `Σ(Z, Z)`.
+    cov_support: Vec<f64>,
+    /// `L×P×P` Cholesky factors of `S_l`.
+    factors: Vec<f64>,
+    /// Noise added to both variances (`σ_n²` for observation entropy, else 0).
+    entropy_noise: f64,
+    min_variance: f64,
+}
+
+impl<'a> MutualInformation<'a> {
+    /// Builds the acquisition: one call `Σ(Z, Z)` to the model and `L` Cholesky
+    /// factorizations of size `P`.
+    pub fn new(
+        surrogate: &'a dyn Surrogate,
+        support: &SupportPoints,
+        settings: AcquisitionSettings,
+    ) -> Result<Self, SurrogateError> {
+        let (n_paths, per_path, dim) = (support.n_paths, support.per_path, support.dim);
+        let m = n_paths * per_path;
+        if support.points.len() != m * dim || dim != surrogate.dim() {
+            return Err(SurrogateError::InvalidData(format!(
+                "support points have {} values for L = {n_paths}, P = {per_path}, d = {dim}; the model has d = {}",
+                support.points.len(),
+                surrogate.dim()
+            )));
+        }
+        let cov_support = surrogate.posterior_covariance(&support.points, &support.points)?;
+        if cov_support.len() != m * m {
+            return Err(SurrogateError::Numerical(format!(
+                "posterior_covariance returned {} values for {m}×{m} support points",
+                cov_support.len()
+            )));
+        }
+        let noise = surrogate.noise_variance();
+        let virtual_noise = settings.virtual_noise.unwrap_or(noise);
+        let pp = per_path * per_path;
+        let mut factors = vec![0.0; n_paths * pp];
+        factors.par_chunks_mut(pp.max(1)).enumerate().try_for_each(|(l, f)| {
+            let base = l * per_path;
+            for i in 0..per_path {
+                for j in 0..per_path {
+                    f[i * per_path + j] = cov_support[(base + i) * m + base + j];
+                }
+                f[i * per_path + i] += virtual_noise;
+            }
+            let mean_diag = (0..per_path).map(|i| f[i * per_path + i]).sum::<f64>() / per_path as f64;
+            let original = f.to_vec();
+            for jitter in JITTERS {
+                f.copy_from_slice(&original);
+                for i in 0..per_path {
+                    f[i * per_path + i] += jitter * mean_diag;
+                }
+                if cholesky_in_place(f, per_path) {
+                    return Ok(());
+                }
+            }
+            Err(SurrogateError::NotPositiveDefinite {
+                size: per_path,
+                max_jitter: JITTERS[JITTERS.len() - 1] * mean_diag,
+            })
+        })?;
+        let entropy_noise = match settings.entropy_of {
+            EntropyOf::Latent => 0.0,
+            EntropyOf::Observation => noise,
+        };
+        Ok(Self {
+            surrogate,
+            n_paths,
+            per_path,
+            dim,
+            support: support.points.clone(),
+            cov_support,
+            factors,
+            entropy_noise,
+            min_variance: settings.min_variance,
+        })
+    }
+
+    /// Number of support points `M = L·P` (the default candidate set).
+    pub fn n_support(&self) -> usize {
+        self.n_paths * self.per_path
+    }
+
+    /// α at every support point (`M` values), reusing `Σ(Z, Z)`.
+    pub fn values_at_support(&self) -> Vec<f64> {
+        let m = self.n_support();
+        let var: Vec<f64> = (0..m).map(|c| self.cov_support[c * m + c]).collect();
+        self.values_from(&self.cov_support, &var)
+    }
+
+    /// Posterior variances at the candidates before (`M_c`) and after conditioning on each
+    /// path (`M_c×L`, row-major), unclamped. For tests and diagnostics.
+    pub fn conditional_variances(&self, candidates: &[f64]) -> Result<(Vec<f64>, Vec<f64>), SurrogateError> {
+        let (cross, var) = self.cross_and_variance(candidates)?;
+        let m = self.n_support();
+        let per = self.per_path;
+        let mut out = vec![0.0; var.len() * self.n_paths];
+        out.par_chunks_mut(self.n_paths.max(1)).enumerate().for_each(|(c, row)| {
+            let mut g = vec![0.0; per];
+            for (l, o) in row.iter_mut().enumerate() {
+                *o = var[c] - self.reduction(&cross[c * m..(c + 1) * m], l, &mut g);
+            }
+        });
+        Ok((var, out))
+    }
+
+    /// `Σ(C, Z)` (`M_c×M`) and `σ_D²(C)` for arbitrary candidates.
+    fn cross_and_variance(&self, candidates: &[f64]) -> Result<(Vec<f64>, Vec<f64>), SurrogateError> {
+        if self.dim == 0 || candidates.len() % self.dim != 0 {
+            return Err(SurrogateError::InvalidData(format!(
+                "candidates hold {} values, not a multiple of d = {}",
+                candidates.len(),
+                self.dim
+            )));
+        }
+        if candidates == self.support.as_slice() {
+            let m = self.n_support();
+            return Ok((self.cov_support.clone(), (0..m).map(|c| self.cov_support[c * m + c]).collect()));
+        }
+        let cross = self.surrogate.posterior_covariance(candidates, &self.support)?;
+        let var = self.surrogate.predict(candidates)?.variance;
+        Ok((cross, var))
+    }
+
+    /// `‖L_S⁻¹ g‖²` for path `l`, with `g` taken from the candidate's row of `Σ(C, Z)`.
+    #[inline]
+    fn reduction(&self, cross_row: &[f64], l: usize, g: &mut [f64]) -> f64 {
+        let per = self.per_path;
+        g.copy_from_slice(&cross_row[l * per..(l + 1) * per]);
+        forward_solve(&self.factors[l * per * per..(l + 1) * per * per], per, g);
+        g.iter().map(|v| v * v).sum()
+    }
+
+    /// α from `Σ(C, Z)` rows and `σ_D²(C)`.
+    fn values_from(&self, cross: &[f64], var: &[f64]) -> Vec<f64> {
+        let m = self.n_support();
+        let (noise, floor) = (self.entropy_noise, self.min_variance);
+        let scale = 0.5 / self.n_paths as f64;
+        (0..var.len())
+            .into_par_iter()
+            .map_init(
+                || vec![0.0; self.per_path],
+                |g, c| {
+                    let row = &cross[c * m..(c + 1) * m];
+                    let log_prior = (var[c] + noise).max(floor).ln();
+                    let mut sum = 0.0;
+                    for l in 0..self.n_paths {
+                        let conditioned = var[c] - self.reduction(row, l, g);
+                        sum += log_prior - (conditioned + noise).max(floor).ln();
+                    }
+                    let alpha = scale * sum;
+                    if alpha.is_nan() { f64::NEG_INFINITY } else { alpha }
+                },
+            )
+            .collect()
+    }
+}
+
+impl Acquisition for MutualInformation<'_> {
+    fn values(&self, candidates: &[f64]) -> Result<Vec<f64>, SurrogateError> {
+        if candidates == self.support.as_slice() {
+            return Ok(self.values_at_support());
+        }
+        let (cross, var) = self.cross_and_variance(candidates)?;
+        Ok(self.values_from(&cross, &var))
+    }
+}
+
+/// Index of the largest value, the first one on ties; `None` when every value is `−∞` or NaN.
+pub fn argmax(values: &[f64]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, &v) in values.iter().enumerate() {
+        if v.is_nan() || v == f64::NEG_INFINITY {
+            continue;
+        }
+        if best.is_none_or(|b| v > values[b]) {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::DenseGp;
+    use les_core::{Dataset, stream_rng};
+    use rand::RngExt;
+
+    fn uniform(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = stream_rng(seed, "test-points", 0);
+        (0..n).map(|_| rng.random::<f64>()).collect()
+    }
+
+    /// A fitted GP on 6 points in 2-D and 3 paths × 4 support points.
+    fn setup(noise: f64) -> (DenseGp, SupportPoints) {
+        let d = 2;
+        let x = uniform(6 * d, 1);
+        let y: Vec<f64> = x.chunks(d).map(|p| (3.0 * p[0]).sin() + p[1]).collect();
+        let mut gp = DenseGp::new(vec![0.3, 0.5], 1.3, noise);
+        gp.fit(&Dataset::from_rows(d, x, y), &mut stream_rng(0, "fit", 0)).expect("fits");
+        let support =
+            SupportPoints { n_paths: 3, per_path: 4, dim: d, points: uniform(3 * 4 * d, 2), values: uniform(12, 3) };
+        (gp, support)
+    }
+
+    #[test]
+    fn schur_conditional_variance_equals_refit_on_augmented_data() {
+        let (gp, support) = setup(1e-3);
+        let mi = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let mut candidates = uniform(5 * 2, 4);
+        candidates.extend_from_slice(&support.points[..4]);
+        let (prior, conditioned) = mi.conditional_variances(&candidates).expect("variances");
+        let direct = gp.predict(&candidates).expect("predicts").variance;
+        for (a, b) in prior.iter().zip(&direct) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        let data_x = uniform(6 * 2, 1); // the fixture's training inputs (same seed as `setup`)
+        for l in 0..3 {
+            // Refit on D ∪ Z_l with the same noise (values arbitrary: variances ignore them).
+            let mut x = data_x.clone();
+            x.extend_from_slice(support.of_path(l));
+            let n = x.len() / 2;
+            let y: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let mut refit = DenseGp::new(gp.lengthscales.clone(), gp.signal_variance, gp.noise_variance);
+            refit.fit(&Dataset::from_rows(2, x, y), &mut stream_rng(0, "fit", 0)).expect("fits");
+            let expect = refit.predict(&candidates).expect("predicts").variance;
+            for (c, e) in expect.iter().enumerate() {
+                let got = conditioned[c * 3 + l];
+                assert!((got - e).abs() < 1e-10 * (1.0 + e.abs()), "path {l} candidate {c}: {got} vs {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn alpha_is_nonnegative_and_ignores_observed_and_virtual_values() {
+        let (gp, support) = setup(1e-4);
+        let mi = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let mut candidates = support.points.clone();
+        candidates.extend(uniform(20 * 2, 9));
+        let alpha = mi.values(&candidates).expect("values");
+        assert!(alpha.iter().all(|&a| a >= 0.0), "{alpha:?}");
+        assert!(alpha.iter().any(|&a| a > 0.1), "conditioning on nearby points must reduce variance");
+
+        // Other observed values, other virtual values: same α.
+        let x = uniform(6 * 2, 1);
+        let y: Vec<f64> = (0..6).map(|i| 10.0 * i as f64 - 7.0).collect();
+        let mut other = DenseGp::new(gp.lengthscales.clone(), gp.signal_variance, gp.noise_variance);
+        other.fit(&Dataset::from_rows(2, x, y), &mut stream_rng(0, "fit", 0)).expect("fits");
+        let mut moved = support.clone();
+        moved.values.iter_mut().for_each(|v| *v = -*v * 5.0 + 1.0);
+        let mi2 = MutualInformation::new(&other, &moved, AcquisitionSettings::default()).expect("builds");
+        assert_eq!(mi2.values(&candidates).expect("values"), alpha);
+    }
+
+    #[test]
+    fn support_shortcut_matches_generic_path_and_observation_entropy_is_smaller() {
+        let (gp, support) = setup(1e-3);
+        let mi = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let at_support = mi.values_at_support();
+        let mut extended = support.points.clone();
+        extended.extend_from_slice(&[0.5, 0.5]);
+        let generic = mi.values(&extended).expect("values");
+        for (a, b) in at_support.iter().zip(&generic) {
+            assert!((a - b).abs() < 1e-9 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+        let obs = MutualInformation::new(
+            &gp,
+            &support,
+            AcquisitionSettings { entropy_of: EntropyOf::Observation, ..AcquisitionSettings::default() },
+        )
+        .expect("builds");
+        for (o, l) in obs.values_at_support().iter().zip(&at_support) {
+            assert!(*o >= 0.0 && o <= &(l + 1e-12), "observation {o} vs latent {l}");
+        }
+    }
+
+    #[test]
+    fn deterministic_across_thread_counts() {
+        let (gp, support) = setup(1e-4);
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool").install(|| {
+                let mi = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+                mi.values_at_support()
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
+    }
+
+    #[test]
+    fn argmax_takes_first_maximum_and_skips_nan() {
+        assert_eq!(argmax(&[1.0, f64::NAN, 3.0, 3.0, f64::NEG_INFINITY]), Some(2));
+        assert_eq!(argmax(&[f64::NAN, f64::NEG_INFINITY]), None);
+    }
+}
