@@ -6,6 +6,7 @@
 //! | `random` | uniform random search in the unit cube |
 //! | `sobol`  | Owen-scrambled Sobol sequence, no initial random points |
 //! | `turbo`  | TuRBO-1: one trust region with Thompson sampling |
+//! | `gibo`   | GIBO local gradient-information BO; HCI-GIBO with `step_rule: hci` |
 //! | `logei`  | analytic log expected improvement on a surrogate (logEI-DSP: a gp prior setting) |
 //!
 //! Every strategy works in the unit cube `[0, 1]^d` and minimizes. `ask` depends only on the
@@ -13,6 +14,8 @@
 
 pub mod acqopt;
 pub mod design;
+pub mod gibo;
+pub mod gradpost;
 pub mod linalg;
 pub mod logei;
 pub mod model;
@@ -26,6 +29,7 @@ mod testgp;
 mod testutil;
 pub mod turbo;
 
+pub use gibo::{Gibo, GiboParams, StepRule};
 pub use logei::{LogEi, LogEiParams, LogEiStrategy};
 pub use random::{RandomParams, RandomSearch};
 pub use sobol::{SobolParams, SobolSequence};

@@ -76,7 +76,7 @@ impl Surrogate for TestGp {
         self.x = data.x().to_vec();
         self.n = n;
         let _ = d;
-        Ok(json!({ "lengthscales": self.ls }))
+        Ok(json!({ "lengthscales": self.ls, "signal_variance": self.signal_variance }))
     }
 
     fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
