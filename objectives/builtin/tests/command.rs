@@ -1,0 +1,214 @@
+//! Command objectives through the registry: success in both output forms, the environment,
+//! a timeout that kills the whole process group, garbage output, a non-zero exit with the tail
+//! of stderr, non-finite values and missing programs. Scripts run with `sh` and `python3`.
+
+#![cfg(unix)]
+
+use std::path::Path;
+
+use les_core::params::Params;
+use les_core::registry::{self, BuildContext, Built, PluginError};
+use les_core::{Bounds, Objective, ObjectiveError};
+use les_objectives::command::CommandObjective;
+use serde_json::{Value, json};
+
+fn build(block: Value) -> Result<Built<dyn Objective>, PluginError> {
+    registry::build::<dyn Objective>(
+        "command",
+        "objective.command",
+        &Params::new(block, "objective"),
+        &BuildContext::default(),
+    )
+}
+
+fn objective(block: Value) -> Box<dyn Objective> {
+    build(block).expect("builds").component
+}
+
+fn failure(result: Result<f64, ObjectiveError>) -> String {
+    match result {
+        Err(ObjectiveError::Failed(message)) => message,
+        other => panic!("expected a failed evaluation, got {other:?}"),
+    }
+}
+
+fn sh(script: &str) -> Value {
+    json!(["sh", "-c", script])
+}
+
+fn write_script(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write script");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+const SUM_OF_SQUARES_PY: &str = r#"
+import json, sys
+x = json.load(sys.stdin)["x"]
+print("evaluating", x, file=sys.stderr)
+print(sum((xi - 0.5) ** 2 for xi in x))
+"#;
+
+#[test]
+fn python_script_gets_x_on_stdin_and_prints_the_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = write_script(dir.path(), "objective.py", SUM_OF_SQUARES_PY);
+    let built =
+        build(json!({"command": ["python3", script], "bounds": {"lower": [-1, -2, -3], "upper": 4}})).expect("builds");
+    assert_eq!(built.resolved["dim"], json!(3));
+    assert_eq!(built.resolved["bounds"], json!({"lower": [-1.0, -2.0, -3.0], "upper": [4.0, 4.0, 4.0]}));
+    let f = built.component;
+    assert_eq!(f.info().bounds, Bounds::new(vec![-1.0, -2.0, -3.0], vec![4.0; 3]).expect("valid"));
+    for x in [[0.5, 0.5, 0.5], [1.0, -1.5, 3.25], [0.1, 0.2, 0.3]] {
+        let expected: f64 = x.iter().map(|v| (v - 0.5) * (v - 0.5)).sum();
+        let y = f.evaluate(&x).expect("evaluates");
+        assert!((y - expected).abs() <= 1e-12, "{y} vs {expected}");
+    }
+    assert_eq!(f.evaluate(&[0.0]), Err(ObjectiveError::Dimension { got: 1, expected: 3 }));
+}
+
+#[test]
+fn json_output_last_line_and_env() {
+    let f = objective(json!({"command": sh("echo working >&2; echo 'progress 1/1'; echo '{\"y\": 2.5}'"), "dim": 2}));
+    assert_eq!(f.info().bounds, Bounds::unit(2), "bounds default to the unit cube");
+    assert_eq!(f.evaluate(&[0.1, 0.2]), Ok(2.5));
+
+    let f = objective(json!({"command": sh("echo \"$LES_TEST_SCALE\""), "dim": 1, "env": {"LES_TEST_SCALE": "-4.5"}}));
+    assert_eq!(f.evaluate(&[0.3]), Ok(-4.5));
+}
+
+#[test]
+fn concurrent_evaluations_each_get_their_own_process() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = write_script(dir.path(), "objective.py", SUM_OF_SQUARES_PY);
+    let f = objective(json!({"command": ["python3", script], "dim": 2}));
+    let f = f.as_ref();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                s.spawn(move || {
+                    let x = [f64::from(i) * 0.25, 0.75];
+                    (x, f.evaluate(&x))
+                })
+            })
+            .collect();
+        for h in handles {
+            let (x, y) = h.join().expect("thread");
+            let expected = (x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2);
+            assert!((y.expect("evaluates") - expected).abs() < 1e-12);
+        }
+    });
+}
+
+#[test]
+fn a_timeout_kills_the_command_and_what_it_started() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("sleeper.pid");
+    // The shell starts a background sleeper, records its pid, and waits for it.
+    let script = format!("echo started >&2; sleep 30 & echo $! > '{}'; wait", pid_file.display());
+    let f = objective(json!({"command": sh(&script), "dim": 1, "timeout_s": 0.5}));
+    let message = failure(f.evaluate(&[0.5]));
+    assert!(message.contains("timed out after 0.5 s and was killed"), "{message}");
+    assert!(message.contains("started"), "stderr tail included: {message}");
+
+    let pid = std::fs::read_to_string(&pid_file).expect("pid written").trim().to_owned();
+    // The background sleeper belongs to the killed process group; give the kernel a moment to
+    // deliver the signal and init to reap it.
+    let alive = || {
+        std::process::Command::new("kill")
+            .args(["-0", &pid])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut tries = 0;
+    while alive() && tries < 100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        tries += 1;
+    }
+    assert!(!alive(), "the background process {pid} survived the timeout");
+}
+
+#[test]
+fn garbage_output_is_a_failure_naming_what_was_printed() {
+    let f = objective(json!({"command": sh("echo 'the answer is 42'; echo 'some diagnostics' >&2"), "dim": 1}));
+    let message = failure(f.evaluate(&[0.5]));
+    assert!(message.contains("printed `the answer is 42` as the last line of stdout"), "{message}");
+    assert!(message.contains("some diagnostics"), "{message}");
+    assert!(message.contains("command `sh -c"), "names the command: {message}");
+
+    let f = objective(json!({"command": sh("true"), "dim": 1}));
+    assert!(failure(f.evaluate(&[0.5])).contains("printed nothing on stdout"));
+}
+
+#[test]
+fn non_zero_exit_carries_the_tail_of_stderr() {
+    let script = "i=0; while [ $i -lt 100 ]; do echo \"trace line $i\" >&2; i=$((i+1)); done; echo 1.0; exit 3";
+    let f = objective(json!({"command": sh(script), "dim": 1}));
+    let message = failure(f.evaluate(&[0.5]));
+    assert!(message.contains("exited with status 3"), "{message}");
+    assert!(message.contains("trace line 99"), "{message}");
+    assert!(message.contains("trace line 80\n"), "{message}");
+    assert!(!message.contains("trace line 79\n"), "only the last 20 lines: {message}");
+
+    let f = objective(json!({"command": sh("kill -9 $$"), "dim": 1}));
+    assert!(failure(f.evaluate(&[0.5])).contains("was killed by signal 9"));
+}
+
+#[test]
+fn non_finite_values_are_reported_as_such() {
+    let f = objective(json!({"command": sh("echo nan"), "dim": 1}));
+    assert!(matches!(f.evaluate(&[0.5]), Err(ObjectiveError::NonFinite(v)) if v.is_nan()));
+    let f = objective(json!({"command": sh("echo -inf"), "dim": 1}));
+    assert_eq!(f.evaluate(&[0.5]), Err(ObjectiveError::NonFinite(f64::NEG_INFINITY)));
+}
+
+#[test]
+fn missing_programs_fail_at_build_and_at_evaluation() {
+    match build(json!({"command": ["les-no-such-program-anywhere", "--flag"], "dim": 1})) {
+        Err(PluginError::Build { path, message }) => {
+            assert_eq!(path, "objective.command");
+            assert!(message.contains("program `les-no-such-program-anywhere` not found on PATH"), "{message}");
+        }
+        other => panic!("expected a build error, got {:?}", other.err()),
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("objective.sh");
+    match build(json!({"command": [missing.to_str()], "dim": 1})) {
+        Err(PluginError::Build { message, .. }) => assert!(message.contains("not found"), "{message}"),
+        other => panic!("expected a build error, got {:?}", other.err()),
+    }
+    let not_executable = write_script(dir.path(), "plain.sh", "echo 1\n");
+    match build(json!({"command": [not_executable], "dim": 1})) {
+        Err(PluginError::Build { message, .. }) => assert!(message.contains("not an executable file"), "{message}"),
+        other => panic!("expected a build error, got {:?}", other.err()),
+    }
+
+    // A program that disappears after the run was built.
+    let f = CommandObjective::new(
+        vec![missing.to_str().expect("utf-8").to_owned()],
+        Bounds::unit(1),
+        None,
+        Default::default(),
+    )
+    .expect("constructs");
+    let message = failure(f.evaluate(&[0.5]));
+    assert!(message.contains("could not be started (not found"), "{message}");
+}
+
+#[test]
+fn parameters_are_checked() {
+    let param_error = |block: Value| match build(block) {
+        Err(PluginError::Param(e)) => e,
+        other => panic!("expected a param error, got {:?}", other.err()),
+    };
+    assert_eq!(param_error(json!({"command": [], "dim": 1})).path, "objective.command");
+    assert_eq!(param_error(json!({"command": ["sh"]})).path, "objective.dim");
+    assert_eq!(param_error(json!({"command": ["sh"], "dim": 1, "timeout_s": 0})).path, "objective.timeout_s");
+    assert_eq!(param_error(json!({"command": ["sh"], "dim": 1, "timout_s": 1})).path, "objective.timout_s");
+    let e = param_error(json!({"command": ["sh"], "dim": 2, "bounds": {"lower": [0, 0, 0], "upper": 1}}));
+    assert_eq!(e.path, "objective.bounds.lower");
+    let e = param_error(json!({"command": ["sh"], "bounds": {"lower": [1], "upper": [0]}}));
+    assert_eq!(e.path, "objective.bounds");
+    assert!(e.message.contains("not below"), "{}", e.message);
+}
