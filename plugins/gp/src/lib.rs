@@ -1,1 +1,136 @@
-//! Placeholder.
+//! Exact Gaussian-process surrogate `gp` of `les` (les-algorithm.md §5–§7, §10.3).
+//!
+//! # Model
+//! A zero-mean GP on inputs in the unit cube `[0,1]^d` with an ARD kernel (`se_ard` default,
+//! `matern52`), Gaussian observation noise σ_n² (fixed, default `σ_n = 2e-3`, or MAP-fitted in
+//! `[1.41e-3, 0.1]`), and outputs standardized by mean and **population** std (§5.3; with one
+//! observation `shift = y_1 + 1`, `scale = 1`) or raw (`standardize: false`). Everything the
+//! model returns is in model scale: `y_model = (y − shift)/scale`. The noise is not rescaled.
+//!
+//! Hyperparameters (§6.2–§6.3): `map` maximizes log marginal likelihood + log length-scale
+//! prior with analytic gradients and a box-bounded L-BFGS on log-parameters ([`lbfgs`]),
+//! from `restarts` starts (the documented initial value, the previous fit if `warm_start`,
+//! then prior draws); `oracle` takes them from the objective (`BuildContext.oracle`);
+//! `{ fixed: { lengthscales, signal_variance } }` fixes them.
+//!
+//! # Config (`surrogate: { name: gp, params: … }`)
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `kernel` | `se_ard` | `se_ard` or `matern52` |
+//! | `hyperparameters` | `map` | `map`, `oracle`, or `{ fixed: { lengthscales: [..] or [one], signal_variance: 1.0 } }` |
+//! | `lengthscale_prior` | `high` | `high`, `medium`, `low`, `extremely_low`, `dimension_scaled` (= logN(√2 + ln√d, √3)), `box_sqrt_d` (= `{ box: [0.05, sqrt_d] }`), `{ box: [lo, hi] }` (numbers or `sqrt_d`), `{ log_normal: { mu, sigma } }` (as given, no √d shift) |
+//! | `noise_std` | `0.002` | σ_n in model scale (initial value if `fit_noise`) |
+//! | `fit_noise` | `false` | MAP-fit σ_n within `[1.41e-3, 0.1]` |
+//! | `restarts` | `3` | MAP starting points |
+//! | `max_iterations` | `200` | L-BFGS iterations per start |
+//! | `warm_start` | `false` | also start from the previous fit |
+//! | `standardize` | `true` | standardize outputs (population std) |
+//! | `features` | `1024` | random Fourier features `B` of sample paths |
+//!
+//! Complexity levels (§6.2): `log ℓ ~ 𝒩(μ_c + ln√d, s_c²)` with `(μ_c, s_c)` = high
+//! `(−2.5√2, √3/5)`, medium `(−2√2, √3/4)`, low `(−√2, √3/2)`, extremely low `(√2, √3)`; initial
+//! `ℓ = exp(μ + s/2)`, constraint `[1e-4, 1e10]`. Box: Uniform(lo, hi), initial `0.2·√d` (clamped),
+//! constraint `[lo, hi]`. σ_f²: initial 1, no prior.
+//!
+//! # Public API for strategies
+//! Build the concrete type with [`ExactGp::from_params`] (same parsing as the registry entry),
+//! `fit` it, then use [`ExactGp::posterior`] → [`GpPosterior`]:
+//! - [`GpPosterior::predict`], [`GpPosterior::covariance_matrix`] (point sets),
+//!   [`GpPosterior::mean_variance_gradients`] (μ, σ² and their gradients at a point);
+//! - [`GpPosterior::condition_candidates`] → [`CandidateConditioning`]: Schur-complement
+//!   conditioning on virtual observations (§10.3). For LES: put all `M = L·P` support points in
+//!   `C`, give each path's `P` points as indices, and call
+//!   [`CandidateConditioning::conditional_variances_batch`] (`L×M` variances
+//!   `σ²(c | D ∪ Z_l)`) together with [`CandidateConditioning::variances`] (`σ_D²(c)`);
+//!   [`CandidateConditioning::cross_covariance`] gives `G = K_{C,Z} − A_Cᵀ A_Z` for one subset;
+//! - [`ExactGp::sample_path_set`] → [`PathSet`] (also via `as_pathwise()` as a boxed
+//!   `PathBatch`): `L` posterior paths, value and gradient of every path at its own point per
+//!   call; [`PathSet::prior`] draws prior paths; [`rff`] holds the reusable feature code;
+//! - [`derivative::DerivativeGp`]: posterior of the gradient at a point, also after
+//!   hypothetical value observations (GIBO).
+//!
+//! # Numerics
+//! Cholesky with escalating jitter ([`cholesky`]), a typed
+//! `SurrogateError::NotPositiveDefinite` when it still fails. Parallel work (kernel matrices,
+//! triangular solves, paths, Schur batches) is split into fixed-size blocks, so results do not
+//! depend on the thread count.
+//!
+//! # Example
+//! ```
+//! use les_core::{Dataset, Params, Surrogate, registry::BuildContext, stream_rng};
+//! let ctx = BuildContext { dim: 2, ..Default::default() };
+//! let params = Params::new(serde_json::json!({ "hyperparameters": { "fixed": { "lengthscales": [0.3] } } }), "surrogate.params");
+//! let (mut gp, _) = les_gp::ExactGp::from_params(&params, &ctx).unwrap();
+//! let data = Dataset::from_rows(2, vec![0.1, 0.2, 0.8, 0.7, 0.5, 0.5], vec![1.0, 2.0, 0.5]);
+//! gp.fit(&data, &mut stream_rng(1, "fit", 0)).unwrap();
+//! let pred = gp.predict(&[0.4, 0.4]).unwrap();
+//! assert!(pred.variance[0] > 0.0);
+//! ```
+
+pub mod cholesky;
+pub mod derivative;
+pub mod exact;
+pub mod kernel;
+pub mod lbfgs;
+pub mod linalg;
+pub mod map;
+pub mod params;
+pub mod paths;
+pub mod posterior;
+pub mod rff;
+pub mod schur;
+
+pub use exact::ExactGp;
+pub use kernel::Kernel;
+pub use params::GpParams;
+pub use paths::PathSet;
+pub use posterior::GpPosterior;
+pub use schur::CandidateConditioning;
+
+use les_core::registry::{BuildContext, Built, SurrogateEntry, defaults_of};
+use les_core::{Params, PluginError, Surrogate};
+
+fn build_gp(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Surrogate>, PluginError> {
+    let (gp, p) = ExactGp::from_params(params, ctx)?;
+    Ok(Built::new(Box::new(gp) as Box<dyn Surrogate>, &p))
+}
+
+const DETAILS: &str = "\
+Exact Gaussian process on the unit cube (zero mean, ARD kernel, Gaussian noise), refitted on every \
+call to fit. Outputs standardized with the population std (n = 1: shift y1 + 1, scale 1) unless \
+standardize: false. Posterior sample paths: B random Fourier features shared by the paths plus the \
+Matheron update (pathwise conditioning, Wilson et al. 2020).
+
+Parameters (default):
+  kernel            se_ard     se_ard | matern52
+  hyperparameters   map        map (log marginal likelihood + log prior, box-bounded L-BFGS on
+                               log-parameters, multi-start) | oracle (the objective's true values,
+                               e.g. gp_sample) | { fixed: { lengthscales: [..] or [one], signal_variance: 1.0 } }
+  lengthscale_prior high       high | medium | low | extremely_low: logN(mu_c + ln sqrt(d), s_c) with
+                               (mu_c, s_c) = (-2.5 sqrt2, sqrt3/5), (-2 sqrt2, sqrt3/4), (-sqrt2, sqrt3/2),
+                               (sqrt2, sqrt3); init exp(mu + s/2), constraint [1e-4, 1e10]
+                               dimension_scaled = extremely_low (logEI-DSP prior)
+                               box_sqrt_d = { box: [0.05, sqrt_d] } (synthetic benchmarks)
+                               { box: [lo, hi] }: Uniform(lo, hi), bounds numbers or sqrt_d, init 0.2 sqrt(d)
+                               { log_normal: { mu, sigma } }: log l ~ N(mu, sigma^2) as given
+  noise_std         0.002      noise standard deviation in model scale (initial value if fit_noise)
+  fit_noise         false      MAP-fit the noise std within [1.41e-3, 0.1]
+  restarts          3          MAP starting points: the init above, then prior draws
+  max_iterations    200        L-BFGS iterations per start
+  warm_start        false      also start from the previous fit
+  standardize       true       standardize outputs
+  features          1024       random Fourier features B of sample paths
+
+Signal variance: MAP, init 1, no prior. Cholesky with escalating relative jitter 1e-10..1e-6 of the \
+mean diagonal; a matrix that still fails is a NotPositiveDefinite error.
+Reference: les-algorithm.md sections 5-7 and 10.3; Rasmussen & Williams (2006), ch. 2 and 5.";
+
+inventory::submit! {
+    SurrogateEntry {
+        name: "gp",
+        summary: "exact Gaussian process (SE-ARD or Matern-5/2) with MAP, fixed or oracle hyperparameters and pathwise sample paths",
+        details: DETAILS,
+        default_params: defaults_of::<GpParams>,
+        build: build_gp,
+    }
+}

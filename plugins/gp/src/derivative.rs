@@ -1,0 +1,1 @@
+//! Derivative GP (placeholder).

@@ -1,0 +1,226 @@
+//! Stationary ARD kernels: squared exponential and Matérn-5/2, with the derivatives the GP,
+//! the hyperparameter fit, the sample paths and the derivative GP need.
+//!
+//! Both kernels are functions of the scaled squared distance
+//! `r² = Σ_i (x_i − x'_i)² / ℓ_i²`:
+//!
+//! | kind | `k(r)` | `g(r)` with `∇_x k = −g · (x − x') ⊘ ℓ²` | `h(r)` with `∂²k/∂x_i∂x'_j = g δ_ij/ℓ_j² − h r_i r_j/(ℓ_i² ℓ_j²)` |
+//! |---|---|---|---|
+//! | `se_ard` | `σ_f² exp(−r²/2)` | `k` | `k` |
+//! | `matern52` | `σ_f² (1 + √5 r + 5r²/3) e^{−√5 r}` | `(5/3) σ_f² (1 + √5 r) e^{−√5 r}` | `(25/3) σ_f² e^{−√5 r}` |
+//!
+//! The derivative of `k` with respect to `log ℓ_i` is `g · (x_i − x'_i)² / ℓ_i²` for both.
+
+use les_core::KernelKind;
+use nalgebra::DMatrix;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+const SQRT5: f64 = 2.236_067_977_499_79;
+
+/// Rows per parallel task when filling kernel matrices (fixed, so results do not depend on the
+/// thread count).
+const ROW_BLOCK: usize = 16;
+
+/// An ARD kernel with its hyperparameters, in unit-cube coordinates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Kernel {
+    /// Kernel family.
+    pub kind: KernelKind,
+    /// Length scales ℓ, `d` values.
+    pub lengthscales: Vec<f64>,
+    /// Signal variance σ_f².
+    pub signal_variance: f64,
+}
+
+impl Kernel {
+    /// A kernel of `kind` with length scales `lengthscales` (`d`) and signal variance σ_f².
+    pub fn new(kind: KernelKind, lengthscales: Vec<f64>, signal_variance: f64) -> Self {
+        Self { kind, lengthscales, signal_variance }
+    }
+
+    /// Input dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.lengthscales.len()
+    }
+
+    /// Scaled squared distance `r² = Σ ((a − b)/ℓ)²`.
+    #[inline]
+    pub fn scaled_sqdist(&self, a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).zip(&self.lengthscales).map(|((x, y), l)| ((x - y) / l).powi(2)).sum()
+    }
+
+    /// `k` as a function of `r²`.
+    #[inline]
+    pub fn k_of_r2(&self, r2: f64) -> f64 {
+        match self.kind {
+            KernelKind::SeArd => self.signal_variance * (-0.5 * r2).exp(),
+            KernelKind::Matern52 => {
+                let r = r2.max(0.0).sqrt();
+                self.signal_variance * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * (-SQRT5 * r).exp()
+            }
+        }
+    }
+
+    /// `(k, g)` as functions of `r²`, with `∇_x k(x, x') = −g · (x − x') ⊘ ℓ²`.
+    #[inline]
+    pub fn k_and_g_of_r2(&self, r2: f64) -> (f64, f64) {
+        match self.kind {
+            KernelKind::SeArd => {
+                let k = self.signal_variance * (-0.5 * r2).exp();
+                (k, k)
+            }
+            KernelKind::Matern52 => {
+                let r = r2.max(0.0).sqrt();
+                let e = self.signal_variance * (-SQRT5 * r).exp();
+                ((1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e, 5.0 / 3.0 * (1.0 + SQRT5 * r) * e)
+            }
+        }
+    }
+
+    /// `(g, h)` as functions of `r²` (see the module table): the second cross-derivative is
+    /// `∂²k/∂x_i∂x'_j = g δ_ij/ℓ_j² − h r_i r_j/(ℓ_i² ℓ_j²)`.
+    #[inline]
+    pub fn g_and_h_of_r2(&self, r2: f64) -> (f64, f64) {
+        match self.kind {
+            KernelKind::SeArd => {
+                let k = self.signal_variance * (-0.5 * r2).exp();
+                (k, k)
+            }
+            KernelKind::Matern52 => {
+                let r = r2.max(0.0).sqrt();
+                let e = self.signal_variance * (-SQRT5 * r).exp();
+                (5.0 / 3.0 * (1.0 + SQRT5 * r) * e, 25.0 / 3.0 * e)
+            }
+        }
+    }
+
+    /// `k(a, b)` for two points.
+    #[inline]
+    pub fn eval(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.k_of_r2(self.scaled_sqdist(a, b))
+    }
+
+    /// Gradient `∇_a k(a, b)` written into `out` (`d`).
+    pub fn grad_first(&self, a: &[f64], b: &[f64], out: &mut [f64]) {
+        let (_, g) = self.k_and_g_of_r2(self.scaled_sqdist(a, b));
+        for (((o, x), y), l) in out.iter_mut().zip(a).zip(b).zip(&self.lengthscales) {
+            *o = -g * (x - y) / (l * l);
+        }
+    }
+
+    /// Kernel matrix `K(A, B)` (`m_a×m_b`) of row-major point sets `a` (`m_a×d`) and `b`
+    /// (`m_b×d`), computed pairwise (exact differences, no `‖a‖² + ‖b‖² − 2ab` cancellation).
+    pub fn matrix(&self, a: &[f64], b: &[f64]) -> DMatrix<f64> {
+        let d = self.dim();
+        let (ma, mb) = (a.len() / d.max(1), b.len() / d.max(1));
+        // Row-major fill, then one transpose into nalgebra's column-major storage.
+        let mut rows = vec![0.0; ma * mb];
+        rows.par_chunks_mut(ROW_BLOCK * mb.max(1)).enumerate().for_each(|(blk, chunk)| {
+            for (r, row) in chunk.chunks_mut(mb.max(1)).enumerate() {
+                let i = blk * ROW_BLOCK + r;
+                let ai = &a[i * d..(i + 1) * d];
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = self.eval(ai, &b[j * d..(j + 1) * d]);
+                }
+            }
+        });
+        DMatrix::from_row_slice(ma, mb, &rows)
+    }
+
+    /// The symmetric kernel matrix `K(A, A)` (`m×m`) of row-major points `a` (`m×d`).
+    pub fn gram(&self, a: &[f64]) -> DMatrix<f64> {
+        let mut k = self.matrix(a, a);
+        // Exact symmetry and an exact diagonal, whatever rounding did.
+        let m = k.nrows();
+        for i in 0..m {
+            k[(i, i)] = self.signal_variance;
+            for j in 0..i {
+                let v = k[(i, j)];
+                k[(j, i)] = v;
+            }
+        }
+        k
+    }
+
+    /// Prior variance `k(x, x) = σ_f²`.
+    pub fn prior_variance(&self) -> f64 {
+        self.signal_variance
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernels() -> Vec<Kernel> {
+        vec![
+            Kernel::new(KernelKind::SeArd, vec![0.3, 0.7, 1.3], 1.7),
+            Kernel::new(KernelKind::Matern52, vec![0.3, 0.7, 1.3], 1.7),
+        ]
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let a = [0.2, 0.5, 0.9];
+        let b = [0.4, 0.1, 0.3];
+        for k in kernels() {
+            let mut g = [0.0; 3];
+            k.grad_first(&a, &b, &mut g);
+            for i in 0..3 {
+                let h = 1e-6;
+                let mut ap = a;
+                let mut am = a;
+                ap[i] += h;
+                am[i] -= h;
+                let fd = (k.eval(&ap, &b) - k.eval(&am, &b)) / (2.0 * h);
+                assert!((fd - g[i]).abs() < 1e-7, "{:?} dim {i}: fd {fd} analytic {}", k.kind, g[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn second_cross_derivative_matches_finite_differences() {
+        let a = [0.2, 0.5, 0.9];
+        let b = [0.4, 0.1, 0.3];
+        for k in kernels() {
+            let r2 = k.scaled_sqdist(&a, &b);
+            let (g, h) = k.g_and_h_of_r2(r2);
+            for i in 0..3 {
+                for j in 0..3 {
+                    let l = &k.lengthscales;
+                    let (ri, rj) = (a[i] - b[i], a[j] - b[j]);
+                    let analytic =
+                        if i == j { g / (l[j] * l[j]) } else { 0.0 } - h * ri * rj / (l[i] * l[i] * l[j] * l[j]);
+                    // d/dx'_j of ∇_{x,i} k
+                    let eps = 1e-5;
+                    let mut bp = b;
+                    let mut bm = b;
+                    bp[j] += eps;
+                    bm[j] -= eps;
+                    let mut gp = [0.0; 3];
+                    let mut gm = [0.0; 3];
+                    k.grad_first(&a, &bp, &mut gp);
+                    k.grad_first(&a, &bm, &mut gm);
+                    let fd = (gp[i] - gm[i]) / (2.0 * eps);
+                    assert!(
+                        (fd - analytic).abs() < 1e-6 * (1.0 + analytic.abs()),
+                        "{:?} ({i},{j}): {fd} vs {analytic}",
+                        k.kind
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gram_is_symmetric_with_exact_diagonal() {
+        let pts = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+        for k in kernels() {
+            let g = k.gram(&pts);
+            assert_eq!(g[(1, 1)], 1.7);
+            assert_eq!(g[(0, 2)], g[(2, 0)]);
+            assert!((g[(0, 1)] - k.eval(&pts[0..3], &pts[3..6])).abs() < 1e-15);
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! MAP-II hyperparameter fit: maximize `log p(y | θ) + log p(θ)` over
+//! `θ = (log ℓ_1 … log ℓ_d, log σ_f² [, log σ_n²])` with box-bounded L-BFGS
+//! ([`crate::lbfgs`]), analytic gradients and several starts (les-algorithm.md §6.2–§6.3).
+//!
+//! Gradients: with `K = K_f + σ_n² I`, `α = K⁻¹ y` and `W = ααᵀ − K⁻¹`,
+//! `∂ log p(y|θ)/∂θ = ½ Σ_jk W_jk ∂K_jk/∂θ`, where
+//! `∂K_jk/∂ log ℓ_i = G_jk (x_ji − x_ki)²/ℓ_i²` (`G = K_f` for SE, the `g` of
+//! [`crate::kernel`] for Matérn), `∂K/∂ log σ_f² = K_f` and `∂K/∂ log σ_n² = σ_n² I`. The `d`
+//! length-scale sums are one GEMM: with `Q = W ⊙ G`,
+//! `Σ_jk Q_jk (x_ji − x_ki)² = 2 Σ_j x_ji² (Q1)_j − 2 (Xᵀ Q X)_ii`.
+//!
+//! The log-normal prior is a density on `ℓ` (as GPyTorch's `LogNormalPrior` on the length
+//! scale): `log p(ℓ) = −log ℓ − (log ℓ − μ)²/(2s²) + const`; the uniform (box) prior is
+//! constant inside its bounds. σ_f² has no prior, only bounds [`SIGNAL_VARIANCE_BOUNDS`].
+
+use les_core::{KernelKind, StreamRng, SurrogateError};
+use nalgebra::DMatrix;
+use rand::RngExt;
+use rand_distr::{Distribution, Normal};
+
+use crate::cholesky::cholesky_with_jitter;
+use crate::kernel::Kernel;
+use crate::lbfgs::{LbfgsOptions, minimize_box};
+use crate::linalg::cholesky_solve_in_place;
+use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
+
+/// Length-scale constraint of the log-normal priors, les-algorithm.md §6.2.
+pub const LENGTHSCALE_BOUNDS: (f64, f64) = (1e-4, 1e10);
+/// Numerical safeguard bounds of σ_f² (the model has only a positivity constraint).
+pub const SIGNAL_VARIANCE_BOUNDS: (f64, f64) = (1e-6, 1e6);
+
+/// A length-scale prior resolved for dimension `d`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ResolvedPrior {
+    /// `log ℓ ~ 𝒩(mu, sigma²)`.
+    LogNormal {
+        /// Mean of `log ℓ`.
+        mu: f64,
+        /// Standard deviation of `log ℓ`.
+        sigma: f64,
+    },
+    /// `ℓ ~ Uniform(lo, hi)`.
+    Uniform {
+        /// Lower bound.
+        lo: f64,
+        /// Upper bound.
+        hi: f64,
+    },
+}
+
+/// Prior, initial value and constraint of every length scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LengthscaleSetting {
+    /// The prior.
+    pub prior: ResolvedPrior,
+    /// Initial length scale.
+    pub init: f64,
+    /// Constraint `[lo, hi]`.
+    pub bounds: (f64, f64),
+}
+
+impl LengthscaleSetting {
+    /// Resolves `prior` for dimension `d` (les-algorithm.md §6.2).
+    pub fn resolve(prior: &LengthscalePrior, d: usize) -> Result<Self, String> {
+        let sqrt2 = std::f64::consts::SQRT_2;
+        let sqrt3 = 3.0f64.sqrt();
+        let ln_sqrt_d = 0.5 * (d.max(1) as f64).ln();
+        let complexity = |mu_c: f64, s: f64| {
+            let mu = mu_c + ln_sqrt_d;
+            Self {
+                prior: ResolvedPrior::LogNormal { mu, sigma: s },
+                init: (mu + s / 2.0).exp(),
+                bounds: LENGTHSCALE_BOUNDS,
+            }
+        };
+        let boxed = |lo: f64, hi: f64| -> Result<Self, String> {
+            if !(lo > 0.0 && lo < hi && hi.is_finite()) {
+                return Err(format!("box bounds [{lo}, {hi}] are not valid: expected 0 < lo < hi"));
+            }
+            let init = (0.2 * (d as f64).sqrt()).clamp(lo, hi);
+            Ok(Self { prior: ResolvedPrior::Uniform { lo, hi }, init, bounds: (lo, hi) })
+        };
+        Ok(match prior {
+            LengthscalePrior::High => complexity(-2.5 * sqrt2, sqrt3 / 5.0),
+            LengthscalePrior::Medium => complexity(-2.0 * sqrt2, sqrt3 / 4.0),
+            LengthscalePrior::Low => complexity(-sqrt2, sqrt3 / 2.0),
+            LengthscalePrior::ExtremelyLow | LengthscalePrior::DimensionScaled => complexity(sqrt2, sqrt3),
+            LengthscalePrior::BoxSqrtD => boxed(0.05, (d as f64).sqrt())?,
+            LengthscalePrior::Box([lo, hi]) => boxed(lo.resolve(d), hi.resolve(d))?,
+            LengthscalePrior::LogNormal(LogNormalSpec { mu, sigma }) => Self {
+                prior: ResolvedPrior::LogNormal { mu: *mu, sigma: *sigma },
+                init: (mu + sigma / 2.0).exp(),
+                bounds: LENGTHSCALE_BOUNDS,
+            },
+        })
+    }
+
+    /// `log p(ℓ)` up to a constant and its derivative with respect to `log ℓ`.
+    fn log_prior(&self, log_l: f64) -> (f64, f64) {
+        match self.prior {
+            ResolvedPrior::LogNormal { mu, sigma } => {
+                let z = (log_l - mu) / sigma;
+                (-log_l - 0.5 * z * z, -1.0 - z / sigma)
+            }
+            ResolvedPrior::Uniform { .. } => (0.0, 0.0),
+        }
+    }
+
+    /// A length scale drawn from the prior (clamped into the constraint).
+    fn sample(&self, rng: &mut StreamRng) -> f64 {
+        let v = match self.prior {
+            ResolvedPrior::LogNormal { mu, sigma } => {
+                Normal::new(mu, sigma).expect("invariant: sigma > 0 was validated").sample(rng).exp()
+            }
+            ResolvedPrior::Uniform { lo, hi } => lo + (hi - lo) * rng.random::<f64>(),
+        };
+        v.clamp(self.bounds.0, self.bounds.1)
+    }
+}
+
+/// What the MAP fit returns.
+#[derive(Clone, Debug)]
+pub struct MapFit {
+    /// Fitted kernel.
+    pub kernel: Kernel,
+    /// Fitted (or fixed) noise variance.
+    pub noise_variance: f64,
+    /// `log p(y|θ) + log p(θ)` at the optimum.
+    pub log_posterior: f64,
+    /// Starts run.
+    pub starts: usize,
+    /// Starts whose optimizer reported convergence.
+    pub converged_starts: usize,
+    /// Total L-BFGS iterations.
+    pub iterations: usize,
+    /// `θ` at the optimum (for warm starts).
+    pub theta: Vec<f64>,
+}
+
+/// Settings of one MAP fit.
+#[derive(Clone, Debug)]
+pub struct MapProblem<'a> {
+    /// Kernel family.
+    pub kind: KernelKind,
+    /// Length-scale prior/init/constraint.
+    pub setting: LengthscaleSetting,
+    /// Noise variance (fixed, or the initial value when `fit_noise`).
+    pub noise_variance: f64,
+    /// Whether σ_n² is a parameter.
+    pub fit_noise: bool,
+    /// Points `n×d`.
+    pub x: &'a [f64],
+    /// Values `n` (model scale).
+    pub y: &'a [f64],
+    /// Dimension `d`.
+    pub dim: usize,
+}
+
+impl MapProblem<'_> {
+    fn n_params(&self) -> usize {
+        self.dim + 1 + usize::from(self.fit_noise)
+    }
+
+    /// Lower and upper bounds of `θ`.
+    pub fn bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        let mut lo = vec![self.setting.bounds.0.ln(); self.dim];
+        let mut hi = vec![self.setting.bounds.1.ln(); self.dim];
+        lo.push(SIGNAL_VARIANCE_BOUNDS.0.ln());
+        hi.push(SIGNAL_VARIANCE_BOUNDS.1.ln());
+        if self.fit_noise {
+            lo.push((NOISE_STD_MIN * NOISE_STD_MIN).ln());
+            hi.push((NOISE_STD_MAX * NOISE_STD_MAX).ln());
+        }
+        (lo, hi)
+    }
+
+    /// Kernel and noise variance of `θ`.
+    pub fn unpack(&self, theta: &[f64]) -> (Kernel, f64) {
+        let ls = theta[..self.dim].iter().map(|v| v.exp()).collect();
+        let noise = if self.fit_noise { theta[self.dim + 1].exp() } else { self.noise_variance };
+        (Kernel::new(self.kind, ls, theta[self.dim].exp()), noise)
+    }
+
+    /// Negative log posterior `−(log p(y|θ) + log p(θ))` and its gradient (written into
+    /// `grad`); `+∞` when the covariance matrix cannot be factorized.
+    pub fn negative_log_posterior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let (kernel, noise) = self.unpack(theta);
+        let (n, d) = (self.y.len(), self.dim);
+        // K_f and G (lower triangles, mirrored).
+        let mut kf = DMatrix::zeros(n, n);
+        let mut gm = DMatrix::zeros(n, n);
+        for j in 0..n {
+            let xj = &self.x[j * d..(j + 1) * d];
+            for k in 0..=j {
+                let (kv, gv) = kernel.k_and_g_of_r2(kernel.scaled_sqdist(xj, &self.x[k * d..(k + 1) * d]));
+                kf[(j, k)] = kv;
+                kf[(k, j)] = kv;
+                gm[(j, k)] = gv;
+                gm[(k, j)] = gv;
+            }
+        }
+        let mut kn = kf.clone();
+        for i in 0..n {
+            kn[(i, i)] += noise;
+        }
+        let Ok(chol) = cholesky_with_jitter(kn) else {
+            return f64::INFINITY;
+        };
+        let l = chol.factor.l();
+        let mut kinv = DMatrix::identity(n, n);
+        cholesky_solve_in_place(&l, &mut kinv);
+        let alpha = &kinv * nalgebra::DVector::from_column_slice(self.y);
+        let fit: f64 = alpha.iter().zip(self.y).map(|(a, b)| a * b).sum();
+        let logdet: f64 = l.diagonal().iter().map(|v| v.ln()).sum();
+        let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+        // W = ααᵀ − K⁻¹
+        let mut w = -kinv;
+        w.ger(1.0, &alpha, &alpha, 1.0);
+        let q = w.component_mul(&gm);
+        let xm = DMatrix::from_row_slice(n, d, self.x);
+        let qx = &q * &xm; // n×d
+        let q1: Vec<f64> = q.row_iter().map(|r| r.sum()).collect();
+        let mut logp = lml;
+        for i in 0..d {
+            let mut s1 = 0.0;
+            let mut s2 = 0.0;
+            for j in 0..n {
+                let xji = xm[(j, i)];
+                s1 += xji * xji * q1[j];
+                s2 += xji * qx[(j, i)];
+            }
+            let li2 = kernel.lengthscales[i].powi(2);
+            let (lp, dlp) = self.setting.log_prior(theta[i]);
+            logp += lp;
+            grad[i] = -((s1 - s2) / li2 + dlp);
+        }
+        grad[d] = -0.5 * w.component_mul(&kf).sum();
+        if self.fit_noise {
+            grad[d + 1] = -0.5 * noise * w.trace();
+        }
+        -logp
+    }
+
+    /// Runs the multi-start fit: the prior-based initial value (σ_f² = 1, σ_n² as given), an
+    /// optional warm start, then `starts − 1` prior draws.
+    pub fn fit(
+        &self,
+        starts: usize,
+        warm: Option<&[f64]>,
+        max_iterations: usize,
+        rng: &mut StreamRng,
+    ) -> Result<MapFit, SurrogateError> {
+        let (lo, hi) = self.bounds();
+        let mut init = vec![self.setting.init.ln(); self.dim];
+        init.push(0.0);
+        if self.fit_noise {
+            init.push(self.noise_variance.ln());
+        }
+        let mut candidates = Vec::new();
+        if let Some(w) = warm.filter(|w| w.len() == self.n_params()) {
+            candidates.push(w.to_vec());
+        }
+        candidates.push(init.clone());
+        for _ in 1..starts {
+            let mut t: Vec<f64> = (0..self.dim).map(|_| self.setting.sample(rng).ln()).collect();
+            t.extend_from_slice(&init[self.dim..]);
+            candidates.push(t);
+        }
+        let options = LbfgsOptions { max_iterations, ..LbfgsOptions::default() };
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        let mut converged_starts = 0;
+        let mut iterations = 0;
+        let n_starts = candidates.len();
+        for start in candidates {
+            let Some(r) = minimize_box(|t, g| self.negative_log_posterior(t, g), &start, &lo, &hi, options) else {
+                continue;
+            };
+            iterations += r.iterations;
+            converged_starts += usize::from(r.converged);
+            if best.as_ref().is_none_or(|(f, _)| r.f < *f) {
+                best = Some((r.f, r.x));
+            }
+        }
+        let Some((f, theta)) = best else {
+            return Err(SurrogateError::Numerical(format!(
+                "the MAP hyperparameter fit failed from all {n_starts} starting points (the covariance matrix was not \
+                 positive definite at any of them); consider fixed hyperparameters or a larger noise_std"
+            )));
+        };
+        let (kernel, noise_variance) = self.unpack(&theta);
+        Ok(MapFit { kernel, noise_variance, log_posterior: -f, starts: n_starts, converged_starts, iterations, theta })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use les_core::stream_rng;
+
+    #[test]
+    fn initial_lengthscales_match_the_spec_table() {
+        // les-algorithm.md §6.2: high d=5 → 0.08, medium d=20 → 0.33, low d=50 → 2.65,
+        // extremely low d=20 → 43.7.
+        let cases = [
+            (LengthscalePrior::High, 5, 0.08),
+            (LengthscalePrior::Medium, 20, 0.33),
+            (LengthscalePrior::Low, 50, 2.65),
+            (LengthscalePrior::ExtremelyLow, 20, 43.7),
+            (LengthscalePrior::BoxSqrtD, 25, 1.0),
+        ];
+        for (prior, d, want) in cases {
+            let s = LengthscaleSetting::resolve(&prior, d).expect("valid");
+            assert!((s.init - want).abs() < 0.006 * want.max(1.0), "{prior:?} d={d}: {} vs {want}", s.init);
+        }
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let mut rng = stream_rng(3, "test", 0);
+        let (n, d) = (12, 3);
+        let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+        let y: Vec<f64> = (0..n).map(|i| (3.0 * x[i * d]).sin() + x[i * d + 1]).collect();
+        for kind in [KernelKind::SeArd, KernelKind::Matern52] {
+            for fit_noise in [false, true] {
+                let setting = LengthscaleSetting::resolve(&LengthscalePrior::Low, d).expect("valid");
+                let p = MapProblem { kind, setting, noise_variance: 1e-2, fit_noise, x: &x, y: &y, dim: d };
+                let mut theta = vec![-0.7, -0.2, 0.3, 0.1];
+                if fit_noise {
+                    theta.push((2e-2f64).ln());
+                }
+                let mut g = vec![0.0; theta.len()];
+                p.negative_log_posterior(&theta, &mut g);
+                let mut scratch = g.clone();
+                for i in 0..theta.len() {
+                    let h = 1e-5;
+                    let mut tp = theta.clone();
+                    let mut tm = theta.clone();
+                    tp[i] += h;
+                    tm[i] -= h;
+                    let fd = (p.negative_log_posterior(&tp, &mut scratch)
+                        - p.negative_log_posterior(&tm, &mut scratch))
+                        / (2.0 * h);
+                    assert!(
+                        (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
+                        "{kind:?} noise={fit_noise} θ{i}: {fd} vs {}",
+                        g[i]
+                    );
+                }
+            }
+        }
+    }
+}

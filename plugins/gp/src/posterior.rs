@@ -1,0 +1,222 @@
+//! The exact GP posterior given fixed hyperparameters: one Cholesky factor of
+//! `K_XX + σ_n² I`, the weights `α = K⁻¹ y`, and everything computed from them (marginals,
+//! covariances, gradients of mean and variance, the marginal likelihood).
+//!
+//! All values are in the model's output scale (standardized outputs when the surrogate
+//! standardizes); `shift`/`scale` map back: `y = shift + scale · y_model`.
+
+use les_core::{Prediction, SurrogateError};
+use nalgebra::{DMatrix, DVector};
+
+use crate::cholesky::{JitteredCholesky, cholesky_with_jitter};
+use crate::kernel::Kernel;
+use crate::linalg::{cholesky_solve_in_place, solve_lower_in_place};
+use crate::schur::CandidateConditioning;
+
+/// An exact GP posterior with zero prior mean (see the module docs).
+#[derive(Clone, Debug)]
+pub struct GpPosterior {
+    kernel: Kernel,
+    noise_variance: f64,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    shift: f64,
+    scale: f64,
+    /// Lower Cholesky factor of `K_XX + (σ_n² + jitter) I`, upper triangle zero.
+    l: DMatrix<f64>,
+    jitter: f64,
+    alpha: DVector<f64>,
+}
+
+impl GpPosterior {
+    /// Conditions a zero-mean GP with `kernel` and Gaussian noise variance `noise_variance` on
+    /// points `x` (`n×d`, row-major) with values `y` (`n`, model scale). `shift`/`scale` record
+    /// how `y` was standardized (`(0, 1)` if not).
+    pub fn new(
+        kernel: Kernel,
+        noise_variance: f64,
+        x: Vec<f64>,
+        y: Vec<f64>,
+        shift: f64,
+        scale: f64,
+    ) -> Result<Self, SurrogateError> {
+        let d = kernel.dim();
+        if x.len() != y.len() * d {
+            return Err(SurrogateError::InvalidData(format!(
+                "{} coordinates for {} values in dimension {d}",
+                x.len(),
+                y.len()
+            )));
+        }
+        if x.iter().chain(&y).any(|v| !v.is_finite()) {
+            return Err(SurrogateError::InvalidData("the data contain non-finite values".into()));
+        }
+        let mut k = kernel.gram(&x);
+        for i in 0..y.len() {
+            k[(i, i)] += noise_variance;
+        }
+        let JitteredCholesky { factor, jitter } = cholesky_with_jitter(k)?;
+        let l = factor.l();
+        let mut a = DMatrix::from_column_slice(y.len(), 1, &y);
+        cholesky_solve_in_place(&l, &mut a);
+        let alpha = DVector::from_column_slice(a.as_slice());
+        Ok(Self { kernel, noise_variance, x, y, shift, scale, l, jitter, alpha })
+    }
+
+    /// Input dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.kernel.dim()
+    }
+
+    /// Number of observations `n`.
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    /// The kernel (hyperparameters included).
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Observation-noise variance σ_n² (model scale).
+    pub fn noise_variance(&self) -> f64 {
+        self.noise_variance
+    }
+
+    /// Absolute jitter that had to be added to the diagonal (0 if none).
+    pub fn jitter(&self) -> f64 {
+        self.jitter
+    }
+
+    /// Training points, `n×d` row-major.
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// Training values in model scale, `n`.
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// `(shift, scale)` with `y_model = (y − shift)/scale`.
+    pub fn output_scale(&self) -> (f64, f64) {
+        (self.shift, self.scale)
+    }
+
+    /// Lower Cholesky factor `Lc` of `K_XX + σ_n² I` (`n×n`, upper triangle zero).
+    pub fn cholesky_factor(&self) -> &DMatrix<f64> {
+        &self.l
+    }
+
+    /// Weights `α = (K_XX + σ_n² I)⁻¹ y` (`n`).
+    pub fn alpha(&self) -> &DVector<f64> {
+        &self.alpha
+    }
+
+    /// Log marginal likelihood `−½ yᵀα − Σ log Lc_ii − (n/2) log 2π` (model scale).
+    pub fn log_marginal_likelihood(&self) -> f64 {
+        let n = self.n() as f64;
+        let fit: f64 = self.y.iter().zip(self.alpha.iter()).map(|(a, b)| a * b).sum();
+        let logdet: f64 = self.l.diagonal().iter().map(|v| v.ln()).sum();
+        -0.5 * fit - logdet - 0.5 * n * (2.0 * std::f64::consts::PI).ln()
+    }
+
+    /// `K(X, Z)`, `n×m`, for row-major points `z` (`m×d`).
+    pub fn cross_kernel(&self, z: &[f64]) -> DMatrix<f64> {
+        self.kernel.matrix(&self.x, z)
+    }
+
+    /// `Lc⁻¹ K(X, Z)`, `n×m`: the whitened cross-covariance from which posterior covariances
+    /// are `K_ZZ' − AᵀA'`.
+    pub fn whitened_cross(&self, z: &[f64]) -> DMatrix<f64> {
+        let mut a = self.cross_kernel(z);
+        solve_lower_in_place(&self.l, &mut a);
+        a
+    }
+
+    fn check_points(&self, xs: &[f64]) -> Result<usize, SurrogateError> {
+        let d = self.dim();
+        if d == 0 || xs.len() % d != 0 {
+            return Err(SurrogateError::InvalidData(format!(
+                "{} coordinates are not a whole number of points of dimension {d}",
+                xs.len()
+            )));
+        }
+        Ok(xs.len() / d)
+    }
+
+    /// Posterior mean and latent variance at `m` points (`m×d`).
+    pub fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
+        let m = self.check_points(xs)?;
+        if self.n() == 0 {
+            return Ok(Prediction { mean: vec![0.0; m], variance: vec![self.kernel.prior_variance(); m] });
+        }
+        let kxz = self.cross_kernel(xs);
+        let mean = kxz.tr_mul(&self.alpha).as_slice().to_vec();
+        let mut a = kxz;
+        solve_lower_in_place(&self.l, &mut a);
+        let s2 = self.kernel.prior_variance();
+        let variance = a.column_iter().map(|c| (s2 - c.norm_squared()).max(0.0)).collect();
+        Ok(Prediction { mean, variance })
+    }
+
+    /// Latent posterior covariance between `a` (`m_a×d`) and `b` (`m_b×d`), `m_a×m_b`.
+    pub fn covariance_matrix(&self, a: &[f64], b: &[f64]) -> Result<DMatrix<f64>, SurrogateError> {
+        self.check_points(a)?;
+        self.check_points(b)?;
+        let mut k = self.kernel.matrix(a, b);
+        if self.n() > 0 {
+            let wa = self.whitened_cross(a);
+            let wb = self.whitened_cross(b);
+            k.gemm_tr(-1.0, &wa, &wb, 1.0);
+        }
+        Ok(k)
+    }
+
+    /// Posterior mean, latent variance and their gradients at one point `x` (`d`):
+    /// returns `(μ, σ², ∇μ, ∇σ²)`.
+    ///
+    /// `∇μ = Σ_j α_j ∇k(x, x_j)` and `∇σ² = −2 Σ_j w_j ∇k(x, x_j)` with `w = K⁻¹ k_X(x)`.
+    pub fn mean_variance_gradients(&self, x: &[f64]) -> (f64, f64, Vec<f64>, Vec<f64>) {
+        let d = self.dim();
+        let n = self.n();
+        let mut kx = DMatrix::zeros(n, 1);
+        for j in 0..n {
+            kx[(j, 0)] = self.kernel.eval(x, &self.x[j * d..(j + 1) * d]);
+        }
+        let mean = kx.column(0).dot(&self.alpha);
+        let mut w = kx.clone();
+        solve_lower_in_place(&self.l, &mut w);
+        let var = (self.kernel.prior_variance() - w.norm_squared()).max(0.0);
+        crate::linalg::solve_lower_transpose_in_place(&self.l, &mut w);
+        let mut gmean = vec![0.0; d];
+        let mut gvar = vec![0.0; d];
+        let mut gk = vec![0.0; d];
+        for j in 0..n {
+            self.kernel.grad_first(x, &self.x[j * d..(j + 1) * d], &mut gk);
+            let (aj, wj) = (self.alpha[j], w[(j, 0)]);
+            for i in 0..d {
+                gmean[i] += aj * gk[i];
+                gvar[i] -= 2.0 * wj * gk[i];
+            }
+        }
+        (mean, var, gmean, gvar)
+    }
+
+    /// Gradient of the posterior mean at `x` (`d`).
+    pub fn mean_gradient(&self, x: &[f64]) -> Vec<f64> {
+        self.mean_variance_gradients(x).2
+    }
+
+    /// Gradient of the latent posterior variance at `x` (`d`).
+    pub fn variance_gradient(&self, x: &[f64]) -> Vec<f64> {
+        self.mean_variance_gradients(x).3
+    }
+
+    /// Prepares Schur-complement conditioning on virtual observations at `M` candidates
+    /// (`M×d`): see [`CandidateConditioning`].
+    pub fn condition_candidates(&self, candidates: &[f64]) -> Result<CandidateConditioning, SurrogateError> {
+        self.check_points(candidates)?;
+        Ok(CandidateConditioning::new(self, candidates))
+    }
+}

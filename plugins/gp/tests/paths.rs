@@ -1,0 +1,162 @@
+//! Sample paths: gradients, determinism and Monte-Carlo statistics.
+
+mod common;
+
+use common::{dataset, fixed_gp, uniform_points};
+use les_core::{KernelKind, PathBatch, Surrogate, stream_rng};
+use les_gp::rff::RandomFeatures;
+use les_gp::{Kernel, PathSet};
+use serde_json::json;
+
+const KINDS: [KernelKind; 2] = [KernelKind::SeArd, KernelKind::Matern52];
+
+#[test]
+fn path_gradients_match_finite_differences() {
+    for kind in KINDS {
+        let d = 5;
+        let data = dataset(30, d, 3);
+        let gp = fixed_gp(&data, kind, &[0.2, 0.3, 0.4, 0.5, 0.6], 2e-3, json!({ "features": 256 }));
+        let paths =
+            gp.as_pathwise().expect("pathwise").sample_paths(37, &mut stream_rng(4, "paths", 0)).expect("paths");
+        let l = paths.n_paths();
+        let xs = uniform_points(l, d, &mut stream_rng(5, "x", 0));
+        let mut v = vec![0.0; l];
+        let mut g = vec![0.0; l * d];
+        paths.value_and_grad(&xs, &mut v, &mut g);
+        let mut vals_only = vec![0.0; l];
+        paths.values(&xs, &mut vals_only);
+        assert_eq!(v, vals_only);
+        let h = 1e-6;
+        let (mut vp, mut vm) = (vec![0.0; l], vec![0.0; l]);
+        for i in 0..d {
+            let mut xp = xs.clone();
+            let mut xm = xs.clone();
+            for p in 0..l {
+                xp[p * d + i] += h;
+                xm[p * d + i] -= h;
+            }
+            paths.values(&xp, &mut vp);
+            paths.values(&xm, &mut vm);
+            for p in 0..l {
+                let fd = (vp[p] - vm[p]) / (2.0 * h);
+                let an = g[p * d + i];
+                assert!((fd - an).abs() < 1e-5 * (1.0 + an.abs()), "{kind:?} path {p} dim {i}: fd {fd} vs {an}");
+            }
+        }
+    }
+}
+
+#[test]
+fn path_results_do_not_depend_on_thread_count() {
+    let d = 6;
+    let data = dataset(50, d, 8);
+    let gp = fixed_gp(&data, KernelKind::SeArd, &[0.3; 6], 2e-3, json!({}));
+    let draw = || gp.sample_path_set(70, &mut stream_rng(9, "paths", 1)).expect("paths");
+    let xs = uniform_points(70, d, &mut stream_rng(1, "x", 0));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        pool.install(|| {
+            let paths = draw();
+            let mut v = vec![0.0; 70];
+            let mut g = vec![0.0; 70 * d];
+            paths.value_and_grad(&xs, &mut v, &mut g);
+            (v, g)
+        })
+    };
+    let (v1, g1) = run(1);
+    let (v3, g3) = run(3);
+    assert!(v1.iter().zip(&v3).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(g1.iter().zip(&g3).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+/// Mean and standard error of a sample.
+fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}
+
+#[test]
+fn random_features_reproduce_the_kernel_in_expectation() {
+    // E_{Ω,τ}[φ(x)ᵀφ(x')] = k(x, x'); the tolerance is 4.5 standard errors over R draws.
+    let d = 3;
+    let ls = [0.5, 0.8, 1.1];
+    let pairs: [([f64; 3], [f64; 3]); 4] = [
+        ([0.1, 0.2, 0.3], [0.1, 0.2, 0.3]),
+        ([0.1, 0.2, 0.3], [0.25, 0.35, 0.5]),
+        ([0.1, 0.2, 0.3], [0.6, 0.5, 0.9]),
+        ([0.0, 0.0, 0.0], [0.9, 0.9, 0.9]),
+    ];
+    for kind in KINDS {
+        let kernel = Kernel::new(kind, ls.to_vec(), 1.7);
+        let r = 300;
+        let mut rng = stream_rng(21, "rff", 0);
+        let mut samples = vec![Vec::new(); pairs.len()];
+        for _ in 0..r {
+            let f = RandomFeatures::sample(kind, d, 256, &mut rng);
+            for (s, (a, b)) in samples.iter_mut().zip(&pairs) {
+                let pa = f.features(&ls, 1.7, a);
+                let pb = f.features(&ls, 1.7, b);
+                s.push(pa.dot(&pb));
+            }
+        }
+        for (s, (a, b)) in samples.iter().zip(&pairs) {
+            let (m, se) = mean_se(s);
+            let want = kernel.eval(a, b);
+            assert!((m - want).abs() < 4.5 * se.max(1e-3), "{kind:?} {a:?}-{b:?}: {m} ± {se} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn prior_paths_have_the_kernel_covariance() {
+    // Independent feature draws (batches) so that the expectation covers Ω too.
+    let kernel = Kernel::new(KernelKind::SeArd, vec![0.4, 0.7], 1.0);
+    let pts = [0.2, 0.3, 0.5, 0.4];
+    let (batches, l) = (200, 32);
+    let mut prod = Vec::new();
+    let mut sq = Vec::new();
+    for b in 0..batches {
+        let paths = PathSet::prior(&kernel, 128, l, &mut stream_rng(5, "prior", b));
+        let v = paths.values_at_all(&pts);
+        // Batch means of f(a)f(b) and f(a)².
+        prod.push((0..l).map(|p| v[p * 2] * v[p * 2 + 1]).sum::<f64>() / l as f64);
+        sq.push((0..l).map(|p| v[p * 2] * v[p * 2]).sum::<f64>() / l as f64);
+    }
+    let (m, se) = mean_se(&prod);
+    let want = kernel.eval(&pts[..2], &pts[2..]);
+    assert!((m - want).abs() < 4.5 * se, "cov {m} ± {se} vs {want}");
+    let (m, se) = mean_se(&sq);
+    assert!((m - 1.0).abs() < 4.5 * se, "var {m} ± {se} vs 1");
+}
+
+#[test]
+fn posterior_paths_reproduce_the_exact_posterior() {
+    for kind in KINDS {
+        let d = 2;
+        let data = dataset(12, d, 17);
+        let gp = fixed_gp(&data, kind, &[0.25, 0.4], 0.05, json!({ "features": 256 }));
+        let post = gp.posterior().expect("fitted");
+        let tests = uniform_points(5, d, &mut stream_rng(3, "t", 0));
+        let pred = post.predict(&tests).expect("predict");
+        let (batches, l) = (120, 32);
+        let mut means = vec![Vec::new(); 5];
+        let mut vars = vec![Vec::new(); 5];
+        for b in 0..batches {
+            let paths = gp.sample_path_set(l, &mut stream_rng(23, "post", b)).expect("paths");
+            let v = paths.values_at_all(&tests);
+            for t in 0..5 {
+                let col: Vec<f64> = (0..l).map(|p| v[p * 5 + t]).collect();
+                means[t].push(col.iter().sum::<f64>() / l as f64);
+                vars[t].push(col.iter().map(|x| (x - pred.mean[t]).powi(2)).sum::<f64>() / l as f64);
+            }
+        }
+        for t in 0..5 {
+            let (m, se) = mean_se(&means[t]);
+            assert!((m - pred.mean[t]).abs() < 4.5 * se, "{kind:?} mean {t}: {m} ± {se} vs {}", pred.mean[t]);
+            let (v, se) = mean_se(&vars[t]);
+            assert!((v - pred.variance[t]).abs() < 4.5 * se, "{kind:?} var {t}: {v} ± {se} vs {}", pred.variance[t]);
+        }
+    }
+}
