@@ -1,4 +1,5 @@
-//! Built-in objectives: analytic test functions in their native boxes and draws from a GP prior.
+//! Built-in objectives: analytic test functions in their native boxes, draws from a GP prior and
+//! the rover trajectory benchmark.
 //!
 //! A config selects one with `objective: { builtin: <name>, …params }`; the registry hands the
 //! block without the `builtin` key to the objective as parameters at path `objective`, so errors
@@ -22,6 +23,7 @@
 //! | `hartmann3` | [0, 1]^3 | −3.862780 | 3 |
 //! | `hartmann6` | [0, 1]^6 | −3.322368 | 6 |
 //! | `gp_sample` | [0, 1]^d | unknown | any |
+//! | `rover` | [−1/30, 1/15]^60 | unknown | 60 |
 //!
 //! Parameters of the analytic functions: `dim` (default 2; fixed-dimension functions accept only
 //! their own) and `noise_std` (default 0). `gp_sample` has its own, see [`gp_sample`].
@@ -43,6 +45,7 @@ pub mod hartmann;
 pub mod levy;
 pub mod rastrigin;
 pub mod rosenbrock;
+pub mod rover;
 pub mod sphere;
 pub mod square;
 pub mod styblinski_tang;
@@ -61,6 +64,7 @@ pub use hartmann::{Hartmann3, Hartmann6};
 pub use levy::Levy;
 pub use rastrigin::Rastrigin;
 pub use rosenbrock::Rosenbrock;
+pub use rover::Rover;
 pub use sphere::Sphere;
 pub use square::Square;
 pub use styblinski_tang::StyblinskiTang;
@@ -77,6 +81,7 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "levy",
     "rastrigin",
     "rosenbrock",
+    "rover",
     "sphere",
     "square",
     "styblinski_tang",
