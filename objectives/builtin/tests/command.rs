@@ -42,17 +42,19 @@ fn write_script(dir: &Path, name: &str, text: &str) -> String {
     path.to_str().expect("utf-8 path").to_owned()
 }
 
-const SUM_OF_SQUARES_PY: &str = r#"
-import json, sys
-x = json.load(sys.stdin)["x"]
-print("evaluating", x, file=sys.stderr)
-print(sum((xi - 0.5) ** 2 for xi in x))
-"#;
+/// The Python objective of `objectives/README.md` (its first python block): prints
+/// `Σ (xᵢ − 0.5)²` and logs to stderr.
+fn readme_python() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let start = readme.find("```python\n").expect("README has a python block") + "```python\n".len();
+    let len = readme[start..].find("```").expect("closed block");
+    readme[start..start + len].to_owned()
+}
 
 #[test]
 fn python_script_gets_x_on_stdin_and_prints_the_value() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = write_script(dir.path(), "objective.py", SUM_OF_SQUARES_PY);
+    let script = write_script(dir.path(), "objective.py", &readme_python());
     let built =
         build(json!({"command": ["python3", script], "bounds": {"lower": [-1, -2, -3], "upper": 4}})).expect("builds");
     assert_eq!(built.resolved["dim"], json!(3));
@@ -80,7 +82,7 @@ fn json_output_last_line_and_env() {
 #[test]
 fn concurrent_evaluations_each_get_their_own_process() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = write_script(dir.path(), "objective.py", SUM_OF_SQUARES_PY);
+    let script = write_script(dir.path(), "objective.py", &readme_python());
     let f = objective(json!({"command": ["python3", script], "dim": 2}));
     let f = f.as_ref();
     std::thread::scope(|s| {

@@ -36,6 +36,7 @@ fn compile_c(dir: &Path, stem: &str, source: &Path) -> PathBuf {
         .arg("-o")
         .arg(&out)
         .arg(source)
+        .arg("-lm")
         .output()
         .expect("the system C compiler `cc` runs");
     assert!(result.status.success(), "cc failed on {}:\n{}", source.display(), String::from_utf8_lossy(&result.stderr));
@@ -382,6 +383,39 @@ fn params_of_the_block_are_checked() {
         Err(PluginError::Param(e)) => assert_eq!(e.path, "objective.library"),
         other => panic!("expected a param error, got {:?}", other.err()),
     }
+}
+
+/// The first fenced code block of `objectives/README.md` in `language`.
+fn readme_block(language: &str) -> String {
+    let readme = std::fs::read_to_string(workspace_root().join("objectives/README.md")).expect("README");
+    let fence = format!("```{language}\n");
+    let start = readme.find(&fence).unwrap_or_else(|| panic!("README has no {language} block")) + fence.len();
+    let len = readme[start..].find("```").expect("closed block");
+    readme[start..start + len].to_owned()
+}
+
+#[test]
+fn readme_rust_example_is_the_tested_example_crate() {
+    let source = std::fs::read_to_string(workspace_root().join("objectives/examples/rust-sphere/src/lib.rs"))
+        .expect("example source");
+    let body = &source[source.find("use serde::Deserialize;").expect("body")..];
+    assert_eq!(readme_block("rust"), body, "README's Rust code must equal objectives/examples/rust-sphere/src/lib.rs");
+}
+
+#[test]
+fn readme_c_example_compiles_loads_and_evaluates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = compile_c_source(dir.path(), "branin", &readme_block("c"));
+    let f = build(json!({"library": path_str(&lib)})).expect("loads").component;
+    assert_eq!(f.info().bounds.lower, vec![-5.0, 0.0]);
+    assert_eq!(f.info().bounds.upper, vec![10.0, 15.0]);
+    let pi = std::f64::consts::PI;
+    for x in [[-pi, 12.275], [pi, 2.275], [9.42478, 2.475]] {
+        let y = f.evaluate(&x).expect("evaluates");
+        assert!((y - 0.397_887_357_7).abs() < 1e-5, "branin{x:?} = {y}");
+    }
+    assert!(f.evaluate(&[0.0, 0.0]).expect("evaluates") > 50.0);
+    assert!(f.gradient(&[0.0, 0.0]).is_none());
 }
 
 /// The contract of `les_objective.h`, declared here without including it.
