@@ -235,8 +235,9 @@ fn solve_dense(a: &mut [f64], mut b: Vec<Point>, size: usize) -> Vec<Point> {
             for k in col..size {
                 a[row * size + k] -= factor * a[col * size + k];
             }
-            for c in 0..2 {
-                b[row][c] -= factor * b[col][c];
+            let pivot_row = b[col];
+            for (v, p) in b[row].iter_mut().zip(pivot_row) {
+                *v -= factor * p;
             }
         }
     }
