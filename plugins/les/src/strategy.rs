@@ -1,0 +1,247 @@
+//! The LES strategy: one `ask` = fit → paths → descent → support points → acquisition → argmax.
+
+use les_core::params::join_path;
+use les_core::registry::{BuildContext, Built, PluginError, StrategyEntry};
+use les_core::rng::child_rng;
+use les_core::{
+    Ask, AskContext, Dataset, InnerOptimizer, IterationReport, Params, Strategy, StrategyError, StreamRng, Surrogate,
+};
+use serde_json::json;
+
+use crate::acquisition::{AcquisitionSettings, MutualInformation, argmax};
+use crate::params::LesParams;
+use crate::regret::{fraction_below, local_regret, regret_stats};
+use crate::sampler::DescentSampler;
+
+/// Local Entropy Search (see the crate docs).
+pub struct LocalEntropySearch {
+    params: LesParams,
+    surrogate: Box<dyn Surrogate>,
+    sampler: DescentSampler,
+}
+
+impl LocalEntropySearch {
+    /// LES from validated parameters and already-built components (the registry's build does
+    /// this from a config; tests may pass their own surrogate and optimizer). `params.surrogate`
+    /// and `params.inner_optimizer` are then only recorded, not used.
+    pub fn new(params: LesParams, surrogate: Box<dyn Surrogate>, optimizer: Box<dyn InnerOptimizer>) -> Self {
+        let sampler = DescentSampler::new(params.paths, params.support_points, params.support_mode, optimizer);
+        Self { params, surrogate, sampler }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &LesParams {
+        &self.params
+    }
+}
+
+/// Sets `values[c] = −∞` for every candidate within `tol` of an observed point.
+/// Returns how many were excluded.
+fn exclude_observed(values: &mut [f64], candidates: &[f64], data: &Dataset, tol: f64) -> usize {
+    let d = data.dim();
+    let tol2 = tol * tol;
+    let mut excluded = 0;
+    for (v, c) in values.iter_mut().zip(candidates.chunks_exact(d)) {
+        let near =
+            data.x().chunks_exact(d).any(|x| x.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() <= tol2);
+        if near {
+            *v = f64::NEG_INFINITY;
+            excluded += 1;
+        }
+    }
+    excluded
+}
+
+impl Strategy for LocalEntropySearch {
+    fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
+        let data = ctx.data;
+        let Some(best) = data.best_index() else {
+            return Err(StrategyError::Other(
+                "LES needs at least one observation to start from; set initial_points ≥ 1".to_owned(),
+            ));
+        };
+        let mut report = IterationReport::default();
+        let mut fit_rng = child_rng(rng);
+        let mut path_rng = child_rng(rng);
+
+        let hyper = report.timed("fit", || self.surrogate.fit(data, &mut fit_rng))?;
+        report.diagnostic("hyperparameters", hyper);
+        let incumbent = data.point(best).to_vec();
+        report.diagnostic("incumbent", json!({ "index": best, "x": incumbent, "y": data.y()[best] }));
+
+        let surrogate: &dyn Surrogate = self.surrogate.as_ref();
+        let pathwise = surrogate.as_pathwise().ok_or_else(|| {
+            StrategyError::Other(
+                "the surrogate cannot draw sample paths; LES needs a pathwise surrogate such as `gp`".to_owned(),
+            )
+        })?;
+        let sampler = &self.sampler;
+        let paths = report.timed("paths", || sampler.draw_paths(pathwise, &mut path_rng))?;
+        let sequences = report.timed("descent", || sampler.descend(paths.as_ref(), &incumbent));
+        drop(paths);
+        let support = report.timed("support", || sampler.support(&sequences));
+
+        let regrets = local_regret(&sequences);
+        let stats = regret_stats(&regrets, self.params.regret_epsilon);
+        report.diagnostic("local_regret", serde_json::to_value(&stats).unwrap_or_default());
+        report.diagnostic("descent_records", sequences.n_records);
+        drop(sequences);
+        if let Some(rule) = &self.params.stop {
+            let fraction = fraction_below(&regrets, rule.epsilon);
+            if fraction >= rule.probability {
+                return Ok(Ask {
+                    points: Vec::new(),
+                    report,
+                    stop: Some(format!(
+                        "local-regret stopping rule: {:.3} of {} paths have local regret below {} (required {})",
+                        fraction,
+                        regrets.len(),
+                        rule.epsilon,
+                        rule.probability
+                    )),
+                });
+            }
+        }
+
+        let settings = AcquisitionSettings {
+            entropy_of: self.params.entropy_of,
+            min_variance: self.params.min_variance,
+            virtual_noise: self.params.virtual_noise,
+        };
+        let tol = self.params.exclude_observed_tol;
+        let (values, excluded) = report.timed("acquisition", || -> Result<_, StrategyError> {
+            let mi = MutualInformation::new(surrogate, &support, settings)?;
+            let mut values = mi.values_at_support();
+            let excluded = tol.map(|t| exclude_observed(&mut values, &support.points, data, t));
+            Ok((values, excluded))
+        })?;
+        report.diagnostic("n_candidates", values.len());
+        if let Some(n) = excluded {
+            report.diagnostic("excluded_candidates", n);
+        }
+        let chosen = argmax(&values).ok_or_else(|| {
+            StrategyError::Other(format!(
+                "no candidate has a finite acquisition value ({} candidates{}); if exclude_observed_tol is set, \
+                 lower it",
+                values.len(),
+                excluded.map(|n| format!(", {n} excluded near observed points")).unwrap_or_default()
+            ))
+        })?;
+        report.diagnostic("acquisition_max", values[chosen]);
+        report.diagnostic("chosen_path", chosen / self.params.support_points);
+        let d = support.dim;
+        let point = support.points[chosen * d..(chosen + 1) * d].to_vec();
+        Ok(Ask { points: vec![point], report, stop: None })
+    }
+}
+
+fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
+    let mut p: LesParams = params.parse()?;
+    let surrogate_path = join_path(&params.path, "surrogate");
+    let surrogate = p.surrogate.build::<dyn Surrogate>(&surrogate_path, ctx)?;
+    if surrogate.as_pathwise().is_none() {
+        return Err(PluginError::Build {
+            path: join_path(&surrogate_path, "name"),
+            message: format!(
+                "surrogate `{}` cannot draw sample paths; LES needs a pathwise surrogate such as `gp`",
+                p.surrogate.name
+            ),
+        });
+    }
+    let optimizer = p.inner_optimizer.build::<dyn InnerOptimizer>(&join_path(&params.path, "inner_optimizer"), ctx)?;
+    Ok(Built::new(Box::new(LocalEntropySearch::new(p.clone(), surrogate, optimizer)), &p))
+}
+
+inventory::submit! {
+    StrategyEntry {
+        name: "les",
+        summary: "Local Entropy Search: information about where an optimizer run on the GP would descend",
+        details: crate::DETAILS,
+        default_params: les_core::registry::defaults_of::<LesParams>,
+        build,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::StopRule;
+    use crate::testing::DenseGp;
+    use les_core::stream_rng;
+    use les_optimizers::{Adam, AdamParams};
+
+    fn les(params: LesParams) -> LocalEntropySearch {
+        let gp = DenseGp::new(vec![0.25, 0.4], 1.0, 1e-4);
+        let adam = Adam::new(AdamParams { learning_rate: 0.01, steps: 60, ..AdamParams::default() }).expect("valid");
+        LocalEntropySearch::new(params, Box::new(gp), Box::new(adam))
+    }
+
+    fn data() -> Dataset {
+        let x: Vec<f64> = vec![0.2, 0.3, 0.8, 0.6, 0.5, 0.9, 0.1, 0.7];
+        let y = x.chunks(2).map(|p| (4.0 * p[0]).sin() * (3.0 * p[1]).cos()).collect();
+        Dataset::from_rows(2, x, y)
+    }
+
+    fn ctx(data: &Dataset) -> AskContext<'_> {
+        AskContext { data, iteration: 1, n_proposed: data.len(), remaining: 10, budget: 20 }
+    }
+
+    fn small() -> LesParams {
+        LesParams { paths: 16, support_points: 4, ..LesParams::default() }
+    }
+
+    #[test]
+    fn ask_proposes_a_support_point_and_reports_every_phase() {
+        let data = data();
+        let ask = les(small()).ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).expect("asks");
+        assert_eq!(ask.points.len(), 1);
+        assert!(ask.points[0].iter().all(|x| (0.0..=1.0).contains(x)));
+        let phases: Vec<&str> = ask.report.phases.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(phases, ["fit", "paths", "descent", "support", "acquisition"]);
+        for key in ["hyperparameters", "incumbent", "local_regret", "acquisition_max", "n_candidates"] {
+            assert!(ask.report.diagnostics.contains_key(key), "missing {key}");
+        }
+        assert_eq!(ask.report.diagnostics["n_candidates"], 64);
+        assert!(ask.report.diagnostics["acquisition_max"].as_f64().expect("number") > 0.0);
+        assert_eq!(ask.report.diagnostics["incumbent"]["index"], data.best_index().expect("data"));
+        let regret = &ask.report.diagnostics["local_regret"];
+        assert!(regret["min"].as_f64() <= regret["median"].as_f64());
+        assert!(ask.stop.is_none());
+    }
+
+    #[test]
+    fn deterministic_across_thread_counts() {
+        let data = data();
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool").install(|| {
+                let ask = les(small()).ask(&ctx(&data), &mut stream_rng(5, "ask", 1)).expect("asks");
+                (ask.points, ask.report.diagnostics)
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+    }
+
+    #[test]
+    fn stop_rule_fires_when_regret_is_below_epsilon_everywhere() {
+        let data = data();
+        let params = LesParams { stop: Some(StopRule { epsilon: 1e9, probability: 0.5 }), ..small() };
+        let ask = les(params).ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).expect("asks");
+        assert!(ask.points.is_empty());
+        assert!(ask.stop.expect("stops").contains("local-regret"));
+        let params = LesParams { stop: Some(StopRule { epsilon: -1e9, probability: 0.5 }), ..small() };
+        let ask = les(params).ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).expect("asks");
+        assert!(ask.stop.is_none());
+    }
+
+    #[test]
+    fn excluding_everything_is_an_error_that_says_what_to_do() {
+        let data = data();
+        let params = LesParams { exclude_observed_tol: Some(10.0), ..small() };
+        let err = les(params).ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).unwrap_err();
+        assert!(err.to_string().contains("exclude_observed_tol"), "{err}");
+        let params = LesParams { exclude_observed_tol: Some(1e-9), ..small() };
+        let ask = les(params).ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).expect("asks");
+        assert_eq!(ask.points.len(), 1);
+    }
+}
