@@ -5,6 +5,7 @@
 //! |----------|------------|
 //! | `random` | uniform random search in the unit cube |
 //! | `sobol`  | Owen-scrambled Sobol sequence, no initial random points |
+//! | `mes`    | max-value entropy search (Gumbel or pathwise min-value samples) |
 //! | `turbo`  | TuRBO-1: one trust region with Thompson sampling |
 //! | `gibo`   | GIBO local gradient-information BO; HCI-GIBO with `step_rule: hci` |
 //! | `logei`  | analytic log expected improvement on a surrogate (logEI-DSP: a gp prior setting) |
@@ -18,6 +19,7 @@ pub mod gibo;
 pub mod gradpost;
 pub mod linalg;
 pub mod logei;
+pub mod mes;
 pub mod model;
 pub mod normal;
 pub mod random;
@@ -31,6 +33,7 @@ pub mod turbo;
 
 pub use gibo::{Gibo, GiboParams, StepRule};
 pub use logei::{LogEi, LogEiParams, LogEiStrategy};
+pub use mes::{Mes, MesParams, MesStrategy};
 pub use random::{RandomParams, RandomSearch};
 pub use sobol::{SobolParams, SobolSequence};
 pub use turbo::{Turbo, TurboParams, TurboState};
