@@ -20,18 +20,20 @@ fn uniform_point(rng: &mut StreamRng, dim: usize) -> Vec<f64> {
     (0..dim).map(|_| rng.random::<f64>()).collect()
 }
 
-/// Over independent draws, f(x) at a fixed x has mean 0 and variance σ_f² = 1 exactly (for any
-/// B: E[w²] = 1 and E[cos²(·+τ)] = ½ with τ uniform). One point per draw keeps the terms
-/// independent. f(x) is close to 𝒩(0, 1) (E f⁴ = 3 − 1.5/B), so f² has variance ≈ 2: the mean
-/// of S values of f² has standard error √(2/S) and the mean of f has 1/√S.
+/// Over independent draws, f(x) at a fixed x has mean 0 and variance σ_f² = 1 exactly, for any
+/// number of features B (E[w²] = 1 and E[cos²(·+τ)] = ½ with τ uniform), so a cheap B = 128
+/// allows many draws. One point per draw keeps the terms independent. f(x) is close to 𝒩(0, 1)
+/// (E f⁴ = 3 − 1.5/B), so f² has variance ≤ 2: the mean of S values of f² has standard error
+/// √(2/S) and the mean of f has 1/√S. With S = 20000, 5 standard errors are 0.05 and 0.035, so
+/// a 5 % error in the variance would be caught.
 #[test]
 fn prior_mean_zero_variance_one_over_draws() {
-    const DRAWS: usize = 4000;
+    const DRAWS: usize = 20_000;
     let mut points = stream_rng(11, "test-points", 0);
     let (mut sum, mut sum_sq) = (0.0, 0.0);
     for seed in 0..DRAWS as u64 {
         // Low complexity (long length scales) on purpose: the claim does not depend on ℓ.
-        let f = sample(json!({"dim": 3, "complexity": "low", "seed": seed}));
+        let f = sample(json!({"dim": 3, "complexity": "low", "seed": seed, "features": 128}));
         let v = f.evaluate(&uniform_point(&mut points, 3)).unwrap();
         sum += v;
         sum_sq += v * v;
@@ -63,19 +65,19 @@ fn spatial_variance_of_short_lengthscale_draws_is_one() {
     assert!((variance - 1.0).abs() < 0.09, "average spatial variance {variance}");
 }
 
-/// The covariance of f(x) and f(x') over draws is the SE kernel exp(−½ Σ (x_i − x'_i)²/ℓ_i²)
-/// (up to the RFF approximation, whose error on one draw's covariance is O(1/√B) but averages
-/// out over draws since each draw has fresh features). The mean of S products f(x)f(x') has
-/// standard error √((1 + k²)/S) ≤ √(2/S) = 0.022 for S = 4000; we allow 5 standard errors.
+/// The covariance of f(x) and f(x') over draws is the SE kernel exp(−½ Σ (x_i − x'_i)²/ℓ_i²),
+/// exactly for any B: E[2 cos(ω·x/ℓ + τ) cos(ω·x'/ℓ + τ)] = E[cos(ω·(x − x')/ℓ)], the
+/// characteristic function of 𝒩(0, I). So B = 128 and many draws. The mean of S products
+/// f(x)f(x') has standard error √((1 + k²)/S) ≤ √(2/S) = 0.01 for S = 20000; we allow 5.
 #[test]
 fn covariance_over_draws_is_the_se_kernel() {
-    const DRAWS: usize = 4000;
+    const DRAWS: usize = 20_000;
     let ls = [0.3, 0.6];
     let pairs: [([f64; 2], [f64; 2]); 3] =
         [([0.2, 0.2], [0.35, 0.2]), ([0.1, 0.5], [0.4, 0.9]), ([0.5, 0.5], [0.5, 0.5 + 1e-9])];
     let mut products = [0.0; 3];
     for seed in 0..DRAWS as u64 {
-        let f = sample(json!({"lengthscales": ls, "seed": seed}));
+        let f = sample(json!({"lengthscales": ls, "seed": seed, "features": 128}));
         for (k, (x, y)) in pairs.iter().enumerate() {
             products[k] += f.evaluate(x).unwrap() * f.evaluate(y).unwrap();
         }
