@@ -3,9 +3,8 @@
 //!
 //! Rust trait objects never cross a shared-library boundary (their layout is not stable between
 //! compilers, and a panic unwinding through `extern "C"` aborts). The boundary is instead three C
-//! functions and one `#[repr(C)]` table, described for C authors in
-//! [`include/les_objective.h`](https://example.invalid/les/objectives/abi/include/les_objective.h)
-//! (the text is also available as [`C_HEADER`]):
+//! functions and one `#[repr(C)]` table, described for C authors in the header
+//! `objectives/abi/include/les_objective.h` (its text is also available as [`C_HEADER`]):
 //!
 //! ```c
 //! uint32_t    les_objective_abi_version(void);                 /* checked before anything else */

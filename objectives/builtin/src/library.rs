@@ -152,7 +152,7 @@ pub enum LibraryError {
 }
 
 /// Parameters of the `library` objective: the whole `objective` block.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LibraryParams {
     /// Path of the shared library; relative paths resolve against the current directory.
@@ -161,6 +161,12 @@ pub struct LibraryParams {
     pub params: Value,
     /// Expected input dimension (checked against the library's).
     pub dim: Option<usize>,
+}
+
+impl Default for LibraryParams {
+    fn default() -> Self {
+        Self { library: String::new(), params: Value::Object(Default::default()), dim: None }
+    }
 }
 
 impl PluginParams for LibraryParams {
@@ -246,12 +252,37 @@ fn resolve_path(path: &Path) -> (PathBuf, PathBuf) {
     (resolved, cwd)
 }
 
-/// Opens the library (leaked: never unloaded), checks its ABI version, then resolves the rest.
-fn open(path: &Path) -> Result<Exports, LibraryError> {
+/// `dlopen` with immediate binding: a symbol the library needs but nobody provides (a missing
+/// `-lm`) is a load error naming the symbol, not a crash at the first evaluation.
+#[cfg(unix)]
+fn load_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
+    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
     // SAFETY: loading runs the library's initializers; running user code is the point of a
     // plugin, and the user named this file in the config.
-    let library = unsafe { libloading::Library::new(path) }
-        .map_err(|e| LibraryError::Load { path: path.to_path_buf(), message: e.to_string() })?;
+    unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map(libloading::Library::from)
+}
+
+#[cfg(not(unix))]
+fn load_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
+    // SAFETY: as above; Windows resolves imports at load time anyway.
+    unsafe { libloading::Library::new(path) }
+}
+
+/// An error and its sources (`dlopen failed: <the loader's description>`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
+}
+
+/// Opens the library (leaked: never unloaded), checks its ABI version, then resolves the rest.
+fn open(path: &Path) -> Result<Exports, LibraryError> {
+    let library =
+        load_library(path).map_err(|e| LibraryError::Load { path: path.to_path_buf(), message: error_chain(&e) })?;
     // Never unloaded: function pointers and data taken from it must stay valid forever.
     let library: &'static libloading::Library = Box::leak(Box::new(library));
     let missing = |symbol: &'static str| LibraryError::MissingSymbol { path: path.to_path_buf(), symbol };

@@ -267,6 +267,18 @@ fn missing_files_and_non_libraries_are_reported() {
     assert!(message.contains(path_str(lib)), "{message}");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn unresolved_symbols_fail_at_load_not_at_the_first_evaluation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = format!("double les_test_nobody_defines_this(double);\n{NO_HEADER_C}")
+        .replace("*y = x[0] * x[0] + 3.0 * x[1];", "*y = les_test_nobody_defines_this(x[0]);");
+    let lib = compile_c_source(dir.path(), "unresolved", &source);
+    let (_, message) = build_error(json!({"library": path_str(&lib)}));
+    assert!(message.contains("could not be loaded as a shared library"), "{message}");
+    assert!(message.contains("les_test_nobody_defines_this"), "{message}");
+}
+
 #[test]
 fn create_failures_carry_the_library_message() {
     let lib = &c_libs().mischief;
@@ -492,9 +504,9 @@ const MISCHIEF_C: &str = r#"
 #include "les_objective.h"
 
 static _Thread_local char message[256];
-static atomic_int busy;
 
 typedef struct {
+    atomic_int busy; /* callers inside eval on this instance */
     double lower[2];
     double upper[2];
     char mode[32];
@@ -518,9 +530,9 @@ static void read_string(const char *json, const char *key, char *out, size_t siz
 }
 
 static int32_t eval(void *state, const double *x, double *y) {
-    const State *s = state;
-    if (atomic_fetch_add(&busy, 1) != 0) {
-        atomic_fetch_sub(&busy, 1);
+    State *s = state;
+    if (atomic_fetch_add(&s->busy, 1) != 0) {
+        atomic_fetch_sub(&s->busy, 1);
         snprintf(message, sizeof message, "concurrent call into one instance");
         return 9;
     }
@@ -539,7 +551,7 @@ static int32_t eval(void *state, const double *x, double *y) {
         }
         *y = x[0] + 2.0 * x[1];
     }
-    atomic_fetch_sub(&busy, 1);
+    atomic_fetch_sub(&s->busy, 1);
     return status;
 }
 
