@@ -70,6 +70,27 @@ fn python_script_gets_x_on_stdin_and_prints_the_value() {
 }
 
 #[test]
+fn readme_yaml_config_loads() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let yaml = readme.split("```yaml\n").nth(3).expect("third yaml block: the command");
+    let yaml = &yaml[..yaml.find("```").expect("closed block")];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = write_script(dir.path(), "objective.py", &readme_python());
+    assert!(yaml.contains("[python3, objective.py]"), "{yaml}");
+    let text = format!(
+        "{}strategy: {{ name: random }}\nbudget: 3\nseed: 1\n",
+        yaml.replace("[python3, objective.py]", &format!("[python3, '{script}']"))
+    );
+    let config = les_core::config::LoadedConfig::from_str(Path::new("README.md"), &text, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let (f, resolved) = config.build_objective().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(f.info().bounds, Bounds::new(vec![-1.0, -2.0, -3.0], vec![4.0; 3]).expect("valid"));
+    assert_eq!(resolved["timeout_s"], json!(600.0));
+    assert_eq!(resolved["env"], json!({"OMP_NUM_THREADS": "1"}));
+    assert_eq!(f.evaluate(&[0.5, 1.5, 0.5]), Ok(1.0));
+}
+
+#[test]
 fn json_output_last_line_and_env() {
     let f = objective(json!({"command": sh("echo working >&2; echo 'progress 1/1'; echo '{\"y\": 2.5}'"), "dim": 2}));
     assert_eq!(f.info().bounds, Bounds::unit(2), "bounds default to the unit cube");

@@ -397,13 +397,46 @@ fn params_of_the_block_are_checked() {
     }
 }
 
-/// The first fenced code block of `objectives/README.md` in `language`.
-fn readme_block(language: &str) -> String {
+/// The fenced code blocks of `objectives/README.md` in `language`, in order.
+fn readme_blocks(language: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(workspace_root().join("objectives/README.md")).expect("README");
     let fence = format!("```{language}\n");
-    let start = readme.find(&fence).unwrap_or_else(|| panic!("README has no {language} block")) + fence.len();
-    let len = readme[start..].find("```").expect("closed block");
-    readme[start..start + len].to_owned()
+    let mut blocks = Vec::new();
+    let mut rest = readme.as_str();
+    while let Some(i) = rest.find(&fence) {
+        let body = &rest[i + fence.len()..];
+        let len = body.find("```").expect("closed block");
+        blocks.push(body[..len].to_owned());
+        rest = &body[len + 3..];
+    }
+    blocks
+}
+
+fn readme_block(language: &str) -> String {
+    readme_blocks(language).into_iter().next().unwrap_or_else(|| panic!("README has no {language} block"))
+}
+
+/// Builds the objective of a README YAML block (completed into a run config) through the
+/// config loader, with `placeholder` replaced by `path`.
+fn build_readme_yaml(yaml: &str, placeholder: &str, path: &Path) -> Box<dyn Objective> {
+    assert!(yaml.contains(placeholder), "{yaml}");
+    let text =
+        format!("{}strategy: {{ name: random }}\nbudget: 3\nseed: 1\n", yaml.replace(placeholder, path_str(path)));
+    let config = les_core::config::LoadedConfig::from_str(Path::new("README.md"), &text, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config.build_objective().unwrap_or_else(|e| panic!("{e}\n{text}")).0
+}
+
+#[test]
+fn readme_yaml_configs_load() {
+    let yaml = readme_blocks("yaml");
+    let f = build_readme_yaml(&yaml[0], "target/release/libles_example_rust_sphere.so", rust_sphere());
+    assert_eq!(f.info().dim(), 3);
+    assert_eq!(f.evaluate(&[0.5, 0.5, 1.5]), Ok(1.0), "shift 0.5 from the README params");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = compile_c_source(dir.path(), "branin", &readme_block("c"));
+    let f = build_readme_yaml(&yaml[1], "./libbranin.so", &lib);
+    assert_eq!(f.info().dim(), 2);
 }
 
 #[test]
