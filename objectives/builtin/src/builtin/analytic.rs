@@ -4,7 +4,7 @@
 //!
 //! A formula knows only its own native coordinates. The runner maps the unit cube that the
 //! strategies work in affinely onto the native box, which is exactly the paper's convention
-//! "each function receives x ∈ [0,1]^d and maps it to its native domain" (§16.3).
+//! "each function receives x ∈ [0, 1]^d and maps it to its native domain" (§16.3).
 
 use les_core::registry::Built;
 use les_core::{

@@ -44,7 +44,7 @@ impl TestFunction for DixonPrice {
         head + tail
     }
 
-    /// ∂f/∂x_j = [j = 1]·2(x_1 − 1) + [j ≥ 2]·8j·x_j·t_j − [j < d]·2(j+1)·t_{j+1}, with
+    /// ∂f/∂x_j = 𝟙(j = 1)·2(x_1 − 1) + 𝟙(j ≥ 2)·8j·x_j·t_j − 𝟙(j < d)·2(j+1)·t_{j+1}, with
     /// t_i = 2x_i² − x_{i−1} (indices from 1).
     fn gradient(&self, x: &[f64]) -> Vec<f64> {
         let mut g = vec![0.0; self.dim];
