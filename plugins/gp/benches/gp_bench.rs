@@ -1,0 +1,145 @@
+//! Speed of the `gp` surrogate: MAP fit time, sample-path throughput (values + gradients of
+//! `L` paths per call) and the Schur-complement batch of LES.
+//!
+//! Run: `cargo bench -p les-gp` (all groups) or `cargo bench -p les-gp -- paths` (one group:
+//! `fit`, `paths`, `schur`). Data are built outside the timed regions; fixed seeds.
+
+use std::time::Instant;
+
+use les_core::registry::BuildContext;
+use les_core::{Dataset, Params, PathBatch, StreamRng, Surrogate, stream_rng};
+use les_gp::ExactGp;
+use rand::RngExt;
+use serde_json::json;
+
+/// CPU time of the whole process (all threads) in seconds, from `/proc/self/stat` (10 ms
+/// resolution): on a shared, loaded machine it is a better measure of work than wall time.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn points(n: usize, d: usize, rng: &mut StreamRng) -> Vec<f64> {
+    (0..n * d).map(|_| rng.random::<f64>()).collect()
+}
+
+fn data(n: usize, d: usize) -> Dataset {
+    let mut rng = stream_rng(1, "bench", (n * 1000 + d) as u64);
+    let x = points(n, d, &mut rng);
+    let y = x
+        .chunks(d)
+        .map(|p| p.iter().enumerate().map(|(i, v)| ((1.0 + i as f64 % 5.0) * 3.0 * v).sin()).sum::<f64>())
+        .collect();
+    Dataset::from_rows(d, x, y)
+}
+
+fn gp(d: usize, params: serde_json::Value) -> ExactGp {
+    let ctx = BuildContext { dim: d, ..Default::default() };
+    ExactGp::from_params(&Params::new(params, "bench"), &ctx).expect("params").0
+}
+
+fn bench_fit() {
+    println!("# MAP fit (se_ard, prior box_sqrt_d, restarts 3, noise fixed 1.42e-3)");
+    println!("{:>5} {:>4} {:>10} {:>10} {:>8} {:>12} {:>10}", "n", "d", "fit [s]", "cpu [s]", "iters", "s/iter", "lml");
+    for n in [50, 200, 400] {
+        for d in [5, 20, 50] {
+            let data = data(n, d);
+            let mut g = gp(d, json!({ "lengthscale_prior": "box_sqrt_d", "noise_std": 1.42e-3 }));
+            let t = Instant::now();
+            let c0 = cpu_seconds();
+            let diag = g.fit(&data, &mut stream_rng(2, "fit", 0)).expect("fit");
+            let secs = t.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - c0;
+            let iters = diag["lbfgs_iterations"].as_u64().unwrap_or(0);
+            println!(
+                "{n:>5} {d:>4} {secs:>10.3} {cpu:>10.3} {iters:>8} {:>12.5} {:>10.2}",
+                secs / iters.max(1) as f64,
+                diag["log_marginal_likelihood"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+}
+
+fn bench_paths() {
+    let (l, b) = (250, 1024);
+    println!(
+        "# paths: value_and_grad of L = {l} paths at L points, B = {b} (threads: {})",
+        rayon::current_num_threads()
+    );
+    println!(
+        "{:>4} {:>5} {:>10} {:>14} {:>10} {:>14} {:>12} {:>12}",
+        "d", "n", "ms/call", "path-evals/s", "GFLOP/s", "T=500 [s]", "cpu ms/call", "cpu GFLOP/s"
+    );
+    for d in [5, 20, 50] {
+        for n in [50, 400] {
+            let data = data(n, d);
+            let mut g = gp(d, json!({ "hyperparameters": { "fixed": { "lengthscales": [0.3] } }, "features": b }));
+            g.fit(&data, &mut stream_rng(2, "fit", 0)).expect("fit");
+            let paths = g.sample_path_set(l, &mut stream_rng(3, "paths", 0)).expect("paths");
+            let xs = points(l, d, &mut stream_rng(4, "x", 0));
+            let mut v = vec![0.0; l];
+            let mut gr = vec![0.0; l * d];
+            paths.value_and_grad(&xs, &mut v, &mut gr);
+            let calls = if d == 50 { 200 } else { 400 };
+            let t = Instant::now();
+            let c0 = cpu_seconds();
+            for _ in 0..calls {
+                paths.value_and_grad(&xs, &mut v, &mut gr);
+            }
+            let per = t.elapsed().as_secs_f64() / calls as f64;
+            let cpu_per = (cpu_seconds() - c0) / calls as f64;
+            // The four GEMMs: projections and RFF gradient (2·L·d·B each), distances and kernel
+            // gradient (2·L·d·n each).
+            let flops = 4.0 * (l * d * (b + n)) as f64;
+            println!(
+                "{d:>4} {n:>5} {:>10.3} {:>14.0} {:>10.2} {:>14.2} {:>12.3} {:>12.2}",
+                per * 1e3,
+                l as f64 / per,
+                flops / per / 1e9,
+                500.0 * per,
+                cpu_per * 1e3,
+                flops / cpu_per / 1e9
+            );
+        }
+    }
+}
+
+fn bench_schur() {
+    println!("# Schur batch: sigma^2(c | D u Z_l) for M = L*P candidates, L = 250, P = 8");
+    println!("{:>4} {:>5} {:>10} {:>12}", "d", "n", "prep [s]", "batch [s]");
+    let (l, p) = (250, 8);
+    for (d, n) in [(5, 50), (50, 400)] {
+        let data = data(n, d);
+        let mut g = gp(d, json!({ "hyperparameters": { "fixed": { "lengthscales": [0.3] } } }));
+        g.fit(&data, &mut stream_rng(2, "fit", 0)).expect("fit");
+        let post = g.posterior().expect("fitted");
+        let cands = points(l * p, d, &mut stream_rng(5, "c", 0));
+        let sets: Vec<usize> = (0..l * p).collect();
+        let t = Instant::now();
+        let cond = post.condition_candidates(&cands).expect("cands");
+        let prep = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let out = cond.conditional_variances_batch(&sets, p, post.noise_variance()).expect("batch");
+        let batch = t.elapsed().as_secs_f64();
+        assert_eq!(out.len(), l * l * p);
+        println!("{d:>4} {n:>5} {prep:>10.3} {batch:>12.3}");
+    }
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let run = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if run("paths") {
+        bench_paths();
+    }
+    if run("schur") {
+        bench_schur();
+    }
+    if run("fit") {
+        bench_fit();
+    }
+}
