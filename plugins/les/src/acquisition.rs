@@ -80,6 +80,7 @@ pub struct MutualInformation<'a> {
     /// Noise added to both variances (`σ_n²` for observation entropy, else 0).
     entropy_noise: f64,
     min_variance: f64,
+    covariance_seconds: f64,
 }
 
 impl<'a> MutualInformation<'a> {
@@ -99,7 +100,9 @@ impl<'a> MutualInformation<'a> {
                 surrogate.dim()
             )));
         }
+        let started = std::time::Instant::now();
         let cov_support = surrogate.posterior_covariance(&support.points, &support.points)?;
+        let covariance_seconds = started.elapsed().as_secs_f64();
         if cov_support.len() != m * m {
             return Err(SurrogateError::Numerical(format!(
                 "posterior_covariance returned {} values for {m}×{m} support points",
@@ -148,7 +151,13 @@ impl<'a> MutualInformation<'a> {
             factors,
             entropy_noise,
             min_variance: settings.min_variance,
+            covariance_seconds,
         })
+    }
+
+    /// Wall time of the model call `Σ(Z, Z)` in [`MutualInformation::new`], in seconds.
+    pub fn covariance_seconds(&self) -> f64 {
+        self.covariance_seconds
     }
 
     /// Number of support points `M = L·P` (the default candidate set).

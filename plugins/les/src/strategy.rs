@@ -109,12 +109,13 @@ impl Strategy for LocalEntropySearch {
             virtual_noise: self.params.virtual_noise,
         };
         let tol = self.params.exclude_observed_tol;
-        let (values, excluded) = report.timed("acquisition", || -> Result<_, StrategyError> {
+        let (values, excluded, covariance_seconds) = report.timed("acquisition", || -> Result<_, StrategyError> {
             let mi = MutualInformation::new(surrogate, &support, settings)?;
             let mut values = mi.values_at_support();
             let excluded = tol.map(|t| exclude_observed(&mut values, &support.points, data, t));
-            Ok((values, excluded))
+            Ok((values, excluded, mi.covariance_seconds()))
         })?;
+        report.diagnostic("acquisition_covariance_seconds", covariance_seconds);
         report.diagnostic("n_candidates", values.len());
         if let Some(n) = excluded {
             report.diagnostic("excluded_candidates", n);

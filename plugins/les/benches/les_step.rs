@@ -1,0 +1,116 @@
+//! One LES step at the reference scale, timed per phase: fit (fixed hyperparameters) → `L`
+//! paths → `T` Adam steps → `P` support points per path → acquisition over all `M = L·P`
+//! support points → argmax.
+//!
+//! ```text
+//! cargo bench -p les-strategy-les --bench les_step                 # d/n = 5/50, 20/100, 50/400
+//! cargo bench -p les-strategy-les --bench les_step -- 20 100 3     # d n repetitions
+//! ```
+//!
+//! `L = 250`, `T = 500`, `B = 1024`, `P = 8`. Data and configuration are built outside the
+//! timed region; every repetition asks with the same data and a new random stream. Reports the
+//! median wall time per phase and the GEMM throughput of the descent
+//! (`(T+1)·4·L·d·(B + n)` flops: two products per feature and per kernel part).
+
+use std::time::Instant;
+
+use les_core::{AskContext, Dataset, Params, Strategy, registry::BuildContext, stream_rng};
+use les_gp as _;
+use les_optimizers as _;
+use les_strategy_les as _;
+use rand::RngExt;
+use serde_json::json;
+
+const PATHS: usize = 250;
+const STEPS: usize = 500;
+const FEATURES: usize = 1024;
+const SUPPORT: usize = 8;
+
+/// CPU seconds used by this process so far (all threads), from `/proc/self/stat`; NaN where
+/// unavailable. Shown beside wall time because the benchmark machine may be shared.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    let Some(rest) = stat.rsplit(')').next() else { return f64::NAN };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields after the command name: state is index 0, utime 11, stime 12 (clock ticks, 100/s).
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn bench(d: usize, n: usize, reps: usize) {
+    let mut rng = stream_rng(42, "bench-data", d as u64);
+    let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+    let y: Vec<f64> =
+        x.chunks(d).map(|p| p.iter().enumerate().map(|(i, v)| ((i + 1) as f64 * 3.0 * v).sin()).sum()).collect();
+    let data = Dataset::from_rows(d, x, y);
+    let ls = 0.2 * (d as f64).sqrt();
+    let params = Params::new(
+        json!({
+            "paths": PATHS,
+            "support_points": SUPPORT,
+            "inner_optimizer": { "name": "adam", "params": { "steps": STEPS } },
+            "surrogate": { "name": "gp", "params": {
+                "hyperparameters": { "fixed": { "lengthscales": [ls], "signal_variance": 1.0 } },
+                "features": FEATURES,
+            } },
+        }),
+        "strategy.params",
+    );
+    let ctx = BuildContext { dim: d, oracle: None, seed: 1 };
+    let built = les_core::registry::build::<dyn Strategy>("les", "strategy.name", &params, &ctx).expect("builds");
+    let mut les = built.component;
+    let ask_ctx = AskContext { data: &data, iteration: 1, n_proposed: n, remaining: 100, budget: 1000 };
+    let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut totals = Vec::new();
+    let mut cpus = Vec::new();
+    for rep in 0..reps {
+        let start = Instant::now();
+        let cpu = cpu_seconds();
+        let ask = les.ask(&ask_ctx, &mut stream_rng(7, "ask", rep as u64)).expect("asks");
+        totals.push(start.elapsed().as_secs_f64());
+        cpus.push(cpu_seconds() - cpu);
+        let cov = ask.report.diagnostics["acquisition_covariance_seconds"].as_f64().unwrap_or(f64::NAN);
+        match phases.iter_mut().find(|(p, _)| p == "(covariance)") {
+            Some((_, v)) => v.push(cov),
+            None => phases.push(("(covariance)".to_owned(), vec![cov])),
+        }
+        assert_eq!(ask.points.len(), 1);
+        for (name, secs) in ask.report.phases {
+            match phases.iter_mut().find(|(p, _)| *p == name) {
+                Some((_, v)) => v.push(secs),
+                None => phases.push((name, vec![secs])),
+            }
+        }
+    }
+    let total = median(totals);
+    let threads = rayon::current_num_threads();
+    let cpu = median(cpus);
+    print!(
+        "d={d:<3} n={n:<4} L={PATHS} T={STEPS} B={FEATURES} P={SUPPORT} threads={threads}: wall {total:.4} s (cpu {cpu:.2} s) |"
+    );
+    for (name, v) in &phases {
+        print!(" {name} {:.4}", median(v.clone()));
+    }
+    let descent = phases.iter().find(|(p, _)| p == "descent").map(|(_, v)| median(v.clone())).unwrap_or(f64::NAN);
+    let flops = (STEPS + 1) as f64 * 4.0 * (PATHS * d * (FEATURES + n)) as f64;
+    let sincos = (STEPS + 1) as f64 * (PATHS * FEATURES) as f64;
+    println!(" | descent GEMM {:.2} GFLOP/s, {:.0} M sincos/s", flops / descent / 1e9, sincos / descent / 1e6);
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    match args.as_slice() {
+        [d, n, reps, ..] => bench(*d, *n, *reps),
+        [d, n] => bench(*d, *n, 3),
+        _ => {
+            for (d, n) in [(5, 50), (20, 100), (50, 400)] {
+                bench(d, n, 3);
+            }
+        }
+    }
+}
