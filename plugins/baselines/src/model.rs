@@ -2,9 +2,9 @@
 //! [`les_core::Surrogate`]: posterior mean and variance gradients at a point, the incumbent in
 //! the model's output scale, and the fitted length scales.
 //!
-//! Gradients are taken by central differences of [`Surrogate::predict`] on one batch of
-//! `2d + 1` points, which works for any surrogate. (`les-gp` computes them analytically; this
-//! crate reaches the model only through the `dyn Surrogate` of the registry.)
+//! The `gp` surrogate is held as its concrete type and gives analytic gradients; any other
+//! registered surrogate gets gradients by central differences of [`Surrogate::predict`] on one
+//! batch of `2d + 1` points.
 
 use les_core::{Dataset, Surrogate, SurrogateError};
 use serde_json::Value;
@@ -84,17 +84,32 @@ pub fn geometric_mean(v: &[f64]) -> f64 {
     (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
 }
 
-/// A strategy's surrogate with the extra access the baselines need. Holds the last fit's
-/// diagnostics (for the length scales of surrogates that expose nothing else).
+/// The surrogate behind a [`Model`].
+enum Inner {
+    /// The `gp` plugin as its concrete type: analytic gradients and hyperparameters.
+    Gp(les_gp::ExactGp),
+    /// Any other registered surrogate: finite-difference gradients, hyperparameters from the
+    /// fit diagnostics.
+    Any(Box<dyn Surrogate>),
+}
+
+/// A strategy's surrogate with the extra access the baselines need. The `gp` plugin is built
+/// as its concrete type ([`les_gp::ExactGp::from_params`], the same parsing as its registry
+/// entry) for analytic gradients; any other surrogate goes through the registry.
 pub struct Model {
-    inner: Box<dyn Surrogate>,
+    inner: Inner,
     diagnostics: Value,
 }
 
 impl Model {
-    /// Wraps a surrogate.
+    /// Wraps any surrogate (gradients by central differences).
     pub fn new(inner: Box<dyn Surrogate>) -> Self {
-        Self { inner, diagnostics: Value::Null }
+        Self { inner: Inner::Any(inner), diagnostics: Value::Null }
+    }
+
+    /// Wraps the `gp` surrogate.
+    pub fn gp(gp: les_gp::ExactGp) -> Self {
+        Self { inner: Inner::Gp(gp), diagnostics: Value::Null }
     }
 
     /// Builds the surrogate named by `spec` (key path `path`), replacing `spec.params` by the
@@ -104,32 +119,56 @@ impl Model {
         path: &str,
         ctx: &les_core::BuildContext,
     ) -> Result<Self, les_core::PluginError> {
+        if spec.name == "gp" {
+            let params = les_core::Params::new(spec.params.clone(), les_core::params::join_path(path, "params"));
+            let (gp, resolved) = les_gp::ExactGp::from_params(&params, ctx)?;
+            spec.params = les_core::params::to_value(&resolved);
+            return Ok(Self::gp(gp));
+        }
         Ok(Self::new(spec.build::<dyn Surrogate>(path, ctx)?))
     }
 
     /// The surrogate.
     pub fn surrogate(&self) -> &dyn Surrogate {
-        self.inner.as_ref()
+        match &self.inner {
+            Inner::Gp(gp) => gp,
+            Inner::Any(s) => s.as_ref(),
+        }
     }
 
     /// Fits the surrogate and keeps its diagnostics.
     pub fn fit(&mut self, data: &Dataset, rng: &mut les_core::StreamRng) -> Result<Value, SurrogateError> {
-        self.diagnostics = self.inner.fit(data, rng)?;
+        self.diagnostics = match &mut self.inner {
+            Inner::Gp(gp) => gp.fit(data, rng)?,
+            Inner::Any(s) => s.fit(data, rng)?,
+        };
         Ok(self.diagnostics.clone())
     }
 
-    /// Posterior moments and their gradients at `x`.
+    /// Posterior moments and their gradients at `x` (analytic for the `gp`).
     pub fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
-        point_posterior(self.inner.as_ref(), x)
+        match &self.inner {
+            Inner::Gp(gp) => {
+                let (mean, variance, mean_grad, variance_grad) = gp.posterior()?.mean_variance_gradients(x);
+                Ok(PointPosterior { mean, variance, mean_grad, variance_grad })
+            }
+            Inner::Any(s) => point_posterior(s.as_ref(), x),
+        }
     }
 
     /// The fitted length scales (`d`), when the surrogate reports them.
     pub fn lengthscales(&self) -> Option<Vec<f64>> {
-        lengthscales_from(&self.diagnostics, self.inner.dim())
+        match &self.inner {
+            Inner::Gp(gp) => gp.posterior().ok().map(|p| p.kernel().lengthscales.clone()),
+            Inner::Any(s) => lengthscales_from(&self.diagnostics, s.dim()),
+        }
     }
 
     /// The fitted signal variance σ_f², when the surrogate reports it.
     pub fn signal_variance(&self) -> Option<f64> {
-        self.diagnostics.get("signal_variance").and_then(Value::as_f64)
+        match &self.inner {
+            Inner::Gp(gp) => gp.posterior().ok().map(|p| p.kernel().signal_variance),
+            Inner::Any(_) => self.diagnostics.get("signal_variance").and_then(Value::as_f64),
+        }
     }
 }
