@@ -87,7 +87,7 @@ pub fn geometric_mean(v: &[f64]) -> f64 {
 /// The surrogate behind a [`Model`].
 enum Inner {
     /// The `gp` plugin as its concrete type: analytic gradients and hyperparameters.
-    Gp(les_gp::ExactGp),
+    Gp(Box<les_gp::ExactGp>),
     /// Any other registered surrogate: finite-difference gradients, hyperparameters from the
     /// fit diagnostics.
     Any(Box<dyn Surrogate>),
@@ -109,7 +109,7 @@ impl Model {
 
     /// Wraps the `gp` surrogate.
     pub fn gp(gp: les_gp::ExactGp) -> Self {
-        Self { inner: Inner::Gp(gp), diagnostics: Value::Null }
+        Self { inner: Inner::Gp(Box::new(gp)), diagnostics: Value::Null }
     }
 
     /// Builds the surrogate named by `spec` (key path `path`), replacing `spec.params` by the
@@ -131,7 +131,7 @@ impl Model {
     /// The surrogate.
     pub fn surrogate(&self) -> &dyn Surrogate {
         match &self.inner {
-            Inner::Gp(gp) => gp,
+            Inner::Gp(gp) => gp.as_ref(),
             Inner::Any(s) => s.as_ref(),
         }
     }
