@@ -1,0 +1,161 @@
+//! `les report DIR`: summarizes every run directory under DIR (see [`load`]) into REPORT_DIR
+//! (default `DIR/report/`):
+//!
+//! - `runs.csv`: one tidy row per evaluation — strategy, problem, dim, seed, evaluation (1-based),
+//!   y (observed; empty when it failed), best_y (lowest y so far), best_f (noise-free value of
+//!   that point, empty when the objective does not know it), seconds;
+//! - `report.md`: per problem and dimension a table of the final value of the best observed point
+//!   and of the cumulative observed value (see [`tables`]), with links to the plots;
+//! - `plots/<problem>-d<dim>-best.svg` and `plots/<problem>-d<dim>-time.svg` (see [`plots`]).
+//!
+//! Exit code 0, or 2 when DIR holds no run or a file cannot be written.
+
+pub mod load;
+pub mod plots;
+pub mod stats;
+pub mod tables;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use load::Run;
+
+/// Name of the default report directory inside DIR.
+pub const DEFAULT_REPORT_DIR: &str = "report";
+
+/// Most incomplete runs listed by name in report.md.
+const MAX_LISTED: usize = 20;
+
+/// Arguments of `les report`.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Directory holding run directories (searched recursively).
+    pub dir: PathBuf,
+    /// Where the report goes (default: DIR/report).
+    #[arg(long, value_name = "REPORT_DIR")]
+    pub out: Option<PathBuf>,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v}"))
+}
+
+/// The tidy CSV of all evaluations.
+pub fn runs_csv(runs: &[Run]) -> String {
+    let mut s = String::from("strategy,problem,dim,seed,evaluation,y,best_y,best_f,seconds\n");
+    for r in runs {
+        let t = r.trace();
+        for (i, e) in r.evaluations.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{},{}",
+                csv_field(&r.strategy),
+                csv_field(&r.problem),
+                r.dim,
+                r.seed,
+                i + 1,
+                opt(e.y),
+                opt(t.best_y[i]),
+                opt(t.best_f[i]),
+                e.seconds
+            );
+        }
+    }
+    s
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes the whole report; returns the path of `report.md`.
+pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
+    let dirs = load::find_runs(dir, out);
+    if dirs.is_empty() {
+        return Err(format!(
+            "{} holds no run directory (a directory with config.yaml and evaluations.jsonl); run `les bench` or `les run` first",
+            dir.display()
+        ));
+    }
+    let mut runs = Vec::new();
+    let mut problems = Vec::new();
+    for d in &dirs {
+        match load::read_run(dir, d) {
+            Ok(r) => runs.push(r),
+            Err(e) => problems.push(e),
+        }
+    }
+    let plots_dir = out.join("plots");
+    std::fs::create_dir_all(&plots_dir).map_err(|e| format!("cannot create {}: {e}", plots_dir.display()))?;
+    write(&out.join("runs.csv"), &runs_csv(&runs))?;
+
+    let mut md = format!("# Benchmark report\n\n{} runs under `{}`.\n\n", runs.len(), dir.display());
+    md.push_str(
+        "Final value: the noise-free objective value at the best observed point at the end of the run (the observed \
+         value when the objective does not know it). Cumulative: the sum of all observed values. Lower is better. \
+         Runs are paired by seed.\n\n",
+    );
+    if !problems.is_empty() {
+        md.push_str("Run directories that could not be read:\n\n");
+        for p in &problems {
+            let _ = writeln!(md, "- {p}");
+        }
+        md.push('\n');
+    }
+    let incomplete: Vec<&Run> = runs.iter().filter(|r| !r.complete()).collect();
+    if !incomplete.is_empty() {
+        let _ = writeln!(
+            md,
+            "{} runs have not used their budget (still running, interrupted or failed); their last best value counts:\n",
+            incomplete.len()
+        );
+        for r in incomplete.iter().take(MAX_LISTED) {
+            let _ = writeln!(md, "- `{}` ({} of {} evaluations)", r.dir.display(), r.evaluations.len(), r.budget);
+        }
+        if incomplete.len() > MAX_LISTED {
+            let _ = writeln!(md, "- … and {} more", incomplete.len() - MAX_LISTED);
+        }
+        md.push('\n');
+    }
+    for g in tables::group(&runs) {
+        let t = tables::table(&g);
+        md.push_str(&tables::markdown(&t));
+        let stem = format!("{}-d{}", g.problem, g.dim);
+        let title = format!("{}, d = {}", g.problem, g.dim);
+        let best = plots::svg(&title, "best value so far", &plots::best_curves(&g), false)?;
+        write(&plots_dir.join(format!("{stem}-best.svg")), &best)?;
+        let time = plots::svg(&title, "seconds per ask", &plots::time_curves(&g), true)?;
+        write(&plots_dir.join(format!("{stem}-time.svg")), &time)?;
+        let _ = writeln!(
+            md,
+            "\n![best value so far, {title}](plots/{stem}-best.svg)\n![time per iteration, {title}](plots/{stem}-time.svg)\n"
+        );
+    }
+    let report = out.join("report.md");
+    write(&report, &md)?;
+    Ok(report)
+}
+
+/// Runs `les report`.
+pub fn main(args: ReportArgs) -> ExitCode {
+    let out = args.out.clone().unwrap_or_else(|| args.dir.join(DEFAULT_REPORT_DIR));
+    if !args.dir.is_dir() {
+        eprintln!("error: {} is not a directory", args.dir.display());
+        return ExitCode::from(2);
+    }
+    match write_report(&args.dir, &out) {
+        Ok(report) => {
+            println!("report: {}", report.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

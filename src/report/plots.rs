@@ -1,0 +1,183 @@
+//! SVG plots of a group (one problem at one dimension), one line per strategy:
+//! - best-so-far value (noise-free f at the best observed point, or y) against evaluations,
+//!   median over seeds with a 25–75 % band (§18);
+//! - time per iteration (`ask` seconds) against evaluations, median over seeds with a band, on
+//!   a log axis.
+//!
+//! Drawn with plotters' SVG backend, which writes text as `<text>` elements: no font files are
+//! read (the workspace enables neither `ttf` nor `ab_glyph`; plotters then estimates text sizes).
+
+use std::collections::BTreeMap;
+
+use plotters::prelude::*;
+
+use super::stats::quantile;
+use super::tables::Group;
+
+/// Plot size in pixels.
+const SIZE: (u32, u32) = (800, 500);
+
+/// Smallest time shown on the log axis (seconds); shorter asks are drawn at this value.
+const MIN_SECONDS: f64 = 1e-6;
+
+/// Colors of the strategies (Tableau 10).
+const COLORS: [(u8, u8, u8); 10] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
+
+/// One strategy's curve: x, 25 %, median, 75 %.
+type Curve = Vec<(f64, f64, f64, f64)>;
+
+/// Median and quartiles at each x of per-run series of (x, value).
+fn band(series: &[Vec<(f64, f64)>]) -> Curve {
+    let mut at: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for s in series {
+        for &(x, v) in s {
+            at.entry(x as i64).or_default().push(v);
+        }
+    }
+    at.into_iter()
+        .filter_map(|(x, v)| Some((x as f64, quantile(&v, 0.25)?, quantile(&v, 0.5)?, quantile(&v, 0.75)?)))
+        .collect()
+}
+
+/// Best-so-far curves: x = number of evaluations (1-based).
+pub fn best_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
+    group
+        .strategies
+        .iter()
+        .map(|(label, runs)| {
+            let series: Vec<Vec<(f64, f64)>> = runs
+                .iter()
+                .map(|r| {
+                    r.trace().metric.iter().enumerate().filter_map(|(i, v)| v.map(|v| ((i + 1) as f64, v))).collect()
+                })
+                .collect();
+            (label.clone(), band(&series))
+        })
+        .collect()
+}
+
+/// Ask-time curves: x = evaluations done before the ask.
+pub fn time_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
+    group
+        .strategies
+        .iter()
+        .map(|(label, runs)| {
+            let series: Vec<Vec<(f64, f64)>> = runs
+                .iter()
+                .map(|r| r.ask_times().into_iter().map(|(n, t)| (n as f64, t.max(MIN_SECONDS))).collect())
+                .collect();
+            (label.clone(), band(&series))
+        })
+        .collect()
+}
+
+/// Draws curves with bands as an SVG document. `log_y` puts y on a log axis.
+pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) -> Result<String, String> {
+    let points = curves.iter().flat_map(|(_, c)| c.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, lo, _, hi) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(lo);
+        y1 = y1.max(hi);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, if log_y { MIN_SECONDS } else { 0.0 }, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if log_y {
+        y0 = y0.max(MIN_SECONDS) / 1.5;
+        y1 = y1.max(y0 * 10.0) * 1.5;
+    } else {
+        let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 * y0.abs().max(1.0) };
+        y0 -= pad;
+        y1 += pad;
+    }
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let builder = |root| {
+            let mut b = ChartBuilder::on(root);
+            b.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(70);
+            b
+        };
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc("evaluations")
+                    .y_desc(y_label)
+                    .light_line_style(WHITE.mix(0.0))
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+                for (k, (label, curve)) in curves.iter().enumerate() {
+                    let (r, g, b) = COLORS[k % COLORS.len()];
+                    let color = RGBColor(r, g, b);
+                    let mut outline: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.3)).collect();
+                    outline.extend(curve.iter().rev().map(|p| (p.0, p.1)));
+                    if outline.len() >= 3 {
+                        chart
+                            .draw_series(std::iter::once(Polygon::new(outline, color.mix(0.15).filled())))
+                            .map_err(|e| e.to_string())?;
+                    }
+                    chart
+                        .draw_series(LineSeries::new(curve.iter().map(|p| (p.0, p.2)), color.stroke_width(2)))
+                        .map_err(|e| e.to_string())?
+                        .label(label.as_str())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                }
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(SeriesLabelPosition::UpperRight)
+                    .draw()
+                    .map_err(|e| e.to_string())?;
+            }};
+        }
+        if log_y {
+            draw!(builder(&root).build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(|e| e.to_string())?);
+        } else {
+            draw!(builder(&root).build_cartesian_2d(x0..x1, y0..y1).map_err(|e| e.to_string())?);
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_takes_quantiles_per_x() {
+        let c = band(&[vec![(1.0, 1.0), (2.0, 4.0)], vec![(1.0, 3.0)]]);
+        assert_eq!(c, vec![(1.0, 1.5, 2.0, 2.5), (2.0, 4.0, 4.0, 4.0)]);
+    }
+
+    #[test]
+    fn svg_has_text_and_paths() {
+        let curves = vec![("a".to_owned(), vec![(1.0, 0.5, 1.0, 1.5), (2.0, 0.2, 0.4, 0.9)])];
+        let s = svg("title", "value", &curves, false).unwrap();
+        assert!(s.starts_with("<svg"), "{}", &s[..40.min(s.len())]);
+        assert!(s.contains("<text") && s.contains("\ntitle\n"), "{s}");
+        assert!(s.trim_end().ends_with("</svg>"));
+        let s = svg("t", "seconds", &curves, true).unwrap();
+        assert!(s.contains("<polyline") || s.contains("<path"));
+    }
+}

@@ -1,0 +1,205 @@
+//! Paper-style tables (§18): per problem and dimension, per strategy the median with 25th and
+//! 75th percentiles over seeds of (a) the final noise-free value of the best observed point and
+//! (b) the cumulative observed value; bold = the lowest mean rank over paired seeds and every
+//! strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::load::Run;
+use super::stats::{bold_methods, quantile};
+
+/// The runs of one problem at one dimension, by strategy (sorted by label).
+#[derive(Debug)]
+pub struct Group<'a> {
+    /// Problem label.
+    pub problem: String,
+    /// Dimension.
+    pub dim: usize,
+    /// (strategy label, its runs sorted by seed).
+    pub strategies: Vec<(String, Vec<&'a Run>)>,
+}
+
+/// Groups runs by (problem, dim), strategies and seeds sorted.
+pub fn group(runs: &[Run]) -> Vec<Group<'_>> {
+    let mut map: BTreeMap<(String, usize), BTreeMap<String, Vec<&Run>>> = BTreeMap::new();
+    for r in runs {
+        map.entry((r.problem.clone(), r.dim)).or_default().entry(r.strategy.clone()).or_default().push(r);
+    }
+    map.into_iter()
+        .map(|((problem, dim), strategies)| Group {
+            problem,
+            dim,
+            strategies: strategies
+                .into_iter()
+                .map(|(s, mut rs)| {
+                    rs.sort_by_key(|r| r.seed);
+                    (s, rs)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Median and quartiles over seeds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// 25th percentile.
+    pub q25: f64,
+    /// Median.
+    pub median: f64,
+    /// 75th percentile.
+    pub q75: f64,
+}
+
+impl Summary {
+    fn of(values: &[f64]) -> Option<Self> {
+        Some(Self { q25: quantile(values, 0.25)?, median: quantile(values, 0.5)?, q75: quantile(values, 0.75)? })
+    }
+}
+
+/// One strategy's row of a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Strategy label.
+    pub strategy: String,
+    /// Number of runs with a value.
+    pub runs: usize,
+    /// Runs that have not used their budget (still going or failed).
+    pub incomplete: usize,
+    /// Final value of the best observed point.
+    pub final_value: Option<Summary>,
+    /// Mean rank of the final value over paired seeds.
+    pub final_rank: f64,
+    /// Bold for the final value.
+    pub final_bold: bool,
+    /// Cumulative observed value.
+    pub cumulative: Option<Summary>,
+    /// Mean rank of the cumulative value over paired seeds.
+    pub cumulative_rank: f64,
+    /// Bold for the cumulative value.
+    pub cumulative_bold: bool,
+}
+
+/// The table of one group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// Problem label.
+    pub problem: String,
+    /// Dimension.
+    pub dim: usize,
+    /// Seeds every strategy has (the ranks and tests use these).
+    pub paired_seeds: usize,
+    /// One row per strategy.
+    pub rows: Vec<Row>,
+}
+
+/// Builds the table of a group.
+pub fn table(group: &Group<'_>) -> Table {
+    // Per strategy: seed → (final, cumulative), for runs with at least one observed value.
+    let per: Vec<BTreeMap<u64, (f64, f64)>> = group
+        .strategies
+        .iter()
+        .map(|(_, runs)| runs.iter().filter_map(|r| Some((r.seed, (r.final_value()?, r.cumulative_y())))).collect())
+        .collect();
+    let paired: BTreeSet<u64> = per
+        .iter()
+        .map(|m| m.keys().copied().collect::<BTreeSet<u64>>())
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .unwrap_or_default();
+    let matrix = |pick: fn(&(f64, f64)) -> f64| -> Vec<Vec<f64>> {
+        per.iter().map(|m| paired.iter().map(|s| pick(&m[s])).collect()).collect()
+    };
+    let (final_rank, final_bold) = bold_methods(&matrix(|v| v.0));
+    let (cumulative_rank, cumulative_bold) = bold_methods(&matrix(|v| v.1));
+    let rows = group
+        .strategies
+        .iter()
+        .enumerate()
+        .map(|(k, (label, runs))| {
+            let finals: Vec<f64> = per[k].values().map(|v| v.0).collect();
+            let cumulative: Vec<f64> = per[k].values().map(|v| v.1).collect();
+            Row {
+                strategy: label.clone(),
+                runs: finals.len(),
+                incomplete: runs.iter().filter(|r| !r.complete()).count(),
+                final_value: Summary::of(&finals),
+                final_rank: final_rank[k],
+                final_bold: final_bold[k],
+                cumulative: Summary::of(&cumulative),
+                cumulative_rank: cumulative_rank[k],
+                cumulative_bold: cumulative_bold[k],
+            }
+        })
+        .collect();
+    Table { problem: group.problem.clone(), dim: group.dim, paired_seeds: paired.len(), rows }
+}
+
+/// A number with about 4 significant digits, in scientific notation when very large or small.
+pub fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".to_owned();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+fn cell(s: Option<Summary>, bold: bool) -> String {
+    match s {
+        None => "–".to_owned(),
+        Some(s) => {
+            let text = format!("{} [{}, {}]", fmt_num(s.median), fmt_num(s.q25), fmt_num(s.q75));
+            if bold { format!("**{text}**") } else { text }
+        }
+    }
+}
+
+fn rank(r: f64) -> String {
+    if r.is_finite() { format!("{r:.2}") } else { "–".to_owned() }
+}
+
+/// The table as markdown (a heading and a pipe table).
+pub fn markdown(t: &Table) -> String {
+    let mut s = format!("### {}, d = {}\n\n", t.problem, t.dim);
+    s.push_str(&format!(
+        "{} paired seeds. Median [25 %, 75 %] over seeds; bold: lowest mean rank and every strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05).\n\n",
+        t.paired_seeds
+    ));
+    s.push_str("| strategy | runs | final value of best point | mean rank | cumulative observed value | mean rank |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for r in &t.rows {
+        let runs =
+            if r.incomplete > 0 { format!("{} ({} incomplete)", r.runs, r.incomplete) } else { r.runs.to_string() };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.strategy,
+            runs,
+            cell(r.final_value, r.final_bold),
+            rank(r.final_rank),
+            cell(r.cumulative, r.cumulative_bold),
+            rank(r.cumulative_rank)
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(fmt_num(1.234567), "1.235");
+        assert_eq!(fmt_num(-12.34567), "-12.35");
+        assert_eq!(fmt_num(1234.567), "1235");
+        assert_eq!(fmt_num(0.01234567), "0.01235");
+        assert_eq!(fmt_num(1.5e-6), "1.500e-6");
+        assert_eq!(fmt_num(0.0), "0");
+    }
+}
