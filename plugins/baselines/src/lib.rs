@@ -1,17 +1,27 @@
 //! Baseline strategies of the LES paper (§17 of `docs/les-algorithm.md`), each registered in the
-//! plugin registry under its config name:
+//! plugin registry under its config name (example configs in `configs/<name>.yaml`):
 //!
-//! | name     | what it is |
-//! |----------|------------|
-//! | `random` | uniform random search in the unit cube |
-//! | `sobol`  | Owen-scrambled Sobol sequence, no initial random points |
-//! | `mes`    | max-value entropy search (Gumbel or pathwise min-value samples) |
-//! | `turbo`  | TuRBO-1: one trust region with Thompson sampling |
-//! | `gibo`   | GIBO local gradient-information BO; HCI-GIBO with `step_rule: hci` |
-//! | `logei`  | analytic log expected improvement on a surrogate (logEI-DSP: a gp prior setting) |
+//! | name     | what it is | module |
+//! |----------|------------|--------|
+//! | `random` | uniform random search in the unit cube | [`random`] |
+//! | `sobol`  | Owen-scrambled Sobol sequence, no initial random points | [`sobol`] |
+//! | `logei`  | analytic log expected improvement (logEI-DSP = gp with `lengthscale_prior: dimension_scaled`) | [`logei`] |
+//! | `mes`    | max-value entropy search (Gumbel or pathwise min-value samples) | [`mes`] |
+//! | `turbo`  | TuRBO-1: one trust region with Thompson sampling | [`turbo`] |
+//! | `gibo`   | GIBO local gradient-information BO; HCI-GIBO with `step_rule: hci` | [`gibo`] |
 //!
 //! Every strategy works in the unit cube `[0, 1]^d` and minimizes. `ask` depends only on the
-//! context, its random stream and state changed by `tell`, so every strategy is resumable.
+//! context, its random stream and state changed by `tell`, so every strategy is resumable
+//! (`tests/with_gp.rs` checks it). Model-based strategies take a `surrogate: { name, params }`
+//! block (default `{ name: gp }`); the `gp` is held as [`les_gp::ExactGp`] for analytic
+//! posterior gradients ([`model::Model`]), any other surrogate works through finite
+//! differences. With no data to fit (no initial design) they propose a uniform random point.
+//!
+//! Shared pieces: [`normal`] (stable `ln h(z)` of LogEI), [`acqopt`] (multi-start projected
+//! L-BFGS over the cube, BoTorch's `optimize_acqf` stand-in), [`design`] (Sobol points),
+//! [`gradpost`] (GIBO's derivative GP), [`linalg`] (small Cholesky).
+//!
+//! Time per iteration at d = 20, n = 100: `cargo bench -p les-baselines --bench iteration`.
 
 pub mod acqopt;
 pub mod design;

@@ -7,7 +7,7 @@
 const JITTERS: [f64; 6] = [0.0, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2];
 
 /// Lower Cholesky factor of the symmetric `n×n` matrix `a` (row-major), adding the smallest
-/// jitter of [`JITTERS`] (scaled by the mean diagonal) that makes it succeed. `None` when even
+/// jitter of 0, 1e-10, 1e-8, …, 1e-2 (scaled by the mean diagonal) that makes it succeed. `None` when even
 /// the largest fails.
 pub fn cholesky_jittered(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let scale = (0..n).map(|i| a[i * n + i]).sum::<f64>().abs() / n.max(1) as f64;
