@@ -74,7 +74,8 @@ fn bench_paths() {
         "{:>4} {:>5} {:>10} {:>14} {:>10} {:>14} {:>12} {:>12}",
         "d", "n", "ms/call", "path-evals/s", "GFLOP/s", "T=500 [s]", "cpu ms/call", "cpu GFLOP/s"
     );
-    for d in [5, 20, 50] {
+    let only_d: Option<usize> = std::env::var("GP_BENCH_D").ok().and_then(|v| v.parse().ok());
+    for d in [5, 20, 50].into_iter().filter(|d| only_d.is_none_or(|o| o == *d)) {
         for n in [50, 400] {
             let data = data(n, d);
             let mut g = gp(d, json!({ "hyperparameters": { "fixed": { "lengthscales": [0.3] } }, "features": b }));
@@ -130,9 +131,67 @@ fn bench_schur() {
     }
 }
 
+fn bench_micro() {
+    println!("# micro: 262144 sine/cosine pairs and exps, GEMM 1024x50 * 50x250");
+    let n = 262_144;
+    let xs: Vec<f64> = (0..n).map(|i| (i as f64) * 0.001 - 100.0).collect();
+    let mut s = vec![0.0; n];
+    let mut c = vec![0.0; n];
+    let reps = 50;
+    let t = cpu_seconds();
+    for _ in 0..reps {
+        for ((x, s), c) in xs.iter().zip(s.iter_mut()).zip(c.iter_mut()) {
+            let (a, b) = les_gp::rff::sincos_reduced(*x);
+            *s = a;
+            *c = b;
+        }
+        std::hint::black_box(&mut s);
+    }
+    println!("fast sincos: {:.2} ns/pair", (cpu_seconds() - t) / (reps * n) as f64 * 1e9);
+    let t = cpu_seconds();
+    for _ in 0..reps {
+        for ((x, s), c) in xs.iter().zip(s.iter_mut()).zip(c.iter_mut()) {
+            let (a, b) = x.sin_cos();
+            *s = a;
+            *c = b;
+        }
+        std::hint::black_box(&mut s);
+    }
+    println!("std sin_cos: {:.2} ns/pair", (cpu_seconds() - t) / (reps * n) as f64 * 1e9);
+    let t = cpu_seconds();
+    for _ in 0..reps {
+        for (x, s) in xs.iter().zip(s.iter_mut()) {
+            *s = les_gp::rff::exp_fast(-x.abs());
+        }
+        std::hint::black_box(&mut s);
+    }
+    println!("fast exp: {:.2} ns", (cpu_seconds() - t) / (reps * n) as f64 * 1e9);
+    let a = nalgebra::DMatrix::<f64>::from_fn(1024, 50, |i, j| ((i + j) % 7) as f64);
+    let b = nalgebra::DMatrix::<f64>::from_fn(50, 250, |i, j| ((i * j) % 5) as f64);
+    let mut out = nalgebra::DMatrix::<f64>::zeros(1024, 250);
+    let t = cpu_seconds();
+    for _ in 0..200 {
+        out.gemm(1.0, &a, &b, 0.0);
+    }
+    let secs = cpu_seconds() - t;
+    println!("gemm: {:.2} GFLOP/s", 200.0 * 2.0 * 1024.0 * 50.0 * 250.0 / secs / 1e9);
+    let t = cpu_seconds();
+    for _ in 0..200 {
+        for k in 0..15 {
+            let mut o = out.columns_mut(k * 16, 16);
+            o.gemm(1.0, &a, &b.columns(k * 16, 16), 0.0);
+        }
+    }
+    let secs = cpu_seconds() - t;
+    println!("gemm in 16-column blocks: {:.2} GFLOP/s", 200.0 * 2.0 * 1024.0 * 50.0 * 240.0 / secs / 1e9);
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let run = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if run("micro") {
+        bench_micro();
+    }
     if run("paths") {
         bench_paths();
     }

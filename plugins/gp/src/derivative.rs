@@ -18,7 +18,7 @@ use nalgebra::DMatrix;
 
 use crate::cholesky::cholesky_with_jitter;
 use crate::kernel::Kernel;
-use crate::linalg::solve_lower_in_place;
+use crate::linalg::{gemm_tn, solve_lower_in_place};
 use crate::posterior::GpPosterior;
 
 /// Posterior of the gradient at one point.
@@ -87,7 +87,7 @@ impl DerivativeGp {
         solve_lower_in_place(self.posterior.cholesky_factor(), &mut b);
         let mut cov = self.prior_gradient_covariance();
         if self.posterior.n() > 0 {
-            cov.gemm_tr(-1.0, &b, &b, 1.0);
+            gemm_tn(&mut cov, -1.0, &b, &b, 1.0);
         }
         (mean, cov, b)
     }
@@ -113,15 +113,15 @@ impl DerivativeGp {
         let mut s = kernel.gram(z);
         if self.posterior.n() > 0 {
             let az = self.posterior.whitened_cross(z);
-            ct.gemm_tr(-1.0, &az, &b, 1.0);
-            s.gemm_tr(-1.0, &az, &az, 1.0);
+            gemm_tn(&mut ct, -1.0, &az, &b, 1.0);
+            gemm_tn(&mut s, -1.0, &az, &az, 1.0);
         }
         for i in 0..s.nrows() {
             s[(i, i)] += noise_variance;
         }
         let ls = cholesky_with_jitter(s)?.factor.l();
         solve_lower_in_place(&ls, &mut ct);
-        cov.gemm_tr(-1.0, &ct, &ct, 1.0);
+        gemm_tn(&mut cov, -1.0, &ct, &ct, 1.0);
         Ok(cov.transpose().as_slice().to_vec())
     }
 

@@ -10,6 +10,22 @@ const TRI_BLOCK: usize = 64;
 /// Right-hand-side columns per parallel task.
 const RHS_BLOCK: usize = 64;
 
+/// `c ← alpha·aᵀ·b + beta·c` through `gemm` on an explicit transpose: nalgebra's `gemm_tr`
+/// never uses `matrixmultiply` (it runs plain dot products), and copying `aᵀ` costs `O(size)`
+/// against the product's `O(size · ncols(b))`.
+pub fn gemm_tn<SC, SB>(
+    c: &mut nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, SC>,
+    alpha: f64,
+    a: &DMatrix<f64>,
+    b: &nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, SB>,
+    beta: f64,
+) where
+    SC: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::Dyn>,
+    SB: nalgebra::Storage<f64, nalgebra::Dyn, nalgebra::Dyn>,
+{
+    c.gemm(alpha, &a.transpose(), b, beta);
+}
+
 /// Solves `L X = B` in place (`B` becomes `X`); `l` is lower triangular `n×n` (its upper
 /// triangle is not read), `b` is `n×m`.
 pub fn solve_lower_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
@@ -30,10 +46,12 @@ pub fn solve_lower_transpose_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
     if n == 0 || b.ncols() == 0 {
         return;
     }
+    // The off-diagonal updates read Lᵀ blocks: one contiguous transpose serves them all.
+    let lt = l.transpose();
     b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| {
         let cols = chunk.len() / n;
         let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
-        backward(l, &mut x);
+        backward(l, &lt, &mut x);
     });
 }
 
@@ -74,7 +92,7 @@ fn forward(l: &DMatrix<f64>, x: &mut DMatrixViewMut<'_, f64>) {
     }
 }
 
-fn backward(l: &DMatrix<f64>, x: &mut DMatrixViewMut<'_, f64>) {
+fn backward(l: &DMatrix<f64>, lt: &DMatrix<f64>, x: &mut DMatrixViewMut<'_, f64>) {
     let n = l.nrows();
     let mut i1 = n;
     while i1 > 0 {
@@ -82,7 +100,7 @@ fn backward(l: &DMatrix<f64>, x: &mut DMatrixViewMut<'_, f64>) {
         if i1 < n {
             let (mut cur, below) = x.rows_range_pair_mut(i0..i1, i1..n);
             // cur −= L[i1..n, i0..i1]ᵀ · below
-            cur.gemm_tr(-1.0, &l.view((i1, i0), (n - i1, i1 - i0)), &below, 1.0);
+            cur.gemm(-1.0, &lt.view((i0, i1), (i1 - i0, n - i1)), &below, 1.0);
         }
         let mut cur = x.rows_range_mut(i0..i1);
         let diag = l.view((i0, i0), (i1 - i0, i1 - i0));

@@ -12,7 +12,8 @@
 //!
 //! 1. projections `P = Ω X̃_b` (`B×d · d×L_b`, GEMM), then `B`-wide `sin`/`cos` of `P + τ`;
 //! 2. values `a·Σ_b W_{bl} cos(P_{bl} + τ_b)` and `S = W ⊙ sin(P + τ)`, with `a = sqrt(2σ_f²/B)`;
-//! 3. gradient `−a Ωᵀ S` (`d×B · B×L_b`, GEMM) in scaled coordinates;
+//! 3. gradient `−a Ωᵀ S` (`d×B · B×L_b`, GEMM; long dot products when `d ≤ 5`) in scaled
+//!    coordinates;
 //! 4. kernel part: `D = X̃_data X̃_b` (`n×d · d×L_b`, GEMM) gives
 //!    `r²_{jl} = ‖x̃_j‖² + ‖x̃_l‖² − 2 D_{jl}`, then `k` and `g` (see [`crate::kernel`]),
 //!    values `Σ_j V_{jl} k_{jl}` and, with `C = V ⊙ g`, gradient
@@ -25,19 +26,21 @@
 
 use std::cell::RefCell;
 
-use les_core::{PathBatch, StreamRng, SurrogateError};
+use les_core::{KernelKind, PathBatch, StreamRng, SurrogateError};
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use crate::kernel::Kernel;
-use crate::linalg::cholesky_solve_in_place;
+use crate::linalg::{cholesky_solve_in_place, gemm_tn};
 use crate::posterior::GpPosterior;
-use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, sincos, sincos_reduced};
+use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast, sincos, sincos_reduced, sum4};
+
+const SQRT5: f64 = 2.236_067_977_499_79;
 
 /// Paths per parallel block in [`PathSet::value_and_grad`] (fixed: results do not depend on
 /// the thread count).
-pub const PATH_BLOCK: usize = 16;
+pub const PATH_BLOCK: usize = 64;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
@@ -49,15 +52,15 @@ pub struct PathSet {
     kernel: Kernel,
     inv_ls: Vec<f64>,
     features: RandomFeatures,
-    /// `Ωᵀ`, `d×B` (for the gradient GEMM).
-    omega_t: DMatrix<f64>,
     amp: f64,
+    /// `Ωᵀ`, `d×B`.
+    omega_t: DMatrix<f64>,
+    /// `X̃ᵀ`, `d×n`.
+    data_t: DMatrix<f64>,
     /// Feature weights, `B×L` (column `l` for path `l`).
     weights: DMatrix<f64>,
     /// Scaled data `X̃`, `n×d`.
     data: DMatrix<f64>,
-    /// `X̃ᵀ`, `d×n`.
-    data_t: DMatrix<f64>,
     /// `‖x̃_j‖²`, `n`.
     data_norms: Vec<f64>,
     /// Update weights `V`, `n×L` (column `l` for path `l`).
@@ -92,7 +95,7 @@ impl PathSet {
             let noise = normal_matrix(n, n_paths, posterior.noise_variance().sqrt(), rng);
             let y = posterior.y();
             update = DMatrix::from_fn(n, n_paths, |j, l| y[j] - noise[(j, l)]);
-            update.gemm_tr(-1.0, &phi, &weights, 1.0);
+            gemm_tn(&mut update, -1.0, &phi, &weights, 1.0);
             cholesky_solve_in_place(posterior.cholesky_factor(), &mut update);
         }
         Ok(Self::assemble(kernel, features, weights, posterior.x(), update))
@@ -162,11 +165,13 @@ impl PathSet {
         let lb = values.len();
         let b = self.features.n_features();
         let n = self.n_data();
-        let need = d * lb + 2 * b * lb + 2 * n * lb;
+        let need = d * lb + 2 * b * lb + 2 * n * lb + lb;
         if scratch.len() < need {
             scratch.resize(need, 0.0);
         }
         let (xt_buf, rest) = scratch.split_at_mut(d * lb);
+        let (csums, rest) = rest.split_at_mut(lb);
+        csums.fill(0.0);
         let (proj_buf, rest) = rest.split_at_mut(b * lb);
         let (s_buf, rest) = rest.split_at_mut(b * lb);
         let (dots_buf, rest) = rest.split_at_mut(n * lb);
@@ -182,35 +187,38 @@ impl PathSet {
         let mut proj = DMatrixViewMut::from_slice(proj_buf, b, lb);
         proj.gemm(1.0, &self.features.omega, &xt, 0.0);
 
-        // 2. Sine/cosine and the weight contraction, column by column (path by path).
+        // 2. Sine/cosine and the weight contraction, path by path. The elementwise loop has no
+        // reduction in it (so it vectorizes); `proj` is overwritten by `W ⊙ cos`.
         let tau = &self.features.tau;
         for l in 0..lb {
             let pcol = &mut proj_buf[l * b..(l + 1) * b];
             let scol = &mut s_buf[l * b..(l + 1) * b];
             let w = &self.weights.as_slice()[(first + l) * b..(first + l + 1) * b];
-            let fast = pcol.iter().zip(tau).all(|(p, t)| (p + t).abs() <= SINCOS_FAST_LIMIT);
-            let mut acc = 0.0;
-            if fast {
-                for ((p, t), (s, wb)) in pcol.iter().zip(tau).zip(scol.iter_mut().zip(w)) {
-                    let (sn, cs) = sincos_reduced(p + t);
-                    acc += wb * cs;
+            let mut big = 0u64;
+            for (p, t) in pcol.iter().zip(tau) {
+                big |= u64::from((p + t).abs() > SINCOS_FAST_LIMIT);
+            }
+            if big == 0 {
+                for ((p, s), (t, wb)) in pcol.iter_mut().zip(scol.iter_mut()).zip(tau.iter().zip(w)) {
+                    let (sn, cs) = sincos_reduced(*p + t);
+                    *p = wb * cs;
                     *s = wb * sn;
                 }
             } else {
-                for ((p, t), (s, wb)) in pcol.iter().zip(tau).zip(scol.iter_mut().zip(w)) {
-                    let (sn, cs) = sincos(p + t);
-                    acc += wb * cs;
+                for ((p, s), (t, wb)) in pcol.iter_mut().zip(scol.iter_mut()).zip(tau.iter().zip(w)) {
+                    let (sn, cs) = sincos(*p + t);
+                    *p = wb * cs;
                     *s = wb * sn;
                 }
             }
-            values[l] = self.amp * acc;
+            values[l] = self.amp * sum4(pcol);
         }
 
-        // 3. RFF gradient (scaled coordinates): gt = −a Ωᵀ S, written straight into `grads`.
+        // 3. RFF gradient (scaled coordinates): gᵀ = −a Ωᵀ S (d×L_b), written straight into
+        // `grads` (d×L_b column-major is the row-major L_b×d block).
         {
-            let s = DMatrixView::from_slice(s_buf, b, lb);
             let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
-            gt.gemm(-self.amp, &self.omega_t, &s, 0.0);
+            product_tn(&mut gt, -self.amp, &self.omega_t, &self.features.omega, s_buf, 0.0);
         }
 
         // 4. Kernel (Matheron) part.
@@ -223,32 +231,46 @@ impl PathSet {
                 let xl = &xt_buf[l * d..(l + 1) * d];
                 let xnorm: f64 = xl.iter().map(|v| v * v).sum();
                 let v = &self.update.as_slice()[(first + l) * n..(first + l + 1) * n];
-                let dcol = &dots_buf[l * n..(l + 1) * n];
+                let dcol = &mut dots_buf[l * n..(l + 1) * n];
                 let ccol = &mut c_buf[l * n..(l + 1) * n];
-                let mut val = 0.0;
-                let mut csum = 0.0;
-                for j in 0..n {
-                    let r2 = (self.data_norms[j] + xnorm - 2.0 * dcol[j]).max(0.0);
-                    let (k, g) = self.kernel.k_and_g_of_r2(r2);
-                    val += v[j] * k;
-                    let c = v[j] * g;
-                    ccol[j] = c;
-                    csum += c;
+                // Branch-free loops (vectorizable): `dots` becomes V ⊙ k, `c` becomes V ⊙ g.
+                let s2 = self.kernel.signal_variance;
+                match self.kernel.kind {
+                    KernelKind::SeArd => {
+                        for ((dj, cj), (nj, vj)) in
+                            dcol.iter_mut().zip(ccol.iter_mut()).zip(self.data_norms.iter().zip(v))
+                        {
+                            let r2 = (nj + xnorm - 2.0 * *dj).max(0.0);
+                            let k = s2 * exp_fast(-0.5 * r2);
+                            *dj = vj * k;
+                            *cj = vj * k;
+                        }
+                    }
+                    KernelKind::Matern52 => {
+                        for ((dj, cj), (nj, vj)) in
+                            dcol.iter_mut().zip(ccol.iter_mut()).zip(self.data_norms.iter().zip(v))
+                        {
+                            let r2 = (nj + xnorm - 2.0 * *dj).max(0.0);
+                            let r = r2.sqrt();
+                            let e = s2 * exp_fast(-SQRT5 * r);
+                            *dj = vj * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
+                            *cj = vj * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e;
+                        }
+                    }
                 }
-                values[l] += val;
-                for (gi, xi) in grads[l * d..(l + 1) * d].iter_mut().zip(xl) {
-                    *gi -= csum * xi;
-                }
+                values[l] += sum4(dcol);
+                csums[l] = sum4(ccol);
             }
-            let c = DMatrixView::from_slice(c_buf, n, lb);
             let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
-            gt.gemm(1.0, &self.data_t, &c, 1.0);
+            product_tn(&mut gt, 1.0, &self.data_t, &self.data, c_buf, 1.0);
         }
 
-        // 5. Chain rule of the scaling.
-        for gcol in grads.chunks_mut(d) {
-            for (g, s) in gcol.iter_mut().zip(&self.inv_ls) {
-                *g *= s;
+        // 5. The the `−x̃_l Σ_j C_jl` term and the
+        // chain rule of the scaling.
+        for (l, grow) in grads.chunks_mut(d).enumerate() {
+            let xl = &xt_buf[l * d..(l + 1) * d];
+            for ((g, x), s) in grow.iter_mut().zip(xl).zip(&self.inv_ls) {
+                *g = (*g - csums[l] * x) * s;
             }
         }
     }
@@ -280,6 +302,46 @@ impl PathBatch for PathSet {
                     self.block(blk * PATH_BLOCK, x, v, g, &mut scratch);
                 });
             });
+    }
+}
+
+/// nalgebra's `gemm` hands a product to `matrixmultiply` only when every dimension exceeds 5.
+const NALGEBRA_SMALL_DIM: usize = 5;
+
+/// `out ← alpha·aᵀ·b + beta·out` for `out` `d×L_b`, given `aᵀ` (`d×k`, contiguous), `a`
+/// (`k×d`) and `b` (`k×L_b`, column-major). For `d > 5` a GEMM on `aᵀ`; for small `d` (where nalgebra would run `k` axpys of
+/// length `d` per column) `d·L_b` long dot products of columns of `a` and `b`.
+fn product_tn(
+    out: &mut DMatrixViewMut<'_, f64>,
+    alpha: f64,
+    a_t: &DMatrix<f64>,
+    a: &DMatrix<f64>,
+    b: &[f64],
+    beta: f64,
+) {
+    let k = a.nrows();
+    let cols = out.ncols();
+    if out.nrows() > NALGEBRA_SMALL_DIM {
+        out.gemm(alpha, a_t, &DMatrixView::from_slice(b, k, cols), beta);
+        return;
+    }
+    for l in 0..cols {
+        let bl = &b[l * k..(l + 1) * k];
+        for i in 0..a.ncols() {
+            let ai = &a.as_slice()[i * k..(i + 1) * k];
+            let mut acc = [0.0f64; 4];
+            for (ca, cb) in ai.chunks_exact(4).zip(bl.chunks_exact(4)) {
+                acc[0] += ca[0] * cb[0];
+                acc[1] += ca[1] * cb[1];
+                acc[2] += ca[2] * cb[2];
+                acc[3] += ca[3] * cb[3];
+            }
+            let tail: f64 =
+                ai.chunks_exact(4).remainder().iter().zip(bl.chunks_exact(4).remainder()).map(|(x, y)| x * y).sum();
+            let dotv = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail;
+            let o = &mut out[(i, l)];
+            *o = alpha * dotv + if beta == 0.0 { 0.0 } else { beta * *o };
+        }
     }
 }
 

@@ -110,6 +110,61 @@ mod consts {
 }
 use consts::*;
 
+/// `e^x` for `x ≤ 709`: branch-free so that loops over it vectorize (Cody–Waite reduction by
+/// `ln 2`, degree-13 Taylor polynomial on `|r| ≤ ln2/2`, about 1 ulp). Arguments below −708
+/// are clamped (the result is then ≈ 3e-308 instead of a smaller number or 0).
+#[inline(always)]
+pub fn exp_fast(x: f64) -> f64 {
+    const LOG2_E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    let x = x.clamp(-708.0, 709.0);
+    let t = x * LOG2_E + ROUND_MAGIC;
+    let k = t - ROUND_MAGIC;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
+    for c in [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    // 2^k from the low bits of t (= 2^51 + k); k + 1023 ∈ [2, 2046] after the clamp.
+    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    p * scale
+}
+
+/// Sum of a slice with four interleaved accumulators: a fixed order (deterministic), and
+/// shorter dependency chains than a plain fold.
+#[inline]
+pub fn sum4(v: &[f64]) -> f64 {
+    let mut a = [0.0f64; 4];
+    let chunks = v.chunks_exact(4);
+    let rem = chunks.remainder();
+    for c in chunks {
+        a[0] += c[0];
+        a[1] += c[1];
+        a[2] += c[2];
+        a[3] += c[3];
+    }
+    let mut tail = 0.0;
+    for x in rem {
+        tail += x;
+    }
+    ((a[0] + a[1]) + (a[2] + a[3])) + tail
+}
+
 /// `(sin x, cos x)`: branch-free for `|x| ≤ SINCOS_FAST_LIMIT` so that loops over it
 /// vectorize; the standard library beyond.
 #[inline(always)]
@@ -158,5 +213,23 @@ mod tests {
             let (s, c) = sincos(x);
             assert!((s - x.sin()).abs() < 1e-14 && (c - x.cos()).abs() < 1e-14, "x = {x}");
         }
+    }
+
+    #[test]
+    fn exp_fast_matches_std() {
+        let mut x = -700.0;
+        while x < 700.0 {
+            let (a, b) = (exp_fast(x), x.exp());
+            assert!((a - b).abs() <= 4.0 * f64::EPSILON * b, "x = {x}: {a} vs {b}");
+            x += 0.0731;
+        }
+        assert_eq!(exp_fast(0.0), 1.0);
+        assert!(exp_fast(-1e6) < 1e-307);
+    }
+
+    #[test]
+    fn sum4_sums() {
+        let v: Vec<f64> = (1..=11).map(f64::from).collect();
+        assert_eq!(sum4(&v), 66.0);
     }
 }

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::cholesky::cholesky_with_jitter;
 use crate::kernel::Kernel;
+use crate::linalg::gemm_tn;
 use crate::posterior::GpPosterior;
 
 /// Output columns per parallel task in the `Σ_C` GEMM.
@@ -101,7 +102,7 @@ impl CandidateConditioning {
         let mut g = DMatrix::from_fn(m, z.len(), |i, p| self.kernel.eval(self.candidate(i), self.candidate(z[p])));
         if self.whitened.nrows() > 0 {
             let az = self.whitened.select_columns(z);
-            g.gemm_tr(-1.0, &self.whitened, &az, 1.0);
+            gemm_tn(&mut g, -1.0, &self.whitened, &az, 1.0);
         }
         Ok(g)
     }
@@ -113,11 +114,12 @@ impl CandidateConditioning {
         let mut out = self.kernel.gram(&self.candidates);
         if self.whitened.nrows() > 0 && m > 0 {
             let a = &self.whitened;
+            let a_t = a.transpose();
             out.as_mut_slice().par_chunks_mut(m * COL_BLOCK).enumerate().for_each(|(blk, chunk)| {
                 let cols = chunk.len() / m;
                 let mut view = DMatrixViewMut::from_slice(chunk, m, cols);
                 let ab = a.columns(blk * COL_BLOCK, cols);
-                view.gemm_tr(-1.0, a, &ab, 1.0);
+                view.gemm(-1.0, &a_t, &ab, 1.0);
             });
         }
         out
@@ -187,8 +189,8 @@ impl CandidateConditioning {
         let mut s = self.kernel.gram(z);
         if self.base.n() > 0 {
             let az = self.base.whitened_cross(z);
-            g.gemm_tr(-1.0, &self.whitened, &az, 1.0);
-            s.gemm_tr(-1.0, &az, &az, 1.0);
+            gemm_tn(&mut g, -1.0, &self.whitened, &az, 1.0);
+            gemm_tn(&mut s, -1.0, &az, &az, 1.0);
         }
         self.reduce(&g, s, virtual_noise)
     }
