@@ -94,6 +94,9 @@ mod consts {
     pub const PIO2_1: f64 = 1.570_796_326_734_125_614_17e+00;
     pub const PIO2_2: f64 = 6.077_100_506_303_965_976_60e-11;
     pub const PIO2_2T: f64 = 2.022_266_248_795_950_631_54e-21;
+    // ln 2 = LN2_HI + LN2_LO (fdlibm): k·LN2_HI is exact for |k| < 2^11.
+    pub const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    pub const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
     pub const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
     pub const S1: f64 = -1.666_666_666_666_663_243_48e-01;
     pub const S2: f64 = 8.333_333_333_322_489_461_24e-03;
@@ -116,8 +119,6 @@ use consts::*;
 #[inline(always)]
 pub fn exp_fast(x: f64) -> f64 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
     let x = x.clamp(-708.0, 709.0);
     let t = x * LOG2_E + ROUND_MAGIC;
     let k = t - ROUND_MAGIC;
