@@ -119,7 +119,7 @@ impl DerivativeGp {
         for i in 0..s.nrows() {
             s[(i, i)] += noise_variance;
         }
-        let ls = cholesky_with_jitter(s)?.factor.l();
+        let ls = cholesky_with_jitter(s)?.l;
         solve_lower_in_place(&ls, &mut ct);
         gemm_tn(&mut cov, -1.0, &ct, &ct, 1.0);
         Ok(cov.transpose().as_slice().to_vec())

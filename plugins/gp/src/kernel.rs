@@ -109,29 +109,51 @@ impl Kernel {
         }
     }
 
+    /// Points `m×d` divided by the length scales (row-major).
+    fn scaled(&self, a: &[f64]) -> Vec<f64> {
+        let d = self.dim().max(1);
+        let inv: Vec<f64> = self.lengthscales.iter().map(|l| 1.0 / l).collect();
+        let mut out = a.to_vec();
+        for row in out.chunks_mut(d) {
+            for (v, s) in row.iter_mut().zip(&inv) {
+                *v *= s;
+            }
+        }
+        out
+    }
+
     /// Kernel matrix `K(A, B)` (`m_a×m_b`) of row-major point sets `a` (`m_a×d`) and `b`
-    /// (`m_b×d`), computed pairwise (exact differences, no `‖a‖² + ‖b‖² − 2ab` cancellation).
+    /// (`m_b×d`), computed pairwise on pre-scaled points (exact differences, no
+    /// `‖a‖² + ‖b‖² − 2ab` cancellation), parallel over fixed row blocks.
     pub fn matrix(&self, a: &[f64], b: &[f64]) -> DMatrix<f64> {
-        let d = self.dim();
-        let (ma, mb) = (a.len() / d.max(1), b.len() / d.max(1));
+        self.matrix_impl(a, b, false)
+    }
+
+    fn matrix_impl(&self, a: &[f64], b: &[f64], lower_only: bool) -> DMatrix<f64> {
+        let d = self.dim().max(1);
+        let (ma, mb) = (a.len() / d, b.len() / d);
+        let (sa, sb) = (self.scaled(a), self.scaled(b));
         // Row-major fill, then one transpose into nalgebra's column-major storage.
         let mut rows = vec![0.0; ma * mb];
         rows.par_chunks_mut(ROW_BLOCK * mb.max(1)).enumerate().for_each(|(blk, chunk)| {
             for (r, row) in chunk.chunks_mut(mb.max(1)).enumerate() {
                 let i = blk * ROW_BLOCK + r;
-                let ai = &a[i * d..(i + 1) * d];
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = self.eval(ai, &b[j * d..(j + 1) * d]);
+                let ai = &sa[i * d..(i + 1) * d];
+                let end = if lower_only { (i + 1).min(mb) } else { mb };
+                for (j, v) in row[..end].iter_mut().enumerate() {
+                    let bj = &sb[j * d..(j + 1) * d];
+                    let r2: f64 = ai.iter().zip(bj).map(|(x, y)| (x - y) * (x - y)).sum();
+                    *v = self.k_of_r2(r2);
                 }
             }
         });
         DMatrix::from_row_slice(ma, mb, &rows)
     }
 
-    /// The symmetric kernel matrix `K(A, A)` (`m×m`) of row-major points `a` (`m×d`).
+    /// The symmetric kernel matrix `K(A, A)` (`m×m`) of row-major points `a` (`m×d`): the
+    /// lower triangle is computed and mirrored; the diagonal is exactly σ_f².
     pub fn gram(&self, a: &[f64]) -> DMatrix<f64> {
-        let mut k = self.matrix(a, a);
-        // Exact symmetry and an exact diagonal, whatever rounding did.
+        let mut k = self.matrix_impl(a, a, true);
         let m = k.nrows();
         for i in 0..m {
             k[(i, i)] = self.signal_variance;

@@ -189,10 +189,14 @@ impl MapProblem<'_> {
         // K_f and G (lower triangles, mirrored).
         let mut kf = DMatrix::zeros(n, n);
         let mut gm = DMatrix::zeros(n, n);
+        let inv: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
+        let xs: Vec<f64> = self.x.iter().enumerate().map(|(i, v)| v * inv[i % d]).collect();
         for j in 0..n {
-            let xj = &self.x[j * d..(j + 1) * d];
+            let xj = &xs[j * d..(j + 1) * d];
             for k in 0..=j {
-                let (kv, gv) = kernel.k_and_g_of_r2(kernel.scaled_sqdist(xj, &self.x[k * d..(k + 1) * d]));
+                let xk = &xs[k * d..(k + 1) * d];
+                let r2: f64 = xj.iter().zip(xk).map(|(a, b)| (a - b) * (a - b)).sum();
+                let (kv, gv) = kernel.k_and_g_of_r2(r2);
                 kf[(j, k)] = kv;
                 kf[(k, j)] = kv;
                 gm[(j, k)] = gv;
@@ -206,7 +210,7 @@ impl MapProblem<'_> {
         let Ok(chol) = cholesky_with_jitter(kn) else {
             return f64::INFINITY;
         };
-        let l = chol.factor.l();
+        let l = chol.l;
         let mut kinv = DMatrix::identity(n, n);
         cholesky_solve_in_place(&l, &mut kinv);
         let alpha = &kinv * nalgebra::DVector::from_column_slice(self.y);

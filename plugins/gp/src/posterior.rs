@@ -55,8 +55,7 @@ impl GpPosterior {
         for i in 0..y.len() {
             k[(i, i)] += noise_variance;
         }
-        let JitteredCholesky { factor, jitter } = cholesky_with_jitter(k)?;
-        let l = factor.l();
+        let JitteredCholesky { l, jitter } = cholesky_with_jitter(k)?;
         let mut a = DMatrix::from_column_slice(y.len(), 1, &y);
         cholesky_solve_in_place(&l, &mut a);
         let alpha = DVector::from_column_slice(a.as_slice());

@@ -200,7 +200,7 @@ impl CandidateConditioning {
         for i in 0..s.nrows() {
             s[(i, i)] += virtual_noise;
         }
-        let ls = cholesky_with_jitter(s)?.factor.l();
+        let ls = cholesky_with_jitter(s)?.l;
         let mut w = g.transpose();
         crate::linalg::solve_lower_in_place(&ls, &mut w);
         Ok(w.column_iter().zip(&self.variances).map(|(c, v)| (v - c.norm_squared()).max(0.0)).collect())
