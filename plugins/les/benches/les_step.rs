@@ -5,6 +5,8 @@
 //! ```text
 //! cargo bench -p les-strategy-les --bench les_step                 # d/n = 5/50, 20/100, 50/400
 //! cargo bench -p les-strategy-les --bench les_step -- 20 100 3     # d n repetitions
+//! cargo bench -p les-strategy-les --bench les_step -- paths        # value_and_grad alone
+//! cargo bench -p les-strategy-les --bench les_step -- acquisition  # Σ(Z,Z) and the MI reduction
 //! ```
 //!
 //! `L = 250`, `T = 500`, `B = 1024`, `P = 8`. Data and configuration are built outside the
@@ -102,7 +104,99 @@ fn bench(d: usize, n: usize, reps: usize) {
     println!(" | descent GEMM {:.2} GFLOP/s, {:.0} M sincos/s", flops / descent / 1e9, sincos / descent / 1e6);
 }
 
+/// Times `PathBatch::value_and_grad` alone (the descent's inner call) for `L` paths.
+fn bench_paths(d: usize, n: usize, calls: usize) {
+    use les_core::Surrogate;
+    let mut rng = stream_rng(42, "bench-data", d as u64);
+    let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+    let y: Vec<f64> = x.chunks(d).map(|p| p.iter().map(|v| (3.0 * v).sin()).sum()).collect();
+    let data = Dataset::from_rows(d, x, y);
+    let params = Params::new(
+        json!({ "hyperparameters": { "fixed": { "lengthscales": [0.2 * (d as f64).sqrt()] } }, "features": FEATURES }),
+        "surrogate.params",
+    );
+    let (mut gp, _) =
+        les_gp::ExactGp::from_params(&params, &BuildContext { dim: d, oracle: None, seed: 1 }).expect("gp");
+    gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fits");
+    let paths = gp.sample_path_set(PATHS, &mut stream_rng(1, "paths", 0)).expect("paths");
+    let xs: Vec<f64> = (0..PATHS * d).map(|_| rng.random::<f64>()).collect();
+    let (mut v, mut g) = (vec![0.0; PATHS], vec![0.0; PATHS * d]);
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    for _ in 0..calls {
+        les_core::PathBatch::value_and_grad(&paths, &xs, &mut v, &mut g);
+    }
+    let (wall, cpu) = (start.elapsed().as_secs_f64() / calls as f64, (cpu_seconds() - cpu) / calls as f64);
+    let flops = 4.0 * (PATHS * d * (FEATURES + n)) as f64;
+    println!(
+        "value_and_grad d={d:<3} n={n:<4} L={PATHS} B={FEATURES}: wall {:.3} ms, cpu {:.3} ms per call; x{} = {:.3} s wall per descent; {:.2} GFLOP/s, {:.0} M sincos/s per CPU second",
+        wall * 1e3,
+        cpu * 1e3,
+        STEPS + 1,
+        wall * (STEPS + 1) as f64,
+        flops / wall / 1e9,
+        (PATHS * FEATURES) as f64 / cpu / 1e6
+    );
+}
+
+/// Times the acquisition alone on `M = L·P` random support points: the model's `Σ(Z, Z)` and
+/// LES's Schur-complement reduction.
+fn bench_acquisition(d: usize, n: usize, reps: usize) {
+    use les_core::{SupportPoints, Surrogate};
+    use les_strategy_les::{AcquisitionSettings, MutualInformation};
+    let mut rng = stream_rng(42, "bench-data", d as u64);
+    let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+    let y: Vec<f64> = x.chunks(d).map(|p| p.iter().map(|v| (3.0 * v).sin()).sum()).collect();
+    let data = Dataset::from_rows(d, x, y);
+    let params = Params::new(
+        json!({ "hyperparameters": { "fixed": { "lengthscales": [0.2 * (d as f64).sqrt()] } } }),
+        "surrogate.params",
+    );
+    let (mut gp, _) =
+        les_gp::ExactGp::from_params(&params, &BuildContext { dim: d, oracle: None, seed: 1 }).expect("gp");
+    gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fits");
+    let m = PATHS * SUPPORT;
+    let support = SupportPoints {
+        n_paths: PATHS,
+        per_path: SUPPORT,
+        dim: d,
+        points: (0..m * d).map(|_| rng.random::<f64>()).collect(),
+        values: vec![0.0; m],
+    };
+    let (mut cov, mut reduce, mut cpu_all) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let cpu = cpu_seconds();
+        let start = Instant::now();
+        let mi = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let built = start.elapsed().as_secs_f64();
+        let values = mi.values_at_support();
+        let total = start.elapsed().as_secs_f64();
+        cpu_all.push(cpu_seconds() - cpu);
+        assert_eq!(values.len(), m);
+        cov.push(mi.covariance_seconds());
+        reduce.push(total - built);
+    }
+    println!(
+        "acquisition d={d:<3} n={n:<4} M={m}: model Σ(Z,Z) {:.4} s, LES reduction {:.4} s (cpu total {:.2} s); Σ(Z,Z) GEMM {:.2} GFLOP/s",
+        median(cov.clone()),
+        median(reduce),
+        median(cpu_all),
+        2.0 * (n * m * m) as f64 / median(cov) / 1e9
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "acquisition") {
+        for (d, n) in [(5, 50), (20, 100), (50, 400)] {
+            bench_acquisition(d, n, 3);
+        }
+        return;
+    }
+    if std::env::args().any(|a| a == "paths") {
+        for (d, n) in [(5, 50), (20, 100), (50, 400)] {
+            bench_paths(d, n, 100);
+        }
+        return;
+    }
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     match args.as_slice() {
         [d, n, reps, ..] => bench(*d, *n, *reps),

@@ -27,7 +27,7 @@ use les_core::{Acquisition, SupportPoints, Surrogate, SurrogateError};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{cholesky_in_place, forward_solve};
+use crate::linalg::cholesky_in_place;
 
 /// Default lower clamp of variances before the logarithm (BoTorch's value).
 pub const DEFAULT_MIN_VARIANCE: f64 = 1e-12;
@@ -75,8 +75,10 @@ pub struct MutualInformation<'a> {
     support: Vec<f64>,
     /// `M×M` latent posterior covariance `Σ(Z, Z)`.
     cov_support: Vec<f64>,
-    /// `L×P×P` Cholesky factors of `S_l`.
-    factors: Vec<f64>,
+    /// `L×P×P` inverses `W_l = L_S⁻¹` of the Cholesky factors of `S_l` (lower triangular):
+    /// `‖L_S⁻¹ g‖² = ‖W_l g‖²` is then `P` independent dot products instead of a serial
+    /// substitution.
+    whiteners: Vec<f64>,
     /// Noise added to both variances (`σ_n²` for observation entropy, else 0).
     entropy_noise: f64,
     min_variance: f64,
@@ -112,8 +114,8 @@ impl<'a> MutualInformation<'a> {
         let noise = surrogate.noise_variance();
         let virtual_noise = settings.virtual_noise.unwrap_or(noise);
         let pp = per_path * per_path;
-        let mut factors = vec![0.0; n_paths * pp];
-        factors.par_chunks_mut(pp.max(1)).enumerate().try_for_each(|(l, f)| {
+        let mut whiteners = vec![0.0; n_paths * pp];
+        whiteners.par_chunks_mut(pp.max(1)).enumerate().try_for_each(|(l, f)| {
             let base = l * per_path;
             for i in 0..per_path {
                 for j in 0..per_path {
@@ -129,6 +131,7 @@ impl<'a> MutualInformation<'a> {
                     f[i * per_path + i] += jitter * mean_diag;
                 }
                 if cholesky_in_place(f, per_path) {
+                    invert_lower_in_place(f, per_path);
                     return Ok(());
                 }
             }
@@ -148,7 +151,7 @@ impl<'a> MutualInformation<'a> {
             dim,
             support: support.points.clone(),
             cov_support,
-            factors,
+            whiteners,
             entropy_noise,
             min_variance: settings.min_variance,
             covariance_seconds,
@@ -177,12 +180,10 @@ impl<'a> MutualInformation<'a> {
     pub fn conditional_variances(&self, candidates: &[f64]) -> Result<(Vec<f64>, Vec<f64>), SurrogateError> {
         let (cross, var) = self.cross_and_variance(candidates)?;
         let m = self.n_support();
-        let per = self.per_path;
         let mut out = vec![0.0; var.len() * self.n_paths];
         out.par_chunks_mut(self.n_paths.max(1)).enumerate().for_each(|(c, row)| {
-            let mut g = vec![0.0; per];
             for (l, o) in row.iter_mut().enumerate() {
-                *o = var[c] - self.reduction(&cross[c * m..(c + 1) * m], l, &mut g);
+                *o = var[c] - self.reduction(&cross[c * m..(c + 1) * m], l);
             }
         });
         Ok((var, out))
@@ -208,36 +209,68 @@ impl<'a> MutualInformation<'a> {
 
     /// `‖L_S⁻¹ g‖²` for path `l`, with `g` taken from the candidate's row of `Σ(C, Z)`.
     #[inline]
-    fn reduction(&self, cross_row: &[f64], l: usize, g: &mut [f64]) -> f64 {
+    fn reduction(&self, cross_row: &[f64], l: usize) -> f64 {
         let per = self.per_path;
-        g.copy_from_slice(&cross_row[l * per..(l + 1) * per]);
-        forward_solve(&self.factors[l * per * per..(l + 1) * per * per], per, g);
-        g.iter().map(|v| v * v).sum()
+        let g = &cross_row[l * per..(l + 1) * per];
+        let w = &self.whiteners[l * per * per..(l + 1) * per * per];
+        let mut q = 0.0;
+        for i in 0..per {
+            let y: f64 = w[i * per..i * per + i + 1].iter().zip(g).map(|(a, b)| a * b).sum();
+            q += y * y;
+        }
+        q
     }
 
     /// α from `Σ(C, Z)` rows and `σ_D²(C)`.
+    ///
+    /// `Σ_l log σ_l²` is accumulated as logarithms of products of [`LOG_GROUP`] consecutive
+    /// paths (one `ln` per group instead of per path); the grouping is fixed, so the result is
+    /// the same for any thread count. Rounding can make a mathematically zero α slightly
+    /// negative; it is clamped at 0 (α ≥ 0 exactly, §10.4).
     fn values_from(&self, cross: &[f64], var: &[f64]) -> Vec<f64> {
         let m = self.n_support();
         let (noise, floor) = (self.entropy_noise, self.min_variance);
+        let group = if floor >= MIN_GROUPED_VARIANCE { LOG_GROUP } else { 1 };
         let scale = 0.5 / self.n_paths as f64;
         (0..var.len())
             .into_par_iter()
-            .map_init(
-                || vec![0.0; self.per_path],
-                |g, c| {
-                    let row = &cross[c * m..(c + 1) * m];
-                    let log_prior = (var[c] + noise).max(floor).ln();
-                    let mut sum = 0.0;
-                    for l in 0..self.n_paths {
-                        let conditioned = var[c] - self.reduction(row, l, g);
-                        sum += log_prior - (conditioned + noise).max(floor).ln();
+            .map(|c| {
+                let row = &cross[c * m..(c + 1) * m];
+                let log_prior = (var[c] + noise).max(floor).ln();
+                let mut log_conditioned = 0.0;
+                let mut product = 1.0;
+                for l in 0..self.n_paths {
+                    product *= (var[c] - self.reduction(row, l) + noise).max(floor);
+                    if (l + 1) % group == 0 {
+                        log_conditioned += product.ln();
+                        product = 1.0;
                     }
-                    let alpha = scale * sum;
-                    if alpha.is_nan() { f64::NEG_INFINITY } else { alpha }
-                },
-            )
+                }
+                log_conditioned += product.ln();
+                let alpha = scale * (self.n_paths as f64 * log_prior - log_conditioned);
+                if alpha.is_nan() { f64::NEG_INFINITY } else { alpha.max(0.0) }
+            })
             .collect()
     }
+}
+
+/// Paths whose conditional variances are multiplied before one logarithm.
+const LOG_GROUP: usize = 8;
+/// Smallest `min_variance` for which products of [`LOG_GROUP`] clamped variances cannot
+/// underflow (`(1e-30)^8 = 1e-240`); below it every path gets its own logarithm.
+const MIN_GROUPED_VARIANCE: f64 = 1e-30;
+
+/// Replaces the lower-triangular `n×n` matrix `l` (row-major, nonzero diagonal) by its inverse.
+fn invert_lower_in_place(l: &mut [f64], n: usize) {
+    let mut inv = vec![0.0; n * n];
+    for j in 0..n {
+        inv[j * n + j] = 1.0 / l[j * n + j];
+        for i in j + 1..n {
+            let s: f64 = (j..i).map(|k| l[i * n + k] * inv[k * n + j]).sum();
+            inv[i * n + j] = -s / l[i * n + i];
+        }
+    }
+    l.copy_from_slice(&inv);
 }
 
 impl Acquisition for MutualInformation<'_> {
@@ -371,6 +404,34 @@ mod tests {
         let one = run(1);
         assert_eq!(one, run(2));
         assert_eq!(one, run(3));
+    }
+
+    #[test]
+    fn grouped_logarithms_match_one_logarithm_per_path() {
+        let (gp, support) = setup(1e-4);
+        let grouped = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let single = MutualInformation::new(
+            &gp,
+            &support,
+            AcquisitionSettings { min_variance: 1e-300, ..AcquisitionSettings::default() },
+        )
+        .expect("builds");
+        for (a, b) in grouped.values_at_support().iter().zip(single.values_at_support()) {
+            assert!((a - b).abs() < 1e-12 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn lower_triangular_inverse() {
+        let mut l = [2.0, 0.0, 0.0, 1.0, 3.0, 0.0, -1.0, 0.5, 4.0];
+        let orig = l;
+        invert_lower_in_place(&mut l, 3);
+        for i in 0..3 {
+            for j in 0..3 {
+                let s: f64 = (0..3).map(|k| orig[i * 3 + k] * l[k * 3 + j]).sum();
+                assert!((s - if i == j { 1.0 } else { 0.0 }).abs() < 1e-15);
+            }
+        }
     }
 
     #[test]
