@@ -154,3 +154,28 @@ fn resolved_parameters_show_the_surrogate_defaults() {
     .unwrap();
     assert!(bad.to_string().contains("strategy.params.surrogate.params.kernel"), "{bad}");
 }
+
+#[test]
+fn gp_gradients_agree_with_finite_differences_of_its_predictions() {
+    use les_baselines::model::{Model, point_posterior};
+    let ctx = BuildContext { dim: D, oracle: None, seed: 1 };
+    let mut spec = les_core::registry::PluginSpec { name: "gp".into(), params: gp()["params"].clone() };
+    let mut model = Model::build(&mut spec, "strategy.params.surrogate", &ctx).unwrap();
+    assert_eq!(spec.params["noise_std"], 1.42e-3, "resolved params are written back");
+    let (data, _) = drive(strategy("random", json!({}), 3).as_mut(), 15, 3);
+    model.fit(&data, &mut stream_rng(1, "fit", 0)).unwrap();
+    assert_eq!(model.lengthscales().unwrap().len(), D);
+    assert!(model.signal_variance().unwrap() > 0.0);
+    for x in [[0.2, 0.4, 0.6, 0.8, 0.5], [0.9, 0.1, 0.3, 0.35, 0.05]] {
+        let a = model.point_posterior(&x).unwrap();
+        let b = point_posterior(model.surrogate(), &x).unwrap();
+        assert!((a.mean - b.mean).abs() < 1e-10 && (a.variance - b.variance).abs() < 1e-10);
+        for j in 0..D {
+            assert!((a.mean_grad[j] - b.mean_grad[j]).abs() < 1e-5 * (1.0 + b.mean_grad[j].abs()), "{a:?} vs {b:?}");
+            assert!(
+                (a.variance_grad[j] - b.variance_grad[j]).abs() < 1e-5 * (1.0 + b.variance_grad[j].abs()),
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+}
