@@ -264,8 +264,7 @@ impl InnerOptimizer for Cmaes {
         let mut rec = Recorder::new(n_paths, d, generations + 1);
         let mut means = replicate_start(x0, n_paths);
         let mut values = vec![0.0; n_paths];
-        let mut grads = vec![0.0; n_paths * d];
-        paths.value_and_grad(&means, &mut values, &mut grads);
+        paths.values(&means, &mut values);
         rec.push_positions(&means);
         rec.push_values(&values);
 
@@ -291,7 +290,7 @@ impl InnerOptimizer for Cmaes {
                     batch[l * d..(l + 1) * d].copy_from_slice(&s.offspring[j * d..(j + 1) * d]);
                 }
                 let out = &mut fitness[j * n_paths..(j + 1) * n_paths];
-                paths.value_and_grad(&batch, out, &mut grads);
+                paths.values(&batch, out);
                 for (l, f) in out.iter_mut().enumerate() {
                     let outside = batch[l * d..(l + 1) * d].iter().filter(|&&x| !(0.0..=1.0).contains(&x)).count();
                     *f += BOX_PENALTY * outside as f64;
@@ -307,7 +306,7 @@ impl InnerOptimizer for Cmaes {
                 means[l * d..(l + 1) * d].copy_from_slice(s.mean.as_slice());
             }
             project_unit(&mut means);
-            paths.value_and_grad(&means, &mut values, &mut grads);
+            paths.values(&means, &mut values);
             rec.push_positions(&means);
             rec.push_values(&values);
             if let Some(tol) = self.params.stop_tol
