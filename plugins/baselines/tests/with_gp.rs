@@ -179,3 +179,31 @@ fn gp_gradients_agree_with_finite_differences_of_its_predictions() {
         }
     }
 }
+
+#[test]
+fn gibo_gradient_posterior_agrees_with_les_gp_derivative() {
+    use les_baselines::gradpost::GradientPosterior;
+    let (data, _) = drive(strategy("random", json!({}), 4).as_mut(), 12, 4);
+    let ls = vec![0.3, 0.5, 0.4, 0.7, 0.6];
+    let (sf2, noise) = (1.7, 1e-4);
+    let y: Vec<f64> = data.y().iter().map(|v| v / 10.0).collect();
+    let theta = [0.4, 0.5, 0.6, 0.3, 0.2];
+    let mine = GradientPosterior::new(data.x(), &y, &ls, sf2, noise, &theta).unwrap();
+    let kernel = les_gp::Kernel::new(les_core::KernelKind::SeArd, ls.clone(), sf2);
+    let theirs = les_gp::derivative::DerivativeGp::new(kernel, noise, data.x().to_vec(), y).unwrap();
+    let g = theirs.gradient_posterior(&theta);
+    for i in 0..D {
+        assert!((mine.mean_grad[i] - g.mean[i]).abs() < 1e-6 * (1.0 + g.mean[i].abs()));
+        for j in 0..D {
+            let (a, b) = (mine.cov_grad[i * D + j], g.covariance[i * D + j]);
+            assert!((a - b).abs() < 1e-6 * (1.0 + b.abs()), "Σ∇[{i},{j}] {a} vs {b}");
+        }
+    }
+    for z in [[0.1, 0.9, 0.3, 0.5, 0.5], [0.45, 0.5, 0.55, 0.3, 0.25]] {
+        let after = theirs.gradient_covariance_after(&theta, &z, noise).unwrap();
+        let trace_after: f64 = (0..D).map(|i| after[i * D + i]).sum();
+        let expect = mine.trace() - trace_after;
+        let got = mine.trace_reduction(&z);
+        assert!((got - expect).abs() < 1e-6 * (1.0 + expect.abs()), "{got} vs {expect}");
+    }
+}
