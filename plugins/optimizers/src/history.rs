@@ -148,6 +148,42 @@ mod tests {
         assert_eq!(x, [0.0, 0.3, 1.0, 1.0, 0.0]);
     }
 
+    /// Counts batch calls and checks every call covers all `L` paths.
+    struct Counting {
+        inner: crate::testing::QuadraticPaths,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl PathBatch for Counting {
+        fn n_paths(&self) -> usize {
+            self.inner.n_paths()
+        }
+        fn dim(&self) -> usize {
+            self.inner.dim
+        }
+        fn value_and_grad(&self, xs: &[f64], values: &mut [f64], grads: &mut [f64]) {
+            assert_eq!(values.len(), self.n_paths());
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.value_and_grad(xs, values, grads);
+        }
+    }
+
+    #[test]
+    fn one_batch_call_per_step_plus_the_final_value() {
+        let paths = Counting {
+            inner: crate::testing::QuadraticPaths::with_centres(2, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+            calls: Default::default(),
+        };
+        let seq = run_first_order(&paths, &[0.5, 0.5], 37, None, |_, z, g| {
+            for (zi, gi) in z.iter_mut().zip(g) {
+                *zi -= 0.1 * gi;
+            }
+        });
+        assert_eq!(paths.calls.load(std::sync::atomic::Ordering::Relaxed), 38);
+        assert_eq!((seq.n_paths, seq.dim, seq.n_records), (3, 2, 38));
+        assert_eq!(seq.positions.len(), 38 * 3 * 2);
+    }
+
     #[test]
     fn max_row_distance_takes_largest_row() {
         let a = [0.0, 0.0, 1.0, 1.0];
