@@ -183,6 +183,30 @@ fn bench_micro() {
         }
     }
     let secs = cpu_seconds() - t;
+    for n in [200, 400] {
+        let b = nalgebra::DMatrix::<f64>::from_fn(n, n, |i, j| ((i * 31 + j * 17) % 23) as f64 / 23.0 - 0.5);
+        let a = &b * b.transpose() + nalgebra::DMatrix::<f64>::identity(n, n);
+        let reps = 20;
+        let t = cpu_seconds();
+        let w = Instant::now();
+        for _ in 0..reps {
+            std::hint::black_box(nalgebra::Cholesky::new(a.clone()));
+        }
+        let (c1, w1) = ((cpu_seconds() - t) / reps as f64, w.elapsed().as_secs_f64() / reps as f64);
+        let t = cpu_seconds();
+        let w = Instant::now();
+        for _ in 0..reps {
+            std::hint::black_box(les_gp::cholesky::cholesky_blocked(a.clone()));
+        }
+        let (c2, w2) = ((cpu_seconds() - t) / reps as f64, w.elapsed().as_secs_f64() / reps as f64);
+        println!(
+            "cholesky n={n}: nalgebra {:.2} ms ({:.2} cpu), blocked {:.2} ms ({:.2} cpu)",
+            w1 * 1e3,
+            c1 * 1e3,
+            w2 * 1e3,
+            c2 * 1e3
+        );
+    }
     println!("gemm in 16-column blocks: {:.2} GFLOP/s", 200.0 * 2.0 * 1024.0 * 50.0 * 240.0 / secs / 1e9);
 }
 

@@ -33,11 +33,7 @@ pub fn solve_lower_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
     if n == 0 || b.ncols() == 0 {
         return;
     }
-    b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| {
-        let cols = chunk.len() / n;
-        let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
-        forward(l, &mut x);
-    });
+    b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| forward(l, chunk, n));
 }
 
 /// Solves `Lᵀ X = B` in place; `l` is lower triangular `n×n`, `b` is `n×m`.
@@ -48,11 +44,7 @@ pub fn solve_lower_transpose_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
     }
     // The off-diagonal updates read Lᵀ blocks: one contiguous transpose serves them all.
     let lt = l.transpose();
-    b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| {
-        let cols = chunk.len() / n;
-        let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
-        backward(l, &lt, &mut x);
-    });
+    b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| backward(&lt, chunk, n));
 }
 
 /// Solves `(L Lᵀ) X = B` in place.
@@ -61,64 +53,58 @@ pub fn cholesky_solve_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
     solve_lower_transpose_in_place(l, b);
 }
 
-fn forward(l: &DMatrix<f64>, x: &mut DMatrixViewMut<'_, f64>) {
-    let n = l.nrows();
+/// Forward substitution on the column-major `n×cols` right-hand sides in `chunk`: GEMM for
+/// the off-diagonal blocks, then contiguous column axpys inside each diagonal block.
+fn forward(l: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
+    let cols = chunk.len() / n;
+    let ls = l.as_slice();
     let mut i0 = 0;
     while i0 < n {
         let i1 = (i0 + TRI_BLOCK).min(n);
         if i0 > 0 {
+            let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
             let (top, mut cur) = x.rows_range_pair_mut(0..i0, i0..i1);
             cur.gemm(-1.0, &l.view((i0, 0), (i1 - i0, i0)), &top, 1.0);
         }
-        let mut cur = x.rows_range_mut(i0..i1);
-        let diag = l.view((i0, i0), (i1 - i0, i1 - i0));
-        // Row-oriented substitution inside the small block.
-        for i in 0..(i1 - i0) {
-            let lii = diag[(i, i)];
-            for j in 0..i {
-                let lij = diag[(i, j)];
-                if lij != 0.0 {
-                    for c in 0..cur.ncols() {
-                        let v = cur[(j, c)];
-                        cur[(i, c)] -= lij * v;
-                    }
+        for c in 0..cols {
+            let col = &mut chunk[c * n + i0..c * n + i1];
+            for j in 0..(i1 - i0) {
+                let base = (i0 + j) * n;
+                let xj = col[j] / ls[base + i0 + j];
+                col[j] = xj;
+                let lcol = &ls[base + i0 + j + 1..base + i1];
+                for (v, lv) in col[j + 1..].iter_mut().zip(lcol) {
+                    *v -= xj * lv;
                 }
-            }
-            for c in 0..cur.ncols() {
-                cur[(i, c)] /= lii;
             }
         }
         i0 = i1;
     }
 }
 
-fn backward(l: &DMatrix<f64>, lt: &DMatrix<f64>, x: &mut DMatrixViewMut<'_, f64>) {
-    let n = l.nrows();
+/// Backward substitution with `Lᵀ` (given as the contiguous `lt`), same layout as [`forward`].
+fn backward(lt: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
+    let cols = chunk.len() / n;
+    let ts = lt.as_slice();
     let mut i1 = n;
     while i1 > 0 {
         let i0 = i1.saturating_sub(TRI_BLOCK);
         if i1 < n {
+            let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
             let (mut cur, below) = x.rows_range_pair_mut(i0..i1, i1..n);
-            // cur −= L[i1..n, i0..i1]ᵀ · below
             cur.gemm(-1.0, &lt.view((i0, i1), (i1 - i0, n - i1)), &below, 1.0);
         }
-        let mut cur = x.rows_range_mut(i0..i1);
-        let diag = l.view((i0, i0), (i1 - i0, i1 - i0));
-        let m = i1 - i0;
-        for i in (0..m).rev() {
-            let lii = diag[(i, i)];
-            for j in (i + 1)..m {
-                // (Lᵀ)_{ij} = L_{ji}
-                let lji = diag[(j, i)];
-                if lji != 0.0 {
-                    for c in 0..cur.ncols() {
-                        let v = cur[(j, c)];
-                        cur[(i, c)] -= lji * v;
-                    }
+        for c in 0..cols {
+            let col = &mut chunk[c * n + i0..c * n + i1];
+            for i in (0..(i1 - i0)).rev() {
+                // Column i0+i of Lᵀ holds row i0+i of L.
+                let base = (i0 + i) * n;
+                let xi = col[i] / ts[base + i0 + i];
+                col[i] = xi;
+                let lcol = &ts[base + i0..base + i0 + i];
+                for (v, lv) in col[..i].iter_mut().zip(lcol) {
+                    *v -= xi * lv;
                 }
-            }
-            for c in 0..cur.ncols() {
-                cur[(i, c)] /= lii;
             }
         }
         i1 = i0;

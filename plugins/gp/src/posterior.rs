@@ -163,11 +163,18 @@ impl GpPosterior {
     pub fn covariance_matrix(&self, a: &[f64], b: &[f64]) -> Result<DMatrix<f64>, SurrogateError> {
         self.check_points(a)?;
         self.check_points(b)?;
-        let mut k = self.kernel.matrix(a, b);
+        // The common case Σ(Z, Z) (LES's support points) computes the kernel and the whitened
+        // cross-covariance once.
+        let same = a == b;
+        let mut k = if same { self.kernel.gram(a) } else { self.kernel.matrix(a, b) };
         if self.n() > 0 {
             let wa = self.whitened_cross(a);
-            let wb = self.whitened_cross(b);
-            gemm_tn(&mut k, -1.0, &wa, &wb, 1.0);
+            if same {
+                gemm_tn(&mut k, -1.0, &wa, &wa, 1.0);
+            } else {
+                let wb = self.whitened_cross(b);
+                gemm_tn(&mut k, -1.0, &wa, &wb, 1.0);
+            }
         }
         Ok(k)
     }
