@@ -275,11 +275,8 @@ impl Gibo {
     }
 }
 
-/// `trace_reduction` with central-difference gradients.
+/// GIBO's acquisition: the reduction of `tr Σ∇(θ)` by one more observation, analytic gradient.
 struct TraceReduction<'a>(&'a GradientPosterior);
-
-/// Step of the central differences of the acquisition.
-const FD_STEP: f64 = 1e-6;
 
 impl Maximand for TraceReduction<'_> {
     type Error = std::convert::Infallible;
@@ -290,18 +287,7 @@ impl Maximand for TraceReduction<'_> {
     }
 
     fn value_and_grad(&self, x: &[f64]) -> Result<(f64, Vec<f64>), Self::Error> {
-        let mut z = x.to_vec();
-        let grad = (0..x.len())
-            .map(|i| {
-                z[i] = x[i] + FD_STEP;
-                let up = self.0.trace_reduction(&z);
-                z[i] = x[i] - FD_STEP;
-                let down = self.0.trace_reduction(&z);
-                z[i] = x[i];
-                (up - down) / (2.0 * FD_STEP)
-            })
-            .collect();
-        Ok((self.0.trace_reduction(x), grad))
+        Ok(self.0.trace_reduction_and_grad(x))
     }
 }
 

@@ -132,6 +132,50 @@ impl GradientPosterior {
         c.iter().map(|t| t * t).sum::<f64>() / (var + self.noise_variance)
     }
 
+    /// [`GradientPosterior::trace_reduction`] and its gradient with respect to `z` (`d`), in
+    /// `O(nd)`: with `a(z) = ∂k(θ, z)/∂θ`, `c = a − (K⁻¹Gᵀ)ᵀ k_X(z)`, `s = σ²(z) + σ_n²`,
+    /// `∇R = 2 (∂c/∂z)ᵀ c / s − R ∇σ²(z) / s`, `∇σ² = −2 (∂k_X/∂z)ᵀ K⁻¹ k_X(z)`.
+    pub fn trace_reduction_and_grad(&self, z: &[f64]) -> (f64, Vec<f64>) {
+        let (d, n) = (self.dim, self.n);
+        let inv_l2: Vec<f64> = self.ls.iter().map(|l| 1.0 / (l * l)).collect();
+        let k = |a: &[f64], b: &[f64]| -> f64 {
+            let r2: f64 = (0..d).map(|i| (a[i] - b[i]) * (a[i] - b[i]) * inv_l2[i]).sum();
+            self.signal_variance * (-0.5 * r2).exp()
+        };
+        let kz: Vec<f64> = (0..n).map(|m| k(z, &self.x[m * d..(m + 1) * d])).collect();
+        let ktz = k(&self.theta, z);
+        let r: Vec<f64> = (0..d).map(|i| self.theta[i] - z[i]).collect();
+        let mut c: Vec<f64> = (0..d).map(|i| -ktz * r[i] * inv_l2[i]).collect();
+        for (row, kzm) in self.kinv_gt.chunks(d).zip(&kz) {
+            c.iter_mut().zip(row).for_each(|(ci, mi)| *ci -= mi * kzm);
+        }
+        let mut w = kz.clone();
+        solve_lower(&self.chol, n, &mut w);
+        let var_raw = self.signal_variance - w.iter().map(|t| t * t).sum::<f64>();
+        solve_lower_transposed(&self.chol, n, &mut w); // now K⁻¹ k_X(z)
+        let clamped = var_raw < 0.0;
+        let s = var_raw.max(0.0) + self.noise_variance;
+        let value = c.iter().map(|t| t * t).sum::<f64>() / s;
+        // (K⁻¹Gᵀ) c, n.
+        let mc: Vec<f64> = self.kinv_gt.chunks(d).map(|row| row.iter().zip(&c).map(|(mi, ci)| mi * ci).sum()).collect();
+        let c_dot: f64 = (0..d).map(|i| c[i] * inv_l2[i] * r[i]).sum();
+        let grad = (0..d)
+            .map(|j| {
+                // ∂k_m/∂z_j = k_m (x_mj − z_j)/ℓ_j².
+                let (mut through_m, mut through_w) = (0.0, 0.0);
+                for m in 0..n {
+                    let dk = kz[m] * (self.x[m * d + j] - z[j]) * inv_l2[j];
+                    through_m += mc[m] * dk;
+                    through_w += w[m] * dk;
+                }
+                let dc = -ktz * r[j] * inv_l2[j] * c_dot + ktz * c[j] * inv_l2[j] - through_m;
+                let dvar = if clamped { 0.0 } else { -2.0 * through_w };
+                (2.0 * dc - value * dvar) / s
+            })
+            .collect();
+        (value, grad)
+    }
+
     /// `tr Σ∇(θ)` after one more observation at `z`, computed by refitting with `z` added to
     /// the data (for tests of [`GradientPosterior::trace_reduction`]).
     #[cfg(test)]
@@ -195,6 +239,15 @@ mod tests {
             let expect = gp_post.trace() - gp_post.trace_after(&z);
             let got = gp_post.trace_reduction(&z);
             assert!((got - expect).abs() < 1e-8 * (1.0 + expect.abs()), "{got} vs {expect}");
+            let (v, g) = gp_post.trace_reduction_and_grad(&z);
+            assert!((v - got).abs() <= 1e-12 * got.abs());
+            for j in 0..d {
+                let (mut a, mut b) = (z, z);
+                a[j] += 1e-6;
+                b[j] -= 1e-6;
+                let fd = (gp_post.trace_reduction(&a) - gp_post.trace_reduction(&b)) / 2e-6;
+                assert!((g[j] - fd).abs() < 1e-5 * (1.0 + fd.abs()), "z {z:?} j {j}: {} vs {fd}", g[j]);
+            }
         }
     }
 }
