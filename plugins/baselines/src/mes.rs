@@ -48,8 +48,9 @@ use crate::strategy_util::{fit_or_random, maximum_or_error, random_point};
 pub const DEFAULT_CANDIDATES: usize = 5000;
 /// BoTorch default `num_mv_samples`.
 pub const DEFAULT_MAX_VALUE_SAMPLES: usize = 10;
-/// Smallest posterior variance used (BoTorch clamps at 1e-8 in the Gumbel sampler).
-const MIN_VARIANCE: f64 = 1e-12;
+/// Smallest posterior variance used (BoTorch's `CLAMP_LB`, in the Gumbel sampler and the
+/// acquisition).
+const MIN_VARIANCE: f64 = 1e-8;
 
 /// How min-value samples are drawn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +110,8 @@ pub fn gumbel_min_values(mean: &[f64], variance: &[f64], k: usize, rng: &mut Str
     let sd: Vec<f64> = variance.iter().map(|v| v.max(MIN_VARIANCE).sqrt()).collect();
     // ln P(min ≥ y).
     let log_survival = |y: f64| -> f64 { mean.iter().zip(&sd).map(|(m, s)| log_cdf((m - y) / s)).sum() };
-    // Brackets: P(min ≥ lo) ≈ 0 … P(min ≥ hi) ≈ 1 is not needed, only monotonicity.
+    // Bracket of the quartiles: P(min ≤ lo) ≈ 0 and P(min ≤ hi) ≥ Φ(5) for the candidate that
+    // attains hi (BoTorch brackets by the minimum of μ − 3σ … maximum of μ + 5σ for the max).
     let lo0 = mean.iter().zip(&sd).map(|(m, s)| m - 5.0 * s).fold(f64::INFINITY, f64::min);
     let hi0 = mean.iter().zip(&sd).map(|(m, s)| m + 5.0 * s).fold(f64::INFINITY, f64::min);
     let quantile = |p: f64| -> f64 {
