@@ -43,7 +43,7 @@ fn gp(d: usize, params: serde_json::Value) -> ExactGp {
 }
 
 fn bench_fit() {
-    println!("# MAP fit (se_ard, prior box_sqrt_d, restarts 3, noise fixed 1.42e-3)");
+    println!("# MAP fit (se_ard, prior box_sqrt_d, default restarts (1), noise fixed 1.42e-3)");
     println!("{:>5} {:>4} {:>10} {:>10} {:>8} {:>12} {:>10}", "n", "d", "fit [s]", "cpu [s]", "iters", "s/iter", "lml");
     for n in [50, 200, 400] {
         for d in [5, 20, 50] {

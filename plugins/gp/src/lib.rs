@@ -10,7 +10,7 @@
 //! Hyperparameters (§6.2–§6.3): `map` maximizes log marginal likelihood + log length-scale
 //! prior with analytic gradients and a box-bounded L-BFGS on log-parameters ([`lbfgs`]),
 //! from `restarts` starts (the documented initial value, the previous fit if `warm_start`,
-//! then prior draws); `oracle` takes them from the objective (`BuildContext.oracle`);
+//! then prior draws; up to 20 attempts if all fail); `oracle` takes them from the objective (`BuildContext.oracle`);
 //! `{ fixed: { lengthscales, signal_variance } }` fixes them.
 //!
 //! # Config (`surrogate: { name: gp, params: … }`)
@@ -21,7 +21,7 @@
 //! | `lengthscale_prior` | `high` | `high`, `medium`, `low`, `extremely_low`, `dimension_scaled` (= logN(√2 + ln√d, √3)), `box_sqrt_d` (= `{ box: [0.05, sqrt_d] }`), `{ box: [lo, hi] }` (numbers or `sqrt_d`), `{ log_normal: { mu, sigma } }` (as given, no √d shift) |
 //! | `noise_std` | `0.002` | σ_n in model scale (initial value if `fit_noise`) |
 //! | `fit_noise` | `false` | MAP-fit σ_n within `[1.41e-3, 0.1]` |
-//! | `restarts` | `3` | MAP starting points |
+//! | `restarts` | `1` | MAP starting points: the initial value above, then prior draws; if all fail, prior draws up to 20 attempts |
 //! | `max_iterations` | `200` | L-BFGS iterations per start |
 //! | `warm_start` | `false` | also start from the previous fit |
 //! | `standardize` | `true` | standardize outputs (population std) |
@@ -115,7 +115,8 @@ Parameters (default):
                                { log_normal: { mu, sigma } }: log l ~ N(mu, sigma^2) as given
   noise_std         0.002      noise standard deviation in model scale (initial value if fit_noise)
   fit_noise         false      MAP-fit the noise std within [1.41e-3, 0.1]
-  restarts          3          MAP starting points: the init above, then prior draws
+  restarts          1          MAP starting points: the init above, then prior draws (a fit that
+                               fails from all of them is retried from prior draws, 20 attempts)
   max_iterations    200        L-BFGS iterations per start
   warm_start        false      also start from the previous fit
   standardize       true       standardize outputs

@@ -17,12 +17,18 @@ use les_core::{KernelKind, StreamRng, SurrogateError};
 use nalgebra::DMatrix;
 use rand::RngExt;
 use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
 
 use crate::cholesky::cholesky_with_jitter;
 use crate::kernel::Kernel;
 use crate::lbfgs::{LbfgsOptions, minimize_box};
 use crate::linalg::cholesky_solve_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
+
+/// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
+pub const MAX_ATTEMPTS: usize = 20;
+/// Rows of the kernel matrices per parallel task.
+const ROWS_PER_TASK: usize = 16;
 
 /// Length-scale constraint of the log-normal priors, les-algorithm.md §6.2.
 pub const LENGTHSCALE_BOUNDS: (f64, f64) = (1e-4, 1e10);
@@ -187,22 +193,33 @@ impl MapProblem<'_> {
         let (kernel, noise) = self.unpack(theta);
         let (n, d) = (self.y.len(), self.dim);
         // K_f and G (lower triangles, mirrored).
-        let mut kf = DMatrix::zeros(n, n);
-        let mut gm = DMatrix::zeros(n, n);
         let inv: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
         let xs: Vec<f64> = self.x.iter().enumerate().map(|(i, v)| v * inv[i % d]).collect();
-        for j in 0..n {
-            let xj = &xs[j * d..(j + 1) * d];
-            for k in 0..=j {
-                let xk = &xs[k * d..(k + 1) * d];
-                let r2: f64 = xj.iter().zip(xk).map(|(a, b)| (a - b) * (a - b)).sum();
-                let (kv, gv) = kernel.k_and_g_of_r2(r2);
-                kf[(j, k)] = kv;
-                kf[(k, j)] = kv;
-                gm[(j, k)] = gv;
-                gm[(k, j)] = gv;
-            }
-        }
+        // Lower triangles of K_f and G, row blocks in parallel (fixed blocks: deterministic).
+        let mut kg = vec![0.0; 2 * n * n];
+        let (k_rows, g_rows) = kg.split_at_mut(n * n);
+        k_rows
+            .par_chunks_mut(ROWS_PER_TASK * n.max(1))
+            .zip(g_rows.par_chunks_mut(ROWS_PER_TASK * n.max(1)))
+            .enumerate()
+            .for_each(|(blk, (kc, gc))| {
+                for (r, (kr, gr)) in kc.chunks_mut(n).zip(gc.chunks_mut(n)).enumerate() {
+                    let j = blk * ROWS_PER_TASK + r;
+                    let xj = &xs[j * d..(j + 1) * d];
+                    for k in 0..=j {
+                        let xk = &xs[k * d..(k + 1) * d];
+                        let r2: f64 = xj.iter().zip(xk).map(|(a, b)| (a - b) * (a - b)).sum();
+                        let (kv, gv) = kernel.k_and_g_of_r2(r2);
+                        kr[k] = kv;
+                        gr[k] = gv;
+                    }
+                }
+            });
+        // Row-major lower triangle = column-major upper triangle; mirror to full symmetric.
+        let mut kf = DMatrix::from_column_slice(n, n, k_rows);
+        let mut gm = DMatrix::from_column_slice(n, n, g_rows);
+        kf.fill_lower_triangle_with_upper_triangle();
+        gm.fill_lower_triangle_with_upper_triangle();
         let mut kn = kf.clone();
         for i in 0..n {
             kn[(i, i)] += noise;
@@ -246,7 +263,8 @@ impl MapProblem<'_> {
     }
 
     /// Runs the multi-start fit: the prior-based initial value (σ_f² = 1, σ_n² as given), an
-    /// optional warm start, then `starts − 1` prior draws.
+    /// optional warm start, then `starts − 1` prior draws; if every start fails (the
+    /// covariance is never factorizable), further prior draws up to [`MAX_ATTEMPTS`] in total.
     pub fn fit(
         &self,
         starts: usize,
@@ -285,6 +303,19 @@ impl MapProblem<'_> {
                 best = Some((r.f, r.x));
             }
         }
+        // Like BoTorch's `max_attempts`: when every start failed, retry from prior draws.
+        let mut attempts = n_starts;
+        while best.is_none() && attempts < MAX_ATTEMPTS {
+            attempts += 1;
+            let mut t: Vec<f64> = (0..self.dim).map(|_| self.setting.sample(rng).ln()).collect();
+            t.extend_from_slice(&init[self.dim..]);
+            if let Some(r) = minimize_box(|t, g| self.negative_log_posterior(t, g), &t, &lo, &hi, options) {
+                iterations += r.iterations;
+                converged_starts += usize::from(r.converged);
+                best = Some((r.f, r.x));
+            }
+        }
+        let n_starts = attempts;
         let Some((f, theta)) = best else {
             return Err(SurrogateError::Numerical(format!(
                 "the MAP hyperparameter fit failed from all {n_starts} starting points (the covariance matrix was not \

@@ -11,8 +11,9 @@ pub const DEFAULT_NOISE_STD: f64 = 2e-3;
 pub const NOISE_STD_MIN: f64 = 1.41e-3;
 /// Upper bound of a fitted noise standard deviation (§6.2 noise constraint).
 pub const NOISE_STD_MAX: f64 = 0.1;
-/// Default number of MAP starting points (the prior-based initial value plus prior draws).
-pub const DEFAULT_RESTARTS: usize = 3;
+/// Default number of MAP starting points: 1, the prior-based initial value, as the reference
+/// fit does (more starts add prior draws; a failed fit is retried from prior draws anyway).
+pub const DEFAULT_RESTARTS: usize = 1;
 /// Default maximum number of L-BFGS iterations per start.
 pub const DEFAULT_MAX_ITERATIONS: usize = 200;
 

@@ -12,10 +12,13 @@ const KINDS: [KernelKind; 2] = [KernelKind::SeArd, KernelKind::Matern52];
 
 #[test]
 fn path_gradients_match_finite_differences() {
-    for kind in KINDS {
-        let d = 5;
+    // d = 5 takes the small-d dot-product branch, d = 7 the GEMM branch.
+    for (kind, d) in
+        [(KernelKind::SeArd, 5), (KernelKind::Matern52, 5), (KernelKind::SeArd, 7), (KernelKind::Matern52, 7)]
+    {
         let data = dataset(30, d, 3);
-        let gp = fixed_gp(&data, kind, &[0.2, 0.3, 0.4, 0.5, 0.6], 2e-3, json!({ "features": 256 }));
+        let ls: Vec<f64> = (0..d).map(|i| 0.2 + 0.1 * i as f64).collect();
+        let gp = fixed_gp(&data, kind, &ls, 2e-3, json!({ "features": 256 }));
         let paths =
             gp.as_pathwise().expect("pathwise").sample_paths(37, &mut stream_rng(4, "paths", 0)).expect("paths");
         let l = paths.n_paths();
