@@ -111,7 +111,7 @@ fn bench_paths() {
 
 fn bench_schur() {
     println!("# Schur batch: sigma^2(c | D u Z_l) for M = L*P candidates, L = 250, P = 8");
-    println!("{:>4} {:>5} {:>10} {:>12}", "d", "n", "prep [s]", "batch [s]");
+    println!("{:>4} {:>5} {:>10} {:>12} {:>18}", "d", "n", "prep [s]", "batch [s]", "Sigma(Z,Z) MxM [s]");
     let (l, p) = (250, 8);
     for (d, n) in [(5, 50), (50, 400)] {
         let data = data(n, d);
@@ -127,7 +127,11 @@ fn bench_schur() {
         let out = cond.conditional_variances_batch(&sets, p, post.noise_variance()).expect("batch");
         let batch = t.elapsed().as_secs_f64();
         assert_eq!(out.len(), l * l * p);
-        println!("{d:>4} {n:>5} {prep:>10.3} {batch:>12.3}");
+        let t = Instant::now();
+        let cov = g.posterior_covariance(&cands, &cands).expect("cov");
+        let full = t.elapsed().as_secs_f64();
+        assert_eq!(cov.len(), (l * p) * (l * p));
+        println!("{d:>4} {n:>5} {prep:>10.3} {batch:>12.3} {full:>18.3}");
     }
 }
 

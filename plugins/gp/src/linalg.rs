@@ -26,6 +26,23 @@ pub fn gemm_tn<SC, SB>(
     c.gemm(alpha, &a.transpose(), b, beta);
 }
 
+/// [`gemm_tn`] for owned matrices, parallel over fixed blocks of [`RHS_BLOCK`] columns of `c`
+/// and `b` (deterministic whatever the thread count).
+pub fn gemm_tn_par(c: &mut DMatrix<f64>, alpha: f64, a: &DMatrix<f64>, b: &DMatrix<f64>, beta: f64) {
+    let (m, k) = (c.nrows(), b.nrows());
+    if m == 0 || c.ncols() == 0 {
+        return;
+    }
+    let a_t = a.transpose();
+    c.as_mut_slice().par_chunks_mut(m * RHS_BLOCK).zip(b.as_slice().par_chunks(k.max(1) * RHS_BLOCK)).for_each(
+        |(cc, bc)| {
+            let cols = cc.len() / m;
+            let mut cv = DMatrixViewMut::from_slice(cc, m, cols);
+            cv.gemm(alpha, &a_t, &nalgebra::DMatrixView::from_slice(bc, k, cols), beta);
+        },
+    );
+}
+
 /// Solves `L X = B` in place (`B` becomes `X`); `l` is lower triangular `n×n` (its upper
 /// triangle is not read), `b` is `n×m`.
 pub fn solve_lower_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {

@@ -10,7 +10,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::cholesky::{JitteredCholesky, cholesky_with_jitter};
 use crate::kernel::Kernel;
-use crate::linalg::{cholesky_solve_in_place, gemm_tn, solve_lower_in_place};
+use crate::linalg::{cholesky_solve_in_place, gemm_tn_par, solve_lower_in_place};
 use crate::schur::CandidateConditioning;
 
 /// An exact GP posterior with zero prior mean (see the module docs).
@@ -170,10 +170,10 @@ impl GpPosterior {
         if self.n() > 0 {
             let wa = self.whitened_cross(a);
             if same {
-                gemm_tn(&mut k, -1.0, &wa, &wa, 1.0);
+                gemm_tn_par(&mut k, -1.0, &wa, &wa, 1.0);
             } else {
                 let wb = self.whitened_cross(b);
-                gemm_tn(&mut k, -1.0, &wa, &wb, 1.0);
+                gemm_tn_par(&mut k, -1.0, &wa, &wb, 1.0);
             }
         }
         Ok(k)

@@ -44,6 +44,12 @@ fn posterior_matches_brute_force() {
             assert!((pred.mean[i] - mean[i]).abs() < 1e-9, "{kind:?} mean {i}");
             assert!((pred.variance[i] - cov_aa[(i, i)]).abs() < 1e-9, "{kind:?} var {i}");
         }
+        let caa = gp.posterior_covariance(&a, &a).expect("cov");
+        for i in 0..6 {
+            for j in 0..6 {
+                assert!((caa[i * 6 + j] - cov_aa[(i, j)]).abs() < 1e-9, "{kind:?} cov_aa ({i},{j})");
+            }
+        }
         let c = gp.posterior_covariance(&a, &b).expect("cov");
         for i in 0..6 {
             for j in 0..4 {
