@@ -67,8 +67,8 @@ name: tiny
 seeds: 2
 budget: min(3*d, 6)
 strategies:
-  - { label: rnd, name: random }
   - { label: sob, name: sobol }
+  - { label: rnd, name: random }
 problems:
   - { label: sq, objective: { builtin: square }, dims: [2] }
   - { label: gp, objective: { builtin: gp_sample, complexity: low }, dims: [2], objective_seed: same_as_run }
@@ -131,8 +131,11 @@ fn tiny_suite_end_to_end() {
     for heading in ["### gp, d = 2", "### sq, d = 2"] {
         assert!(md.contains(heading), "{md}");
     }
+    // Tables follow the suite's order (the copy `les bench` leaves in OUT/suite.yaml).
+    assert!(md.find("### sq, d = 2") < md.find("### gp, d = 2"), "{md}");
     let table_rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| rnd") || l.starts_with("| sob")).collect();
     assert_eq!(table_rows.len(), 4, "{md}");
+    assert!(table_rows[0].starts_with("| sob") && table_rows[1].starts_with("| rnd"), "{md}");
     assert!(md.contains("**"), "the best method is bold:\n{md}");
     for stem in ["gp-d2", "sq-d2"] {
         for kind in ["best", "time"] {
@@ -180,7 +183,7 @@ fn suite_errors_are_located_and_exit_2() {
     std::fs::write(&suite, TINY.replace("name: sobol", "name: sobol, params: { bogus: 1 }")).unwrap();
     let (code, _, stderr) = run(&["bench", suite.to_str().unwrap(), "--out", tmp.path().to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("bad.yaml:6:") && stderr.contains("strategies[1].params.bogus"), "{stderr}");
+    assert!(stderr.contains("bad.yaml:5:42") && stderr.contains("strategies[0].params.bogus"), "{stderr}");
 
     std::fs::write(&suite, TINY.replace("seeds: 2", "seedz: 2")).unwrap();
     let (code, _, stderr) = run(&["bench", suite.to_str().unwrap(), "--out", tmp.path().to_str().unwrap()]);

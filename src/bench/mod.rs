@@ -233,6 +233,18 @@ fn execute_all(runs: &[RunSpec], jobs: usize, reporter: &Reporter) -> Vec<Outcom
         .collect()
 }
 
+/// File name of the copy of the suite file in the output directory.
+pub const SUITE_COPY: &str = "suite.yaml";
+
+fn write_suite_copy(suite: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read(suite).map_err(|e| format!("{}: {e}", suite.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let tmp = out.join(format!(".{SUITE_COPY}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, out.join(SUITE_COPY)))
+        .map_err(|e| format!("cannot write {}: {e}", out.join(SUITE_COPY).display()))
+}
+
 /// Runs `les bench`.
 pub fn main(args: BenchArgs) -> ExitCode {
     let suite = match Suite::from_file(&args.suite, &args.out).and_then(|s| s.check().map(|_| s)) {
@@ -274,6 +286,12 @@ pub fn main(args: BenchArgs) -> ExitCode {
             }
         }
         return ExitCode::SUCCESS;
+    }
+    // A copy of the suite beside the runs: `les report` takes the order of strategies and
+    // problems from it. Written atomically (shards on other machines write the same bytes).
+    if let Err(e) = write_suite_copy(&args.suite, &args.out) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
     }
     let reporter = Reporter::new(runs.len(), args.quiet);
     let start = Instant::now();

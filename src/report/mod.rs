@@ -69,6 +69,25 @@ pub fn runs_csv(runs: &[Run]) -> String {
     s
 }
 
+/// The order of problems and strategies in the suite file `les bench` copied into `dir`
+/// (labels, defaulting like the suite does); empty when there is none.
+fn suite_order(dir: &Path) -> tables::Order {
+    let Ok(text) = std::fs::read_to_string(dir.join("suite.yaml")) else { return tables::Order::default() };
+    let Ok(suite) = serde_saphyr::from_str::<serde_json::Value>(&text) else { return tables::Order::default() };
+    let labels = |key: &str, fallback: &dyn Fn(&serde_json::Value) -> Option<String>| -> Vec<String> {
+        suite[key]
+            .as_array()
+            .map(|items| {
+                items.iter().filter_map(|i| i["label"].as_str().map(str::to_owned).or_else(|| fallback(i))).collect()
+            })
+            .unwrap_or_default()
+    };
+    tables::Order {
+        problems: labels("problems", &|i| i["objective"]["builtin"].as_str().map(str::to_owned)),
+        strategies: labels("strategies", &|i| i["name"].as_str().map(str::to_owned)),
+    }
+}
+
 fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -122,7 +141,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
         }
         md.push('\n');
     }
-    for g in tables::group(&runs) {
+    let order = suite_order(dir);
+    for g in tables::group(&runs, &order) {
         let t = tables::table(&g);
         md.push_str(&tables::markdown(&t));
         let stem = format!("{}-d{}", g.problem, g.dim);

@@ -15,7 +15,10 @@ use super::stats::quantile;
 use super::tables::Group;
 
 /// Plot size in pixels.
-const SIZE: (u32, u32) = (800, 500);
+const SIZE: (u32, u32) = (860, 500);
+
+/// Width of the legend panel right of the chart, in pixels.
+const LEGEND_WIDTH: u32 = 160;
 
 /// Smallest time shown on the log axis (seconds); shorter asks are drawn at this value.
 const MIN_SECONDS: f64 = 1e-6;
@@ -33,6 +36,19 @@ const COLORS: [(u8, u8, u8); 10] = [
     (188, 189, 34),
     (23, 190, 207),
 ];
+
+/// A tick label: short, scientific for very small or large magnitudes.
+fn tick(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".to_owned()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.0e}")
+    } else {
+        let s = super::tables::fmt_num(v);
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+    }
+}
 
 /// One strategy's curve: x, 25 %, median, 75 %.
 type Curve = Vec<(f64, f64, f64, f64)>;
@@ -110,6 +126,15 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
     {
         let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (root, legend) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+        for (k, (label, _)) in curves.iter().enumerate() {
+            let (r, g, b) = COLORS[k % COLORS.len()];
+            let y = 50 + 22 * k as i32;
+            legend
+                .draw(&PathElement::new(vec![(4, y), (30, y)], RGBColor(r, g, b).stroke_width(3)))
+                .map_err(|e| e.to_string())?;
+            legend.draw(&Text::new(label.clone(), (36, y - 7), ("sans-serif", 14))).map_err(|e| e.to_string())?;
+        }
         let builder = |root| {
             let mut b = ChartBuilder::on(root);
             b.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(70);
@@ -122,10 +147,12 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
                     .configure_mesh()
                     .x_desc("evaluations")
                     .y_desc(y_label)
+                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .y_label_formatter(&|y| tick(*y))
                     .light_line_style(WHITE.mix(0.0))
                     .draw()
                     .map_err(|e| e.to_string())?;
-                for (k, (label, curve)) in curves.iter().enumerate() {
+                for (k, (_, curve)) in curves.iter().enumerate() {
                     let (r, g, b) = COLORS[k % COLORS.len()];
                     let color = RGBColor(r, g, b);
                     let mut outline: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.3)).collect();
@@ -137,17 +164,8 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
                     }
                     chart
                         .draw_series(LineSeries::new(curve.iter().map(|p| (p.0, p.2)), color.stroke_width(2)))
-                        .map_err(|e| e.to_string())?
-                        .label(label.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                        .map_err(|e| e.to_string())?;
                 }
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()
-                    .map_err(|e| e.to_string())?;
             }};
         }
         if log_y {
@@ -163,6 +181,14 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(1000.0), "1000");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(0.0001), "1e-4");
+        assert_eq!(tick(-20.0), "-20");
+    }
 
     #[test]
     fn band_takes_quantiles_per_x() {

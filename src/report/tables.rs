@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::load::Run;
 use super::stats::{bold_methods, quantile};
 
-/// The runs of one problem at one dimension, by strategy (sorted by label).
+/// The runs of one problem at one dimension, by strategy.
 #[derive(Debug)]
 pub struct Group<'a> {
     /// Problem label.
@@ -19,19 +19,38 @@ pub struct Group<'a> {
     pub strategies: Vec<(String, Vec<&'a Run>)>,
 }
 
-/// Groups runs by (problem, dim), strategies and seeds sorted.
-pub fn group(runs: &[Run]) -> Vec<Group<'_>> {
-    let mut map: BTreeMap<(String, usize), BTreeMap<String, Vec<&Run>>> = BTreeMap::new();
+/// The order of problems and strategies (labels listed first, in their order; others after,
+/// sorted by name).
+#[derive(Clone, Debug, Default)]
+pub struct Order {
+    /// Problem labels.
+    pub problems: Vec<String>,
+    /// Strategy labels.
+    pub strategies: Vec<String>,
+}
+
+fn position(list: &[String], label: &str) -> (usize, String) {
+    (list.iter().position(|l| l == label).unwrap_or(list.len()), label.to_owned())
+}
+
+/// Groups runs by (problem, dim) and strategy in `order`, seeds sorted.
+pub fn group<'a>(runs: &'a [Run], order: &Order) -> Vec<Group<'a>> {
+    type Key = ((usize, String), usize);
+    let mut map: BTreeMap<Key, BTreeMap<(usize, String), Vec<&Run>>> = BTreeMap::new();
     for r in runs {
-        map.entry((r.problem.clone(), r.dim)).or_default().entry(r.strategy.clone()).or_default().push(r);
+        map.entry((position(&order.problems, &r.problem), r.dim))
+            .or_default()
+            .entry(position(&order.strategies, &r.strategy))
+            .or_default()
+            .push(r);
     }
     map.into_iter()
-        .map(|((problem, dim), strategies)| Group {
+        .map(|(((_, problem), dim), strategies)| Group {
             problem,
             dim,
             strategies: strategies
                 .into_iter()
-                .map(|(s, mut rs)| {
+                .map(|((_, s), mut rs)| {
                     rs.sort_by_key(|r| r.seed);
                     (s, rs)
                 })
