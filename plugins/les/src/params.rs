@@ -21,7 +21,7 @@ pub const DEFAULT_STOP_PROBABILITY: f64 = 0.95;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StopRule {
-    /// Regret threshold ε.
+    /// Regret threshold ε, in the surrogate's output scale (standardized units by default).
     pub epsilon: f64,
     /// Required fraction of paths with `r_l < ε`, in `(0, 1]`.
     pub probability: f64,

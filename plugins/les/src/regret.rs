@@ -5,6 +5,10 @@
 //! probability that the incumbent is ε-locally optimal; the paper's stopping rule (Appendix
 //! E.1, after Wilson 2024) stops once it reaches a confidence level. The reference code logs
 //! it with ε = 0.02 and never stops.
+//!
+//! `r_l` is in the surrogate's output scale: standardized units when the model standardizes
+//! its outputs (the reference's out-of-model runs), raw units otherwise (within-model runs).
+//! So ε = 0.02 means 2% of the observed standard deviation with the default `gp`.
 
 use les_core::DescentSequences;
 use serde::Serialize;
