@@ -235,6 +235,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn gradient_matches_finite_differences_anywhere(
+            a in proptest::collection::vec(0.0f64..1.0, 3),
+            b in proptest::collection::vec(0.0f64..1.0, 3),
+            ls in proptest::collection::vec(0.1f64..2.0, 3),
+            matern in proptest::bool::ANY,
+        ) {
+            let kind = if matern { KernelKind::Matern52 } else { KernelKind::SeArd };
+            let k = Kernel::new(kind, ls, 1.3);
+            let mut g = [0.0; 3];
+            k.grad_first(&a, &b, &mut g);
+            for i in 0..3 {
+                let h = 1e-6;
+                let (mut ap, mut am) = (a.clone(), a.clone());
+                ap[i] += h;
+                am[i] -= h;
+                let fd = (k.eval(&ap, &b) - k.eval(&am, &b)) / (2.0 * h);
+                proptest::prop_assert!((fd - g[i]).abs() < 1e-6 * (1.0 + g[i].abs()), "dim {}: fd {} vs {}", i, fd, g[i]);
+            }
+        }
+    }
+
     #[test]
     fn gram_is_symmetric_with_exact_diagonal() {
         let pts = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
