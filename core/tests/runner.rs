@@ -100,8 +100,11 @@ fn evaluations(dir: &Path) -> Vec<EvaluationRecord> {
     read_journal(&dir.join(EVALUATIONS_FILE)).unwrap().records
 }
 
+/// `(index, iteration, x, y, f)`: the parts of a journal line that must match between runs.
+type Step = (usize, usize, Vec<f64>, Option<f64>, Option<f64>);
+
 /// The parts of the evaluation journal that must match between runs (not the timings).
-fn trajectory(dir: &Path) -> Vec<(usize, usize, Vec<f64>, Option<f64>, Option<f64>)> {
+fn trajectory(dir: &Path) -> Vec<Step> {
     evaluations(dir).into_iter().map(|r| (r.index, r.iteration, r.x, r.y, r.f)).collect()
 }
 
@@ -175,9 +178,7 @@ fn resume_after_any_crash_point_equals_uninterrupted_run() {
         for torn in [0usize, 7] {
             let dir = tmp.path().join(format!("cut-{k}-{torn}"));
             std::fs::create_dir_all(&dir).unwrap();
-            for f in ["config.yaml"] {
-                std::fs::copy(full.join(f), dir.join(f)).unwrap();
-            }
+            std::fs::copy(full.join("config.yaml"), dir.join("config.yaml")).unwrap();
             let cut = if k == 0 { 0 } else { eval_ends[k - 1] };
             let end = (cut + torn).min(evals.len());
             std::fs::write(dir.join(EVALUATIONS_FILE), &evals[..end]).unwrap();
