@@ -72,9 +72,7 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
     if let Err(e) = registry::check_duplicates() {
         eprintln!("error: {e}");
@@ -175,8 +173,7 @@ fn list(kind: Option<&str>) -> ExitCode {
 fn describe(name: &str) -> ExitCode {
     let found = registry::find(name);
     if found.is_empty() {
-        let mut all: Vec<&str> =
-            PluginKind::ALL.into_iter().flat_map(registry::list).map(|e| e.name).collect();
+        let mut all: Vec<&str> = PluginKind::ALL.into_iter().flat_map(registry::list).map(|e| e.name).collect();
         all.sort_unstable();
         all.dedup();
         eprintln!("error: no plugin is named `{name}`; known names: {}", all.join(", "));

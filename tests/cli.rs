@@ -11,7 +11,11 @@ fn les() -> Command {
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = les().args(args).output().expect("the les binary runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn repo() -> PathBuf {
