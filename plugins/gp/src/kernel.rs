@@ -124,43 +124,34 @@ impl Kernel {
 
     /// Kernel matrix `K(A, B)` (`m_a×m_b`) of row-major point sets `a` (`m_a×d`) and `b`
     /// (`m_b×d`), computed pairwise on pre-scaled points (exact differences, no
-    /// `‖a‖² + ‖b‖² − 2ab` cancellation), parallel over fixed row blocks.
+    /// `‖a‖² + ‖b‖² − 2ab` cancellation), written column by column (nalgebra's layout),
+    /// parallel over fixed column blocks.
     pub fn matrix(&self, a: &[f64], b: &[f64]) -> DMatrix<f64> {
-        self.matrix_impl(a, b, false)
-    }
-
-    fn matrix_impl(&self, a: &[f64], b: &[f64], lower_only: bool) -> DMatrix<f64> {
         let d = self.dim().max(1);
         let (ma, mb) = (a.len() / d, b.len() / d);
         let (sa, sb) = (self.scaled(a), self.scaled(b));
-        // Row-major fill, then one transpose into nalgebra's column-major storage.
-        let mut rows = vec![0.0; ma * mb];
-        rows.par_chunks_mut(ROW_BLOCK * mb.max(1)).enumerate().for_each(|(blk, chunk)| {
-            for (r, row) in chunk.chunks_mut(mb.max(1)).enumerate() {
-                let i = blk * ROW_BLOCK + r;
-                let ai = &sa[i * d..(i + 1) * d];
-                let end = if lower_only { (i + 1).min(mb) } else { mb };
-                for (j, v) in row[..end].iter_mut().enumerate() {
+        let mut out = vec![0.0; ma * mb];
+        if ma > 0 {
+            out.par_chunks_mut(ROW_BLOCK * ma).enumerate().for_each(|(blk, chunk)| {
+                for (c, col) in chunk.chunks_mut(ma).enumerate() {
+                    let j = blk * ROW_BLOCK + c;
                     let bj = &sb[j * d..(j + 1) * d];
-                    let r2: f64 = ai.iter().zip(bj).map(|(x, y)| (x - y) * (x - y)).sum();
-                    *v = self.k_of_r2(r2);
+                    for (v, ai) in col.iter_mut().zip(sa.chunks(d)) {
+                        let r2: f64 = ai.iter().zip(bj).map(|(x, y)| (x - y) * (x - y)).sum();
+                        *v = self.k_of_r2(r2);
+                    }
                 }
-            }
-        });
-        DMatrix::from_row_slice(ma, mb, &rows)
+            });
+        }
+        DMatrix::from_vec(ma, mb, out)
     }
 
-    /// The symmetric kernel matrix `K(A, A)` (`m×m`) of row-major points `a` (`m×d`): the
-    /// lower triangle is computed and mirrored; the diagonal is exactly σ_f².
+    /// The symmetric kernel matrix `K(A, A)` (`m×m`) of row-major points `a` (`m×d`). Exactly
+    /// symmetric (`(x − y)² = (y − x)²` in floating point) with diagonal exactly σ_f².
     pub fn gram(&self, a: &[f64]) -> DMatrix<f64> {
-        let mut k = self.matrix_impl(a, a, true);
-        let m = k.nrows();
-        for i in 0..m {
+        let mut k = self.matrix(a, a);
+        for i in 0..k.nrows() {
             k[(i, i)] = self.signal_variance;
-            for j in 0..i {
-                let v = k[(i, j)];
-                k[(j, i)] = v;
-            }
         }
         k
     }

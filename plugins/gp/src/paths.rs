@@ -146,13 +146,12 @@ impl PathSet {
         let l_paths = self.weights.ncols();
         let mut out = vec![0.0; l_paths * m];
         let mut vals = vec![0.0; l_paths];
-        let mut grads = vec![0.0; l_paths * d];
         let mut rep = vec![0.0; l_paths * d];
         for j in 0..m {
             for l in 0..l_paths {
                 rep[l * d..(l + 1) * d].copy_from_slice(&xs[j * d..(j + 1) * d]);
             }
-            self.value_and_grad(&rep, &mut vals, &mut grads);
+            self.values(&rep, &mut vals);
             for l in 0..l_paths {
                 out[l * m + j] = vals[l];
             }
@@ -215,8 +214,9 @@ impl PathSet {
         }
 
         // 3. RFF gradient (scaled coordinates): gᵀ = −a Ωᵀ S (d×L_b), written straight into
-        // `grads` (d×L_b column-major is the row-major L_b×d block).
-        {
+        // `grads` (d×L_b column-major is the row-major L_b×d block). Empty `grads`: values only.
+        let want_grad = !grads.is_empty();
+        if want_grad {
             let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
             product_tn(&mut gt, -self.amp, &self.omega_t, &self.features.omega, s_buf, 0.0);
         }
@@ -261,12 +261,13 @@ impl PathSet {
                 values[l] += sum4(dcol);
                 csums[l] = sum4(ccol);
             }
-            let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
-            product_tn(&mut gt, 1.0, &self.data_t, &self.data, c_buf, 1.0);
+            if want_grad {
+                let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
+                product_tn(&mut gt, 1.0, &self.data_t, &self.data, c_buf, 1.0);
+            }
         }
 
-        // 5. The the `−x̃_l Σ_j C_jl` term and the
-        // chain rule of the scaling.
+        // 5. The `−x̃_l Σ_j C_jl` term and the chain rule of the scaling.
         for (l, grow) in grads.chunks_mut(d).enumerate() {
             let xl = &xt_buf[l * d..(l + 1) * d];
             for ((g, x), s) in grow.iter_mut().zip(xl).zip(&self.inv_ls) {
@@ -279,6 +280,18 @@ impl PathSet {
 impl PathBatch for PathSet {
     fn n_paths(&self) -> usize {
         self.weights.ncols()
+    }
+
+    /// Values only: skips the two gradient GEMMs.
+    fn values(&self, xs: &[f64], values: &mut [f64]) {
+        let d = self.kernel.dim();
+        assert!(xs.len() == self.n_paths() * d && values.len() == self.n_paths(), "invariant: xs is L×d, values L");
+        xs.par_chunks(PATH_BLOCK * d).zip(values.par_chunks_mut(PATH_BLOCK)).enumerate().for_each(|(blk, (x, v))| {
+            SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                self.block(blk * PATH_BLOCK, x, v, &mut [], &mut scratch);
+            });
+        });
     }
 
     fn dim(&self) -> usize {
