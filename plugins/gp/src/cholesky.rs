@@ -63,7 +63,7 @@ pub fn cholesky_with_jitter(k: DMatrix<f64>) -> Result<JitteredCholesky, Surroga
     Err(SurrogateError::NotPositiveDefinite { size: n, max_jitter: tried })
 }
 
-/// Blocked right-looking Cholesky (lower): per panel of [`PANEL`] columns, an unblocked
+/// Blocked right-looking Cholesky (lower): per panel of 64 columns, an unblocked
 /// factorization of the diagonal block, a triangular solve for the panel below it, and a
 /// GEMM update of the trailing lower triangle, parallel over fixed column blocks. `None` if
 /// the matrix is not (numerically) positive definite.

@@ -26,7 +26,7 @@ pub fn gemm_tn<SC, SB>(
     c.gemm(alpha, &a.transpose(), b, beta);
 }
 
-/// [`gemm_tn`] for owned matrices, parallel over fixed blocks of [`RHS_BLOCK`] columns of `c`
+/// [`gemm_tn`] for owned matrices, parallel over fixed blocks of 64 columns of `c`
 /// and `b` (deterministic whatever the thread count).
 pub fn gemm_tn_par(c: &mut DMatrix<f64>, alpha: f64, a: &DMatrix<f64>, b: &DMatrix<f64>, beta: f64) {
     let (m, k) = (c.nrows(), b.nrows());

@@ -5,7 +5,7 @@
 //! candidates `C`:
 //!
 //! 1. `A_C = Lc⁻¹ K_{X,C}` (`n×M`, one blocked triangular solve) and
-//!    `σ_D²(c) = σ_f² − ‖A_c‖²` — done once in [`CandidateConditioning::new`];
+//!    `σ_D²(c) = σ_f² − ‖A_c‖²` — done once in [`crate::GpPosterior::condition_candidates`];
 //! 2. for a set `Z ⊂ C` of `P` candidates (given by column indices):
 //!    `G = K_{C,Z} − A_Cᵀ A_Z` (`M×P`, the posterior cross-covariance),
 //!    `S = K_{Z,Z} − A_Zᵀ A_Z + σ_v² I` (`P×P`),
