@@ -161,7 +161,7 @@ impl Surrogate for ExactGp {
         let (shift, scale) = self.standardization(data.y());
         let y: Vec<f64> = data.y().iter().map(|v| (v - shift) / scale).collect();
         let noise0 = self.params.noise_std * self.params.noise_std;
-        let mut diag = json!({});
+        let mut diag = json!({ "restarts_used": 0 });
         let (kernel, noise_variance) = match &self.hyper {
             Hyper::Fixed(k) => (k.clone(), noise0),
             Hyper::Map(setting) if data.is_empty() => {
