@@ -113,6 +113,15 @@ mod consts {
 }
 use consts::*;
 
+/// `a·b + c`, fused (one rounding) where the build targets a CPU with FMA instructions — the
+/// `.cargo/config.toml` builds for the compiling machine — and two roundings elsewhere, so a
+/// portable build does not fall back to the slow software `fma`. Within one build the result
+/// is fixed, whatever the thread count.
+#[inline(always)]
+fn madd(a: f64, b: f64, c: f64) -> f64 {
+    if cfg!(target_feature = "fma") { a.mul_add(b, c) } else { a * b + c }
+}
+
 /// `e^x` for `x ≤ 709`: branch-free so that loops over it vectorize (Cody–Waite reduction by
 /// `ln 2`, degree-13 Taylor polynomial on `|r| ≤ ln2/2`, about 1 ulp). Arguments below −708
 /// are clamped (the result is then ≈ 3e-308 instead of a smaller number or 0).
@@ -139,7 +148,7 @@ pub fn exp_fast(x: f64) -> f64 {
         1.0,
         1.0,
     ] {
-        p = p * r + c;
+        p = madd(p, r, c);
     }
     // 2^k from the low bits of t (= 2^51 + k); k + 1023 ∈ [2, 2046] after the clamp.
     let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
@@ -182,10 +191,12 @@ pub fn sincos_reduced(x: f64) -> (f64, f64) {
     let t = x * FRAC_2_PI + ROUND_MAGIC;
     let q = t - ROUND_MAGIC;
     let quadrant = t.to_bits(); // low bits = q mod 4 (2^51 ≡ 0 mod 4)
-    let r = ((x - q * PIO2_1) - q * PIO2_2) - q * PIO2_2T;
+    let r = madd(-q, PIO2_2T, madd(-q, PIO2_2, madd(-q, PIO2_1, x)));
     let z = r * r;
-    let sr = r + r * z * (S1 + z * (S2 + z * (S3 + z * (S4 + z * (S5 + z * S6)))));
-    let cr = 1.0 - 0.5 * z + z * z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
+    let ps = madd(madd(madd(madd(madd(S6, z, S5), z, S4), z, S3), z, S2), z, S1);
+    let sr = madd(r * z, ps, r);
+    let pc = madd(madd(madd(madd(madd(C6, z, C5), z, C4), z, C3), z, C2), z, C1);
+    let cr = madd(z * z, pc, madd(-0.5, z, 1.0));
     // Quadrant k: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s).
     let swap = 0u64.wrapping_sub(quadrant & 1);
     let (sb, cb) = (sr.to_bits(), cr.to_bits());
