@@ -117,7 +117,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     md.push_str(
         "Final value: the noise-free objective value at the best observed point at the end of the run (the observed \
          value when the objective does not know it). Cumulative: the sum of all observed values. Lower is better. \
-         Runs are paired by seed.\n\n",
+         Runs are paired by seed. Time per iteration: wall time of the strategy's `ask` (work done in `tell` is not \
+         included).\n\n",
     );
     if !problems.is_empty() {
         md.push_str("Run directories that could not be read:\n\n");
@@ -130,7 +131,7 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     if !incomplete.is_empty() {
         let _ = writeln!(
             md,
-            "{} runs have not used their budget (still running, interrupted or failed); their last best value counts:\n",
+            "{} runs have not used their budget (still running, interrupted or failed); the tables leave them out, the plots show them as far as they got:\n",
             incomplete.len()
         );
         for r in incomplete.iter().take(MAX_LISTED) {

@@ -81,9 +81,9 @@ impl Summary {
 pub struct Row {
     /// Strategy label.
     pub strategy: String,
-    /// Number of runs with a value.
+    /// Number of complete runs with a value (the ones summarized).
     pub runs: usize,
-    /// Runs that have not used their budget (still going or failed).
+    /// Runs that have not used their budget (still going, interrupted or failed); left out.
     pub incomplete: usize,
     /// Final value of the best observed point.
     pub final_value: Option<Summary>,
@@ -114,11 +114,17 @@ pub struct Table {
 
 /// Builds the table of a group.
 pub fn table(group: &Group<'_>) -> Table {
-    // Per strategy: seed → (final, cumulative), for runs with at least one observed value.
+    // Per strategy: seed → (final, cumulative), for complete runs with at least one observed
+    // value (a run still going would be compared at a smaller budget).
     let per: Vec<BTreeMap<u64, (f64, f64)>> = group
         .strategies
         .iter()
-        .map(|(_, runs)| runs.iter().filter_map(|r| Some((r.seed, (r.final_value()?, r.cumulative_y())))).collect())
+        .map(|(_, runs)| {
+            runs.iter()
+                .filter(|r| r.complete())
+                .filter_map(|r| Some((r.seed, (r.final_value()?, r.cumulative_y()))))
+                .collect()
+        })
         .collect();
     let paired: BTreeSet<u64> = per
         .iter()
@@ -193,8 +199,11 @@ pub fn markdown(t: &Table) -> String {
     s.push_str("| strategy | runs | final value of best point | mean rank | cumulative observed value | mean rank |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|\n");
     for r in &t.rows {
-        let runs =
-            if r.incomplete > 0 { format!("{} ({} incomplete)", r.runs, r.incomplete) } else { r.runs.to_string() };
+        let runs = if r.incomplete > 0 {
+            format!("{} (+{} incomplete, left out)", r.runs, r.incomplete)
+        } else {
+            r.runs.to_string()
+        };
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             r.strategy,
@@ -211,6 +220,59 @@ pub fn markdown(t: &Table) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use les_core::journal::EvaluationRecord;
+
+    fn run(strategy: &str, seed: u64, ys: &[f64], budget: usize) -> Run {
+        Run {
+            dir: Default::default(),
+            strategy: strategy.into(),
+            problem: "p".into(),
+            dim: 2,
+            seed,
+            budget,
+            finished: ys.len() == budget,
+            evaluations: ys
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| EvaluationRecord {
+                    index: i,
+                    iteration: i,
+                    x: vec![],
+                    y: Some(y),
+                    f: None,
+                    error: None,
+                    seconds: 0.0,
+                })
+                .collect(),
+            iterations: vec![],
+        }
+    }
+
+    #[test]
+    fn tables_pair_complete_runs_and_bold_the_best() {
+        let mut runs = Vec::new();
+        for seed in 1..=8 {
+            let s = seed as f64;
+            runs.push(run("good", seed, &[5.0, 1.0 + 0.01 * s], 2));
+            runs.push(run("bad", seed, &[5.0, 2.0 + 0.01 * s], 2));
+        }
+        // Still going: its partial value (which would win) is left out.
+        runs.push(run("good", 9, &[5.0], 2));
+        runs.push(run("bad", 9, &[-100.0], 2));
+        let order = Order { problems: vec![], strategies: vec!["good".into(), "bad".into()] };
+        let groups = group(&runs, &order);
+        assert_eq!(groups.len(), 1);
+        let t = table(&groups[0]);
+        assert_eq!(t.paired_seeds, 8);
+        let (good, bad) = (&t.rows[0], &t.rows[1]);
+        assert_eq!((good.strategy.as_str(), good.runs, good.incomplete), ("good", 8, 1));
+        assert!((good.final_value.unwrap().median - 1.045).abs() < 1e-12);
+        assert!(good.final_bold && !bad.final_bold, "8 of 8 seeds worse: exact one-sided p = 1/256");
+        assert_eq!((good.final_rank, bad.final_rank), (1.0, 2.0));
+        assert!((bad.cumulative.unwrap().median - 7.045).abs() < 1e-12);
+        let md = markdown(&t);
+        assert!(md.contains("| good | 8 (+1 incomplete, left out) | **1.045 [1.028, 1.062]** | 1.00 |"), "{md}");
+    }
 
     #[test]
     fn numbers() {
