@@ -296,7 +296,11 @@ impl Loop {
             let mut rng = stream_rng(self.seed, "initial_design", 0);
             let points: Vec<Vec<f64>> = (0..n_init).map(|_| (0..dim).map(|_| rng.random::<f64>()).collect()).collect();
             match self.evaluate_batch(0, &points, observer)? {
-                Ok(obs) => self.tell(&obs)?,
+                Ok(obs) => {
+                    if let Err(status) = self.tell(&obs) {
+                        return Ok(status);
+                    }
+                }
                 Err(status) => return Ok(status),
             }
         }
@@ -353,7 +357,11 @@ impl Loop {
                 return Ok(RunStatus::StrategyStopped(reason.clone()));
             }
             match self.evaluate_batch(iteration, &record.points, observer)? {
-                Ok(obs) => self.tell(&obs)?,
+                Ok(obs) => {
+                    if let Err(status) = self.tell(&obs) {
+                        return Ok(status);
+                    }
+                }
                 Err(status) => return Ok(status),
             }
             if let Some(reason) = record.stop {
@@ -363,12 +371,11 @@ impl Loop {
         Ok(RunStatus::BudgetExhausted)
     }
 
-    fn tell(&mut self, observations: &[Observation]) -> Result<(), RunError> {
-        // A failure to learn is a strategy failure; it surfaces at the next ask.
-        if let Err(e) = self.strategy.tell(observations) {
-            tracing::error!("strategy failed to take observations: {e}");
-        }
-        Ok(())
+    /// Hands observations to the strategy; a strategy that cannot take them ends the run.
+    fn tell(&mut self, observations: &[Observation]) -> Result<(), RunStatus> {
+        self.strategy
+            .tell(observations)
+            .map_err(|e| RunStatus::StrategyFailed(format!("could not take observations: {e}")))
     }
 
     /// Evaluates (or takes from the journal) each point of one iteration. `Err(status)` when a

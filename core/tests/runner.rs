@@ -269,3 +269,30 @@ fn nan_objective_is_skipped_with_on_error_skip() {
     let best = outcome.summary["best_y"].as_f64().unwrap();
     assert!(best.is_finite());
 }
+
+/// A strategy that cannot take failed observations ends the run (exit 1), not silently.
+struct RejectsFailures;
+impl Strategy for RejectsFailures {
+    fn ask(&mut self, _: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
+        Ok(Ask { points: vec![vec![rng.random::<f64>(), rng.random::<f64>()]], ..Default::default() })
+    }
+    fn tell(&mut self, observations: &[Observation]) -> Result<(), StrategyError> {
+        match observations.iter().find(|o| o.y.is_err()) {
+            Some(_) => Err(StrategyError::Other("this strategy needs every value".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn a_strategy_that_fails_to_learn_ends_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut run = built(&dir, 30, Bowl::new(2, 0.0, 0.5), OnError::Skip, 1);
+    run.strategy = Box::new(RejectsFailures);
+    let outcome = runner::run(run, Mode::Fresh, &mut Silent).unwrap();
+    let RunStatus::StrategyFailed(reason) = &outcome.status else { panic!("{:?}", outcome.status) };
+    assert!(reason.contains("needs every value"), "{reason}");
+    assert!(evaluations(&dir).last().unwrap().error.is_some(), "the failed evaluation is journaled");
+    assert_eq!(outcome.summary["success"], json!(false));
+}
