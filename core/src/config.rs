@@ -393,8 +393,8 @@ impl LoadedConfig {
         }
     }
 
-    /// Builds every component and the resolved config. `default_output` is used when the file
-    /// names no output directory.
+    /// Builds every component and the resolved config. Without an `output` key the run
+    /// directory is `runs/<config file stem>-seed<seed>`.
     pub fn build(&self) -> Result<BuiltRun, ConfigError> {
         let (objective, objective_resolved) = self.build_objective()?;
         let info = objective.info().clone();

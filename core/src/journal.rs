@@ -160,16 +160,16 @@ pub fn read_journal<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<
         let parsed = std::str::from_utf8(&buf)
             .map_err(|e| e.to_string())
             .and_then(|s| serde_json::from_str::<T>(s.trim_end()).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(record) if complete => {
+        match (parsed, complete) {
+            (Ok(record), true) => {
                 records.push(record);
                 good_bytes += n as u64;
             }
-            _ if !complete => {
+            (_, false) => {
                 torn = true;
                 break;
             }
-            Err(message) => {
+            (Err(message), true) => {
                 // A complete but unparsable line is tolerated only as the very last line (a
                 // write that tore inside a line but still reached a newline cannot happen with
                 // one write per line, yet a partially flushed page might look like this).
@@ -181,7 +181,6 @@ pub fn read_journal<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<
                 }
                 return Err(JournalError::Damaged { path: path.to_owned(), line: line_no, message });
             }
-            Ok(_) => unreachable!("complete and incomplete are both handled above"),
         }
     }
     if torn {
