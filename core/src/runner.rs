@@ -58,9 +58,9 @@ pub enum RunError {
     /// The journal could not be read or written.
     #[error(transparent)]
     Journal(#[from] JournalError),
-    /// A fresh run would overwrite an existing run directory.
+    /// A fresh run would overwrite an existing run.
     #[error(
-        "run directory {0} already exists and is not empty; continue it with `--resume {0}`, or choose another directory with `--out`"
+        "run directory {0} already exists and holds a run; continue it with `--resume {0}`, or choose another directory with `--out`"
     )]
     OutputExists(PathBuf),
     /// `--resume` names a directory that holds no run.
@@ -133,7 +133,7 @@ pub struct RunOutcome {
 /// Whether to start a fresh run directory or continue one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// A new directory; an existing non-empty one is an error.
+    /// A new run; a directory that already holds a run is an error.
     Fresh,
     /// Continue the run in the directory.
     Resume,
@@ -160,7 +160,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 fn open_journal(dir: &Path, resolved: &Value, mode: Mode) -> Result<Journal, RunError> {
     match mode {
         Mode::Fresh => {
-            if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+            // A directory that holds a run is never written over; other files may sit there
+            // (a suite keeps the run's source config beside it).
+            if [CONFIG_FILE, EVALUATIONS_FILE, ITERATIONS_FILE].iter().any(|f| dir.join(f).exists()) {
                 return Err(RunError::OutputExists(dir.to_owned()));
             }
             std::fs::create_dir_all(dir).map_err(io(dir))?;

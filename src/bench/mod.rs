@@ -120,22 +120,17 @@ fn execute(run: &RunSpec) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
-    let config_path = run.dir.join(CONFIG_FILE);
-    let resumed = config_path.exists();
-    if !resumed {
-        // A fresh run is started as a resume of a directory holding only its resolved config
-        // (exactly what the runner writes first), so `run.yaml` can sit beside it.
-        if let Err(e) = std::fs::create_dir_all(&run.dir)
-            .and_then(|_| std::fs::write(&config_path, les_core::config::to_yaml(&built.resolved)))
-        {
-            return Outcome::Failed(format!("{}: {e}", run.dir.display()));
-        }
-    }
-    if let Err(e) = std::fs::write(run.dir.join(RUN_CONFIG_FILE), &run.yaml) {
+    let resumed = run.dir.join(CONFIG_FILE).exists();
+    // The run's source config sits beside the journal; the runner accepts a directory that
+    // holds no run yet.
+    if let Err(e) =
+        std::fs::create_dir_all(&run.dir).and_then(|_| std::fs::write(run.dir.join(RUN_CONFIG_FILE), &run.yaml))
+    {
         return Outcome::Failed(format!("{}: {e}", run.dir.display()));
     }
+    let mode = if resumed { Mode::Resume } else { Mode::Fresh };
     let start = Instant::now();
-    match runner::run(built, Mode::Resume, &mut Silent) {
+    match runner::run(built, mode, &mut Silent) {
         Ok(outcome) if outcome.status.is_success() => {
             let s = &outcome.summary;
             let best = s["best_f"].as_f64().or_else(|| s["best_y"].as_f64());
