@@ -112,7 +112,8 @@ impl ExactGp {
 
     /// Draws `n_paths` posterior sample paths with `B = params.features` random features.
     pub fn sample_path_set(&self, n_paths: usize, rng: &mut StreamRng) -> Result<PathSet, SurrogateError> {
-        PathSet::posterior(self.posterior()?, self.params.features, n_paths, rng)
+        Ok(PathSet::posterior(self.posterior()?, self.params.features, n_paths, rng)?
+            .with_precision(self.params.path_precision))
     }
 
     /// `(shift, scale)` of the outputs of `data` as configured (§5.3: population std; `n = 1`

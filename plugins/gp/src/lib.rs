@@ -85,12 +85,13 @@ pub mod params;
 pub mod paths;
 pub mod posterior;
 pub mod rff;
+pub mod rff_single;
 pub mod schur;
 
 pub use exact::ExactGp;
 pub use kernel::Kernel;
 pub use params::GpParams;
-pub use paths::PathSet;
+pub use paths::{PathPrecision, PathSet};
 pub use posterior::GpPosterior;
 pub use schur::CandidateConditioning;
 

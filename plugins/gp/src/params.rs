@@ -3,6 +3,7 @@
 use les_core::{KernelKind, ParamError, PluginParams};
 use serde::{Deserialize, Serialize};
 
+use crate::paths::PathPrecision;
 use crate::rff::DEFAULT_FEATURES;
 
 /// Default observation-noise standard deviation σ_n (model scale), les-algorithm.md §6.2.
@@ -127,6 +128,9 @@ pub struct GpParams {
     pub standardize: bool,
     /// Random Fourier features `B` of sample paths.
     pub features: usize,
+    /// Arithmetic of the random-feature part of sample paths: `single` (fused `f32`, about
+    /// three times faster in an inner optimizer's descent) or `double`.
+    pub path_precision: PathPrecision,
 }
 
 impl Default for GpParams {
@@ -142,6 +146,7 @@ impl Default for GpParams {
             warm_start: false,
             standardize: true,
             features: DEFAULT_FEATURES,
+            path_precision: PathPrecision::Single,
         }
     }
 }

@@ -5,24 +5,28 @@
 //! ([`crate::rff`]; `B` features shared by all paths, weights `W ~ 𝒩(0, I)` per path) plus the
 //! Matheron update `V_l = (K_XX + σ_n² I)⁻¹ (y − f_prior^l(X) − ε_l)`, `ε_l ~ 𝒩(0, σ_n² I)`.
 //!
-//! # Evaluation as matrix products
+//! # Evaluation
 //! [`PathSet::value_and_grad`] evaluates path `l` at its own point `x_l` (`xs` is `L×d`), in
 //! fixed blocks of [`PATH_BLOCK`] paths (rayon over blocks; the result does not depend on the
-//! thread count). With `x̃ = x ⊘ ℓ` and `X̃_b` the block's scaled points as columns (`d×L_b`):
+//! thread count). With `x̃ = x ⊘ ℓ`:
 //!
-//! 1. projections `P = Ω X̃_b` (`B×d · d×L_b`, GEMM), then `B`-wide `sin`/`cos` of `P + τ`;
-//! 2. values `a·Σ_b W_{bl} cos(P_{bl} + τ_b)` and `S = W ⊙ sin(P + τ)`, with `a = sqrt(2σ_f²/B)`;
-//! 3. gradient `−a Ωᵀ S` (`d×B · B×L_b`, GEMM; long dot products when `d ≤ 5`) in scaled
-//!    coordinates;
-//! 4. kernel part: `D = X̃_data X̃_b` (`n×d · d×L_b`, GEMM) gives
-//!    `r²_{jl} = ‖x̃_j‖² + ‖x̃_l‖² − 2 D_{jl}`, then `k` and `g` (see [`crate::kernel`]),
-//!    values `Σ_j V_{jl} k_{jl}` and, with `C = V ⊙ g`, gradient
-//!    `X̃_dataᵀ C − x̃_l Σ_j C_{jl}` (`d×n · n×L_b`, GEMM);
-//! 5. both gradient parts are divided by `ℓ` (chain rule of `x̃ = x ⊘ ℓ`).
+//! 1. random-feature part, `a·Σ_b W_{bl} cos θ_b` and its gradient `−a Σ_b W_{bl} sin θ_b Ω_b`
+//!    (`θ = Ω x̃_l + τ`, `a = sqrt(2σ_f²/B)`), in scaled coordinates:
+//!    - [`PathPrecision::Single`] (the `gp` surrogate's default): fused per path in `f32`, see
+//!      [`crate::rff_single`];
+//!    - [`PathPrecision::Double`]: projections `Ω X̃_b` for the block (`B×d · d×L_b`, GEMM),
+//!      `B`-wide `sin`/`cos`, then `−a Ωᵀ S` with `S = W ⊙ sin θ` (GEMM; long dot products
+//!      when `d ≤ 5`);
+//! 2. kernel (Matheron) part in `f64`: path by path, exact squared distances
+//!    `r²_j = ‖x̃_j − x̃_l‖²` input by input over the data, `k` and `g` (see [`crate::kernel`]),
+//!    value `Σ_j V_{jl} k_j` and `C_{jl} = V_{jl} g_j`; then for the block the gradient
+//!    `X̃ᵀ C − x̃_l Σ_j C_{jl}` (`d×n · n×L_b`, GEMM; long dot products when `d ≤ 5`);
+//! 3. both gradient parts are divided by `ℓ` (chain rule of `x̃ = x ⊘ ℓ`).
 //!
 //! SE gradient of path `l`: `−a Σ_b W_{lb} sin(·)(Ω_b ⊘ ℓ) + Σ_j V_{lj} k(x, x_j)(−(x − x_j) ⊘ ℓ²)`;
 //! Matérn-5/2 replaces `k(x, x_j)` in the second sum by `g = (5/3)σ_f²(1 + √5 r)e^{−√5 r}`.
-//! Per call: `2·L·d·(B + n)` multiply-adds in GEMMs plus `L·B` sine/cosine pairs.
+//! Per call: `2·L·d·(B + n)` multiply-adds plus `L·B` sine/cosine pairs and `L·n`
+//! exponentials.
 
 use std::cell::RefCell;
 
@@ -35,6 +39,7 @@ use crate::kernel::Kernel;
 use crate::linalg::{cholesky_solve_in_place, gemm_tn};
 use crate::posterior::GpPosterior;
 use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast, sincos, sincos_reduced, sum4};
+use crate::rff_single::{self, SingleFeatures};
 
 const SQRT5: f64 = 2.236_067_977_499_79;
 
@@ -44,6 +49,20 @@ pub const PATH_BLOCK: usize = 64;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Arithmetic of the random-feature part of path evaluations (the Matheron part is always
+/// double precision). See [`crate::rff_single`] for why single precision is the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathPrecision {
+    /// `f64` throughout.
+    Double,
+    /// Phases, sine/cosine and the feature sums in `f32`, fused per path; about three times
+    /// faster in the descent.
+    #[default]
+    Single,
 }
 
 /// `L` sample paths of a GP (prior or posterior), evaluated together. See the module docs.
@@ -55,16 +74,16 @@ pub struct PathSet {
     amp: f64,
     /// `Ωᵀ`, `d×B`.
     omega_t: DMatrix<f64>,
-    /// `X̃ᵀ`, `d×n`.
-    data_t: DMatrix<f64>,
     /// Feature weights, `B×L` (column `l` for path `l`).
     weights: DMatrix<f64>,
-    /// Scaled data `X̃`, `n×d`.
+    /// Scaled data `X̃`, `n×d` (input-major: input `i` of every point contiguous).
     data: DMatrix<f64>,
-    /// `‖x̃_j‖²`, `n`.
-    data_norms: Vec<f64>,
+    /// `X̃ᵀ`, `d×n`.
+    data_t: DMatrix<f64>,
     /// Update weights `V`, `n×L` (column `l` for path `l`).
     update: DMatrix<f64>,
+    /// The feature part in single precision, when chosen by [`PathSet::with_precision`].
+    single: Option<SingleFeatures>,
 }
 
 impl PathSet {
@@ -112,25 +131,48 @@ impl PathSet {
         let n = update.nrows();
         let inv_ls: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
         let data = DMatrix::from_fn(n, d, |j, i| x[j * d + i] * inv_ls[i]);
-        let data_norms = data.row_iter().map(|r| r.norm_squared()).collect();
         let amp = (2.0 * kernel.signal_variance / features.n_features().max(1) as f64).sqrt();
         Self {
             omega_t: features.omega.transpose(),
-            data_t: data.transpose(),
             kernel,
             inv_ls,
             features,
             amp,
             weights,
+            data_t: data.transpose(),
             data,
-            data_norms,
             update,
+            single: None,
         }
+    }
+
+    /// Evaluates the random-feature part in `precision` (constructors give `Double`).
+    pub fn with_precision(mut self, precision: PathPrecision) -> Self {
+        self.single = match precision {
+            PathPrecision::Double => None,
+            PathPrecision::Single => Some(SingleFeatures::new(
+                self.features.omega.as_slice(),
+                &self.features.tau,
+                self.weights.as_slice(),
+                self.kernel.dim(),
+            )),
+        };
+        self
+    }
+
+    /// The precision of the random-feature part.
+    pub fn precision(&self) -> PathPrecision {
+        if self.single.is_some() { PathPrecision::Single } else { PathPrecision::Double }
     }
 
     /// The random features (shared by all paths).
     pub fn features(&self) -> &RandomFeatures {
         &self.features
+    }
+
+    /// Feature weights `W`, `B×L` (column `l` for path `l`).
+    pub fn feature_weights(&self) -> &DMatrix<f64> {
+        &self.weights
     }
 
     /// Number of data points `n` in the Matheron update (0 for prior paths).
@@ -164,25 +206,120 @@ impl PathSet {
         let lb = values.len();
         let b = self.features.n_features();
         let n = self.n_data();
-        let need = d * lb + 2 * b * lb + 2 * n * lb + lb;
+        // The double-precision feature part needs two B×L_b buffers; the single one none.
+        let feature_bufs = if self.single.is_some() { 0 } else { b * lb };
+        let need = d * lb + lb + 2 * feature_bufs + n * lb + n;
         if scratch.len() < need {
             scratch.resize(need, 0.0);
         }
         let (xt_buf, rest) = scratch.split_at_mut(d * lb);
         let (csums, rest) = rest.split_at_mut(lb);
         csums.fill(0.0);
-        let (proj_buf, rest) = rest.split_at_mut(b * lb);
-        let (s_buf, rest) = rest.split_at_mut(b * lb);
-        let (dots_buf, rest) = rest.split_at_mut(n * lb);
-        let c_buf = &mut rest[..n * lb];
+        let (proj_buf, rest) = rest.split_at_mut(feature_bufs);
+        let (s_buf, rest) = rest.split_at_mut(feature_bufs);
+        let (c_buf, rest) = rest.split_at_mut(n * lb);
+        let kernel_buf = &mut rest[..n];
 
-        // 1. Scaled points, d×L_b column-major (= the row-major block, scaled).
+        // Scaled points, d×L_b column-major (= the row-major block, scaled).
         for (dst, src) in xt_buf.chunks_mut(d).zip(xs.chunks(d)) {
             for ((o, x), s) in dst.iter_mut().zip(src).zip(&self.inv_ls) {
                 *o = x * s;
             }
         }
         let xt = DMatrixView::from_slice(xt_buf, d, lb);
+        let want_grad = !grads.is_empty();
+        if let Some(single) = &self.single {
+            // 1. Random-feature part, fused per path in single precision (see `rff_single`).
+            SCRATCH_F32.with(|cell| {
+                let mut lanes = cell.borrow_mut();
+                lanes.resize(rff_single::scratch_len(d), 0.0);
+                for l0 in (0..lb).step_by(rff_single::GROUP) {
+                    let l1 = (l0 + rff_single::GROUP).min(lb);
+                    let g: &mut [f64] = if want_grad { &mut grads[l0 * d..l1 * d] } else { &mut [] };
+                    let v = &mut values[l0..l1];
+                    single.value_and_grad(first + l0, &xt_buf[l0 * d..l1 * d], v, g, &mut lanes);
+                    v.iter_mut().chain(g.iter_mut()).for_each(|x| *x *= self.amp);
+                }
+            });
+        } else {
+            self.features_double(first, xt, values, grads, proj_buf, s_buf);
+        }
+
+        // 2. Kernel (Matheron) part: weights path by path, then the gradient `X̃ᵀ C − x̃ Σ_j C_j`
+        // for the block (`d×n · n×L_b`, GEMM).
+        if n > 0 {
+            for l in 0..lb {
+                let xl = &xt_buf[l * d..(l + 1) * d];
+                let cl = &mut c_buf[l * n..(l + 1) * n];
+                values[l] += self.matheron(first + l, xl, kernel_buf, cl);
+                csums[l] = sum4(cl);
+            }
+            if want_grad {
+                let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
+                product_tn(&mut gt, 1.0, &self.data_t, &self.data, c_buf, 1.0);
+            }
+        }
+
+        // 3. The chain rule of the scaling.
+        for (l, grow) in grads.chunks_mut(d).enumerate() {
+            let xl = &xt_buf[l * d..(l + 1) * d];
+            for ((g, x), s) in grow.iter_mut().zip(xl).zip(&self.inv_ls) {
+                *g = (*g - csums[l] * x) * s;
+            }
+        }
+    }
+
+    /// `Σ_j V_{jl} k(x, x_j)` of path `l` at scaled point `x̃` (returned); `gv ← V_{·l} ⊙ g`
+    /// (the gradient weights, `n`). Distances are exact differences, input by input over all
+    /// data points (vectorizes); `kv` is scratch of `n` entries.
+    fn matheron(&self, l: usize, x: &[f64], kv: &mut [f64], gv: &mut [f64]) -> f64 {
+        let n = self.n_data();
+        let data = self.data.as_slice(); // input-major: input i of every point at i·n ..
+        kv.fill(0.0);
+        for (i, xi) in x.iter().enumerate() {
+            for (r2, xj) in kv.iter_mut().zip(&data[i * n..(i + 1) * n]) {
+                let t = xj - xi;
+                *r2 += t * t;
+            }
+        }
+        let v = &self.update.as_slice()[l * n..(l + 1) * n];
+        let s2 = self.kernel.signal_variance;
+        // Branch-free (vectorizable): `kv` becomes V ⊙ k, `gv` becomes V ⊙ g.
+        match self.kernel.kind {
+            KernelKind::SeArd => {
+                for ((k, g), vj) in kv.iter_mut().zip(gv.iter_mut()).zip(v) {
+                    *k = vj * s2 * exp_fast(-0.5 * *k);
+                    *g = *k;
+                }
+            }
+            KernelKind::Matern52 => {
+                for ((k, g), vj) in kv.iter_mut().zip(gv.iter_mut()).zip(v) {
+                    let r2 = *k;
+                    let r = r2.sqrt();
+                    let e = vj * s2 * exp_fast(-SQRT5 * r);
+                    *k = (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
+                    *g = 5.0 / 3.0 * (1.0 + SQRT5 * r) * e;
+                }
+            }
+        }
+        sum4(kv)
+    }
+
+    /// Step 1 of the module docs in double precision: projections by GEMM, sine/cosine,
+    /// values and the gradient product (overwrites `values` and `grads`).
+    fn features_double(
+        &self,
+        first: usize,
+        xt: DMatrixView<'_, f64>,
+        values: &mut [f64],
+        grads: &mut [f64],
+        proj_buf: &mut [f64],
+        s_buf: &mut [f64],
+    ) {
+        let d = self.kernel.dim();
+        let lb = values.len();
+        let b = self.features.n_features();
+        let want_grad = !grads.is_empty();
         let mut proj = DMatrixViewMut::from_slice(proj_buf, b, lb);
         proj.gemm(1.0, &self.features.omega, &xt, 0.0);
 
@@ -215,64 +352,9 @@ impl PathSet {
 
         // 3. RFF gradient (scaled coordinates): gᵀ = −a Ωᵀ S (d×L_b), written straight into
         // `grads` (d×L_b column-major is the row-major L_b×d block). Empty `grads`: values only.
-        let want_grad = !grads.is_empty();
         if want_grad {
             let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
             product_tn(&mut gt, -self.amp, &self.omega_t, &self.features.omega, s_buf, 0.0);
-        }
-
-        // 4. Kernel (Matheron) part.
-        if n > 0 {
-            {
-                let mut dots = DMatrixViewMut::from_slice(dots_buf, n, lb);
-                dots.gemm(1.0, &self.data, &xt, 0.0);
-            }
-            for l in 0..lb {
-                let xl = &xt_buf[l * d..(l + 1) * d];
-                let xnorm: f64 = xl.iter().map(|v| v * v).sum();
-                let v = &self.update.as_slice()[(first + l) * n..(first + l + 1) * n];
-                let dcol = &mut dots_buf[l * n..(l + 1) * n];
-                let ccol = &mut c_buf[l * n..(l + 1) * n];
-                // Branch-free loops (vectorizable): `dots` becomes V ⊙ k, `c` becomes V ⊙ g.
-                let s2 = self.kernel.signal_variance;
-                match self.kernel.kind {
-                    KernelKind::SeArd => {
-                        for ((dj, cj), (nj, vj)) in
-                            dcol.iter_mut().zip(ccol.iter_mut()).zip(self.data_norms.iter().zip(v))
-                        {
-                            let r2 = (nj + xnorm - 2.0 * *dj).max(0.0);
-                            let k = s2 * exp_fast(-0.5 * r2);
-                            *dj = vj * k;
-                            *cj = vj * k;
-                        }
-                    }
-                    KernelKind::Matern52 => {
-                        for ((dj, cj), (nj, vj)) in
-                            dcol.iter_mut().zip(ccol.iter_mut()).zip(self.data_norms.iter().zip(v))
-                        {
-                            let r2 = (nj + xnorm - 2.0 * *dj).max(0.0);
-                            let r = r2.sqrt();
-                            let e = s2 * exp_fast(-SQRT5 * r);
-                            *dj = vj * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
-                            *cj = vj * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e;
-                        }
-                    }
-                }
-                values[l] += sum4(dcol);
-                csums[l] = sum4(ccol);
-            }
-            if want_grad {
-                let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
-                product_tn(&mut gt, 1.0, &self.data_t, &self.data, c_buf, 1.0);
-            }
-        }
-
-        // 5. The `−x̃_l Σ_j C_jl` term and the chain rule of the scaling.
-        for (l, grow) in grads.chunks_mut(d).enumerate() {
-            let xl = &xt_buf[l * d..(l + 1) * d];
-            for ((g, x), s) in grow.iter_mut().zip(xl).zip(&self.inv_ls) {
-                *g = (*g - csums[l] * x) * s;
-            }
         }
     }
 }

@@ -5,7 +5,7 @@ mod common;
 use common::{dataset, fixed_gp, uniform_points};
 use les_core::{KernelKind, PathBatch, Surrogate, stream_rng};
 use les_gp::rff::RandomFeatures;
-use les_gp::{Kernel, PathSet};
+use les_gp::{Kernel, PathPrecision, PathSet};
 use serde_json::json;
 
 const KINDS: [KernelKind; 2] = [KernelKind::SeArd, KernelKind::Matern52];
@@ -18,7 +18,8 @@ fn path_gradients_match_finite_differences() {
     {
         let data = dataset(30, d, 3);
         let ls: Vec<f64> = (0..d).map(|i| 0.2 + 0.1 * i as f64).collect();
-        let gp = fixed_gp(&data, kind, &ls, 2e-3, json!({ "features": 256 }));
+        // Double precision: central differences at h = 1e-6 need values to ~1e-12.
+        let gp = fixed_gp(&data, kind, &ls, 2e-3, json!({ "features": 256, "path_precision": "double" }));
         let paths =
             gp.as_pathwise().expect("pathwise").sample_paths(37, &mut stream_rng(4, "paths", 0)).expect("paths");
         let l = paths.n_paths();
@@ -46,6 +47,54 @@ fn path_gradients_match_finite_differences() {
                 assert!((fd - an).abs() < 1e-5 * (1.0 + an.abs()), "{kind:?} path {p} dim {i}: fd {fd} vs {an}");
             }
         }
+    }
+}
+
+#[test]
+fn single_precision_paths_match_double_precision_within_the_rounding_bound() {
+    // The same draw evaluated both ways; the bound is the kernel's first-order rounding bound
+    // (see `rff_single`), scaled by the amplitude and the chain rule: per feature
+    // (d + 3)·u·(|τ_b| + Σ_i |Ω_bi x̃_i|) + 1.2e-7 for sine/cosine + (B/8 + 6)·u for the sums.
+    for kind in KINDS {
+        let d = 6;
+        let data = dataset(40, d, 11);
+        let ls = [0.15, 0.2, 0.3, 0.4, 0.5, 0.6];
+        let gp = fixed_gp(&data, kind, &ls, 2e-3, json!({ "path_precision": "double" }));
+        let double = gp.sample_path_set(100, &mut stream_rng(3, "paths", 0)).expect("paths");
+        assert_eq!(double.precision(), PathPrecision::Double);
+        let single = double.clone().with_precision(PathPrecision::Single);
+        let l = double.n_paths();
+        let xs = uniform_points(l, d, &mut stream_rng(6, "x", 0));
+        let (mut vd, mut gd) = (vec![0.0; l], vec![0.0; l * d]);
+        let (mut vs, mut gs) = (vec![0.0; l], vec![0.0; l * d]);
+        double.value_and_grad(&xs, &mut vd, &mut gd);
+        single.value_and_grad(&xs, &mut vs, &mut gs);
+        let f = double.features();
+        let b = f.n_features();
+        let amp = (2.0 * 1.3 / b as f64).sqrt();
+        let u = f64::from(f32::EPSILON) / 2.0;
+        let w = double.feature_weights();
+        let mut worst_ratio: f64 = 0.0;
+        for p in 0..l {
+            let x = &xs[p * d..(p + 1) * d];
+            let (mut vb, mut gb) = (0.0, vec![0.0; d]);
+            for k in 0..b {
+                let mag: f64 = f.tau[k].abs() + (0..d).map(|i| (f.omega[(k, i)] * x[i] / ls[i]).abs()).sum::<f64>();
+                let e = (d + 3) as f64 * u * mag + 1.2e-7 + (b / 8 + 6) as f64 * u;
+                vb += amp * w[(k, p)].abs() * e;
+                for i in 0..d {
+                    gb[i] += amp * (w[(k, p)] * f.omega[(k, i)] / ls[i]).abs() * e;
+                }
+            }
+            assert!((vs[p] - vd[p]).abs() <= vb, "{kind:?} path {p}: {} vs {} (bound {vb})", vs[p], vd[p]);
+            worst_ratio = worst_ratio.max((vs[p] - vd[p]).abs() / vb);
+            for i in 0..d {
+                let (a, e) = (gs[p * d + i], gd[p * d + i]);
+                assert!((a - e).abs() <= gb[i], "{kind:?} path {p} input {i}: {a} vs {e} (bound {})", gb[i]);
+            }
+        }
+        // Not equal either: the single-precision branch really ran.
+        assert!(worst_ratio > 0.0, "{kind:?}: single and double precision gave identical values");
     }
 }
 
