@@ -275,12 +275,20 @@ impl PathSet {
     fn matheron(&self, l: usize, x: &[f64], kv: &mut [f64], gv: &mut [f64]) -> f64 {
         let n = self.n_data();
         let data = self.data.as_slice(); // input-major: input i of every point at i·n ..
-        kv.fill(0.0);
-        for (i, xi) in x.iter().enumerate() {
-            for (r2, xj) in kv.iter_mut().zip(&data[i * n..(i + 1) * n]) {
-                let t = xj - xi;
-                *r2 += t * t;
-            }
+        // Squared distances a register block of points at a time, inputs in order (the same
+        // summation order as point by point): 32 points give eight independent add chains.
+        let mut start = 0;
+        while start + 32 <= n {
+            squared_distances::<32>(data, n, start, x, &mut kv[start..start + 32]);
+            start += 32;
+        }
+        while start + 4 <= n {
+            squared_distances::<4>(data, n, start, x, &mut kv[start..start + 4]);
+            start += 4;
+        }
+        while start < n {
+            squared_distances::<1>(data, n, start, x, &mut kv[start..start + 1]);
+            start += 1;
         }
         let v = &self.update.as_slice()[l * n..(l + 1) * n];
         let s2 = self.kernel.signal_variance;
@@ -398,6 +406,21 @@ impl PathBatch for PathSet {
                 });
             });
     }
+}
+
+/// `out[k] = ‖x̃_{start+k} − x‖²` for `W` consecutive data points, `data` input-major (`n`
+/// points per input): the `W` sums stay in registers across the inputs.
+#[inline(always)]
+fn squared_distances<const W: usize>(data: &[f64], n: usize, start: usize, x: &[f64], out: &mut [f64]) {
+    let mut acc = [0.0f64; W];
+    for (i, xi) in x.iter().enumerate() {
+        let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
+        for k in 0..W {
+            let t = col[k] - xi;
+            acc[k] += t * t;
+        }
+    }
+    out.copy_from_slice(&acc);
 }
 
 /// nalgebra's `gemm` hands a product to `matrixmultiply` only when every dimension exceeds 5.

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo bench -p les-strategy-les --bench les_step                 # d/n = 5/50, 20/100, 50/400
 //! cargo bench -p les-strategy-les --bench les_step -- 20 100 3     # d n repetitions
-//! cargo bench -p les-strategy-les --bench les_step -- paths        # value_and_grad alone
+//! cargo bench -p les-strategy-les --bench les_step -- paths        # value_and_grad alone (or: paths d n)
 //! cargo bench -p les-strategy-les --bench les_step -- acquisition  # Σ(Z,Z) and the MI reduction
 //! ```
 //!
@@ -191,13 +191,17 @@ fn main() {
         }
         return;
     }
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     if std::env::args().any(|a| a == "paths") {
-        for (d, n) in [(5, 50), (20, 100), (50, 400)] {
+        let sizes = match args.as_slice() {
+            [d, n, ..] => vec![(*d, *n)],
+            _ => vec![(5, 50), (20, 100), (50, 400)],
+        };
+        for (d, n) in sizes {
             bench_paths(d, n, 100);
         }
         return;
     }
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     match args.as_slice() {
         [d, n, reps, ..] => bench(*d, *n, *reps),
         [d, n] => bench(*d, *n, 3),
