@@ -55,12 +55,16 @@
 //! triangular solves, paths, Schur batches) is split into fixed-size blocks, so results do not
 //! depend on the thread count.
 //!
-//! # Performance (bench `cargo bench -p les-gp`, figures in the crate's report)
-//! One `value_and_grad` call of `L = 250` paths with `B = 1024` features costs
-//! `4·L·d·(B + n)` GEMM flops plus `L·B` sine/cosine pairs and `L·n` exponentials; at
-//! `d = 50, n = 400` about 4.7 ms on one core of the development machine (T = 500 steps:
-//! ≈ 2.4 s on one core, half on two). [`PathSet::values`](les_core::PathBatch::values) skips
-//! the gradient products.
+//! # Performance (bench `cargo bench -p les-strategy-les --bench les_step -- paths d n`)
+//! One `value_and_grad` call of `L` paths with `B` features costs `2·L·d·(B + n)`
+//! multiply-adds, `L·B` sine/cosine pairs and `L·n` exponentials. The random-feature part
+//! (all of the sines and cosines, most of the multiply-adds) runs in single precision by
+//! default ([`rff_single`]: fused per path, AVX2 where the build has it, `Ω` laid out chunk by
+//! chunk so that a chunk's frequencies stay in L1); the kernel part in double precision.
+//! [`PathSet::values`](les_core::PathBatch::values) skips the gradients, and
+//! [`PathBatch::value_and_grad_block`](les_core::PathBatch::value_and_grad_block) evaluates
+//! one block of [`paths::PATH_BLOCK`] paths on the calling thread, so that an inner optimizer
+//! can run a block's whole descent without synchronizing threads at every step.
 //!
 //! # Example
 //! ```
@@ -129,6 +133,8 @@ Parameters (default):
   warm_start        false      also start from the previous fit
   standardize       true       standardize outputs
   features          1024       random Fourier features B of sample paths
+  path_precision    single     single: the random-feature part of path evaluations in f32 (about
+                               three times faster descents; error ~1e-6 relative) | double: all f64
 
 Signal variance: MAP, init 1, no prior. Cholesky with escalating relative jitter 1e-10..1e-6 of the \
 mean diagonal; a matrix that still fails is a NotPositiveDefinite error.

@@ -388,6 +388,20 @@ impl PathBatch for PathSet {
         self.kernel.dim()
     }
 
+    fn block_size(&self) -> usize {
+        PATH_BLOCK
+    }
+
+    fn value_and_grad_block(&self, first: usize, xs: &[f64], values: &mut [f64], grads: &mut [f64]) {
+        let d = self.kernel.dim();
+        assert!(
+            first % PATH_BLOCK == 0 && values.len() <= PATH_BLOCK && first + values.len() <= self.n_paths(),
+            "invariant: one block of paths from a multiple of PATH_BLOCK"
+        );
+        assert!(xs.len() == values.len() * d && grads.len() == xs.len(), "invariant: xs and grads are L_b×d");
+        SCRATCH.with(|cell| self.block(first, xs, values, grads, &mut cell.borrow_mut()));
+    }
+
     fn value_and_grad(&self, xs: &[f64], values: &mut [f64], grads: &mut [f64]) {
         let d = self.kernel.dim();
         let l_paths = self.n_paths();

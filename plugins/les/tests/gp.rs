@@ -151,3 +151,54 @@ fn beats_random_search_in_2d() {
 fn beats_random_search_in_10d() {
     quality(10, 30, 1.0);
 }
+
+/// The inner optimizers run each block of 64 paths' whole descent on one thread; that must
+/// give the same bits as all paths stepping together (what an early stop, here one that can
+/// never trigger, makes them do), for every thread count.
+#[test]
+fn blocked_descent_equals_lockstep_descent() {
+    use les_core::{InnerOptimizer, Surrogate};
+    let d = 4;
+    let mut rng = stream_rng(3, "data", 0);
+    let x = uniform_points(&mut rng, 30, d);
+    let y: Vec<f64> = x.chunks(d).map(|p| p.iter().map(|v| (5.0 * v).sin()).sum()).collect();
+    let data = Dataset::from_rows(d, x, y);
+    let gp_params = Params::new(
+        json!({ "hyperparameters": { "fixed": { "lengthscales": [0.3] } }, "features": 128 }),
+        "surrogate.params",
+    );
+    let (mut gp, _) =
+        les_gp::ExactGp::from_params(&gp_params, &BuildContext { dim: d, ..Default::default() }).expect("gp builds");
+    gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fits");
+    // 150 paths: two whole blocks and a partial one.
+    let paths = gp.sample_path_set(150, &mut stream_rng(2, "paths", 0)).expect("paths");
+    let start = [0.4, 0.6, 0.5, 0.3];
+    for (name, params) in [
+        ("adam", json!({ "steps": 40, "learning_rate": 0.01 })),
+        ("gradient_descent", json!({ "steps": 40, "learning_rate": 0.01 })),
+    ] {
+        let optimizer = |extra: Value| {
+            let mut p = params.clone();
+            if let (Some(obj), Some(more)) = (p.as_object_mut(), extra.as_object()) {
+                obj.extend(more.clone());
+            }
+            let ctx = BuildContext { dim: d, ..Default::default() };
+            build::<dyn InnerOptimizer>(name, "inner_optimizer.name", &Params::new(p, "inner_optimizer.params"), &ctx)
+                .map_err(|e| e.to_string())
+                .expect("builds")
+                .component
+        };
+        let lockstep = optimizer(json!({ "stop_tol": 0.0 })).descend(&paths, &start);
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let blocked = pool.install(|| optimizer(json!({})).descend(&paths, &start));
+            assert_eq!(blocked.n_records, 41, "{name}");
+            assert!(
+                blocked.positions.iter().zip(&lockstep.positions).all(|(a, b)| a.to_bits() == b.to_bits())
+                    && blocked.values.iter().zip(&lockstep.values).all(|(a, b)| a.to_bits() == b.to_bits())
+                    && blocked.positions.len() == lockstep.positions.len(),
+                "{name}, {threads} threads: blocked and lockstep histories differ"
+            );
+        }
+    }
+}

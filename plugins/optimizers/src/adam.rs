@@ -115,10 +115,9 @@ impl Adam {
 impl InnerOptimizer for Adam {
     fn descend(&self, paths: &dyn PathBatch, x0: &[f64]) -> DescentSequences {
         let AdamParams { learning_rate, steps, beta1, beta2, epsilon, stop_tol } = self.params;
-        let n = paths.n_paths() * paths.dim();
-        let mut m = vec![0.0; n];
-        let mut v = vec![0.0; n];
-        run_first_order(paths, x0, steps, stop_tol, |t, z, g| {
+        // State per coordinate: first moment m, then second moment v.
+        run_first_order(paths, x0, steps, stop_tol, 2, |t, z, g, state| {
+            let (m, v) = state.split_at_mut(z.len());
             let t = i32::try_from(t).unwrap_or(i32::MAX);
             let step = learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
             for ((zi, &gi), (mi, vi)) in z.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut())) {

@@ -66,7 +66,7 @@ impl GradientDescent {
 impl InnerOptimizer for GradientDescent {
     fn descend(&self, paths: &dyn PathBatch, x0: &[f64]) -> DescentSequences {
         let lr = self.params.learning_rate;
-        run_first_order(paths, x0, self.params.steps, self.params.stop_tol, |_, z, g| {
+        run_first_order(paths, x0, self.params.steps, self.params.stop_tol, 0, |_, z, g, _| {
             for (zi, &gi) in z.iter_mut().zip(g) {
                 // A non-finite gradient entry leaves the coordinate where it is instead of
                 // poisoning the whole history with NaN.

@@ -9,6 +9,7 @@
 //! LES strategy reproduces the reference support mode from these records without loss.
 
 use les_core::{DescentSequences, PathBatch};
+use rayon::prelude::*;
 
 /// Clips every coordinate to `[0, 1]` (the projection of §8 applied after every update).
 /// A NaN coordinate is left to the caller: updates never produce one from finite inputs
@@ -95,40 +96,104 @@ pub fn replicate_start(x0: &[f64], n_paths: usize) -> Vec<f64> {
 
 /// Runs a first-order method for up to `steps` updates on every path of `paths` from `x0`.
 ///
-/// `update(t, z, g)` applies update `t = 1, 2, …` in place to all positions `z` (`L×d`) given
-/// the gradients `g` (`L×d`) at `z_{t−1}`; the driver projects afterwards. Exactly one
-/// `value_and_grad` call per step evaluates all `L` paths (plus one final call for the
-/// value at `z_T`), all buffers are allocated once. With `stop_tol = Some(tol)` the run ends
-/// after the first step in which no path moved farther than `tol`; the history is then
-/// shorter (`n_records < steps + 1`), never padded.
+/// `update(t, z, g, state)` applies update `t = 1, 2, …` in place to the positions `z` of
+/// some paths (`k×d`) given their gradients `g` (`k×d`) at `z_{t−1}` and their optimizer state
+/// (`state_per_coordinate·k·d` values, zero at the start, owned by the driver); the driver
+/// projects afterwards. Coordinates are independent, so the same update serves any group of
+/// paths.
+///
+/// Without an early stop the paths run in blocks of [`PathBatch::block_size`], one block's
+/// whole descent per rayon task ([`PathBatch::value_and_grad_block`] once per step, plus one
+/// final call for the value at `z_T`): the `T` steps need no synchronization between threads,
+/// and the history is the same as one batch call per step. With `stop_tol = Some(tol)` all
+/// paths step together (one `value_and_grad` per step) and the run ends after the first step
+/// in which no path moved farther than `tol`; the history is then shorter
+/// (`n_records < steps + 1`), never padded.
 pub fn run_first_order(
     paths: &dyn PathBatch,
     x0: &[f64],
     steps: usize,
     stop_tol: Option<f64>,
-    mut update: impl FnMut(usize, &mut [f64], &[f64]),
+    state_per_coordinate: usize,
+    update: impl Fn(usize, &mut [f64], &[f64], &mut [f64]) + Sync,
 ) -> DescentSequences {
     let n_paths = paths.n_paths();
     let dim = paths.dim();
     assert_eq!(x0.len(), dim, "invariant: the start point has d coordinates");
+    if let Some(tol) = stop_tol {
+        return run_together(paths, x0, steps, tol, state_per_coordinate, update);
+    }
+    let block = paths.block_size().clamp(1, n_paths.max(1));
+    let firsts: Vec<usize> = (0..n_paths).step_by(block).collect();
+    let histories: Vec<DescentSequences> = firsts
+        .par_iter()
+        .map(|&first| {
+            let count = block.min(n_paths - first);
+            let mut rec = Recorder::new(count, dim, steps + 1);
+            let mut z = replicate_start(x0, count);
+            let mut state = vec![0.0; state_per_coordinate * count * dim];
+            let mut values = vec![0.0; count];
+            let mut grads = vec![0.0; count * dim];
+            rec.push_positions(&z);
+            for t in 1..=steps {
+                paths.value_and_grad_block(first, &z, &mut values, &mut grads);
+                rec.push_values(&values);
+                update(t, &mut z, &grads, &mut state);
+                project_unit(&mut z);
+                rec.push_positions(&z);
+            }
+            paths.value_and_grad_block(first, &z, &mut values, &mut grads);
+            rec.push_values(&values);
+            rec.finish()
+        })
+        .collect();
+    if let [only] = histories.as_slice()
+        && only.n_paths == n_paths
+    {
+        return histories.into_iter().next().expect("invariant: one history");
+    }
+    // Interleave the blocks' histories into the step-major layout.
+    let records = steps + 1;
+    let mut positions = vec![0.0; records * n_paths * dim];
+    let mut values = vec![0.0; records * n_paths];
+    positions.par_chunks_mut(n_paths * dim).zip(values.par_chunks_mut(n_paths)).enumerate().for_each(
+        |(t, (pos, val))| {
+            for (h, &first) in histories.iter().zip(&firsts) {
+                let k = h.n_paths;
+                pos[first * dim..(first + k) * dim].copy_from_slice(&h.positions[t * k * dim..(t + 1) * k * dim]);
+                val[first..first + k].copy_from_slice(&h.values[t * k..(t + 1) * k]);
+            }
+        },
+    );
+    DescentSequences { n_paths, dim, n_records: records, positions, values }
+}
+
+/// [`run_first_order`] with the early stop: all paths step together.
+fn run_together(
+    paths: &dyn PathBatch,
+    x0: &[f64],
+    steps: usize,
+    tol: f64,
+    state_per_coordinate: usize,
+    update: impl Fn(usize, &mut [f64], &[f64], &mut [f64]),
+) -> DescentSequences {
+    let n_paths = paths.n_paths();
+    let dim = paths.dim();
     let mut rec = Recorder::new(n_paths, dim, steps + 1);
     let mut z = replicate_start(x0, n_paths);
-    let mut previous = if stop_tol.is_some() { z.clone() } else { Vec::new() };
+    let mut previous = z.clone();
+    let mut state = vec![0.0; state_per_coordinate * n_paths * dim];
     let mut values = vec![0.0; n_paths];
     let mut grads = vec![0.0; n_paths * dim];
     rec.push_positions(&z);
     for t in 1..=steps {
         paths.value_and_grad(&z, &mut values, &mut grads);
         rec.push_values(&values);
-        if stop_tol.is_some() {
-            previous.copy_from_slice(&z);
-        }
-        update(t, &mut z, &grads);
+        previous.copy_from_slice(&z);
+        update(t, &mut z, &grads, &mut state);
         project_unit(&mut z);
         rec.push_positions(&z);
-        if let Some(tol) = stop_tol
-            && max_row_distance(&z, &previous, dim) < tol
-        {
+        if max_row_distance(&z, &previous, dim) < tol {
             break;
         }
     }
@@ -174,7 +239,7 @@ mod tests {
             inner: crate::testing::QuadraticPaths::with_centres(2, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
             calls: Default::default(),
         };
-        let seq = run_first_order(&paths, &[0.5, 0.5], 37, None, |_, z, g| {
+        let seq = run_first_order(&paths, &[0.5, 0.5], 37, None, 0, |_, z, g, _| {
             for (zi, gi) in z.iter_mut().zip(g) {
                 *zi -= 0.1 * gi;
             }
