@@ -43,6 +43,42 @@ pub fn gemm_tn_par(c: &mut DMatrix<f64>, alpha: f64, a: &DMatrix<f64>, b: &DMatr
     );
 }
 
+/// The upper triangle of `c ← alpha·aᵀ·a + beta·c` (`c` square, `a` `k×m`): per block of 64
+/// columns only the rows down to the block's last column (the diagonal block in full), about
+/// half the flops of [`gemm_tn_par`]. Parallel over the column blocks; entries below the
+/// diagonal blocks are left as they were.
+pub fn syrk_tn_upper_par(c: &mut DMatrix<f64>, alpha: f64, a: &DMatrix<f64>, beta: f64) {
+    let (m, k) = (c.nrows(), a.nrows());
+    if m == 0 || k == 0 {
+        return;
+    }
+    let a_t = a.transpose();
+    c.as_mut_slice().par_chunks_mut(m * RHS_BLOCK).enumerate().for_each(|(blk, cc)| {
+        let cols = cc.len() / m;
+        let rows = (blk * RHS_BLOCK + cols).min(m);
+        let mut full = DMatrixViewMut::from_slice(cc, m, cols);
+        let mut cv = full.rows_mut(0, rows);
+        cv.gemm(alpha, &a_t.rows(0, rows), &a.columns(blk * RHS_BLOCK, cols), beta);
+    });
+}
+
+/// Copies the upper triangle of the square `c` onto its lower triangle, tile by tile.
+pub fn mirror_upper(c: &mut DMatrix<f64>) {
+    const TILE: usize = 64;
+    let m = c.nrows();
+    let data = c.as_mut_slice();
+    for j0 in (0..m).step_by(TILE) {
+        for i0 in (j0..m).step_by(TILE) {
+            // Lower entries (i, j), i > j, of the tile rows i0.., columns j0.. from (j, i).
+            for j in j0..(j0 + TILE).min(m) {
+                for i in i0.max(j + 1)..(i0 + TILE).min(m) {
+                    data[j * m + i] = data[i * m + j];
+                }
+            }
+        }
+    }
+}
+
 /// Solves `L X = B` in place (`B` becomes `X`); `l` is lower triangular `n×n` (its upper
 /// triangle is not read), `b` is `n×m`.
 pub fn solve_lower_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
@@ -157,5 +193,20 @@ mod tests {
         solve_lower_transpose_in_place(&l, &mut y);
         let reference = l.transpose().solve_upper_triangular(&b).expect("nonsingular");
         assert!((&y - &reference).abs().max() < 1e-12);
+    }
+
+    #[test]
+    fn upper_syrk_and_mirror_match_the_full_product() {
+        // 150 columns: two whole blocks of 64 and a partial one.
+        let (k, m) = (30, 150);
+        let a = DMatrix::from_fn(k, m, |i, j| ((i * 7 + j * 13) % 19) as f64 / 19.0 - 0.4);
+        let c0 = DMatrix::from_fn(m, m, |i, j| 1.0 + ((i + j) % 5) as f64 * 0.1);
+        let mut full = c0.clone();
+        gemm_tn_par(&mut full, -1.0, &a, &a, 1.0);
+        let mut upper = c0.clone();
+        syrk_tn_upper_par(&mut upper, -1.0, &a, 1.0);
+        mirror_upper(&mut upper);
+        assert!((&upper - &full).abs().max() < 1e-13);
+        assert_eq!(upper, upper.transpose(), "exactly symmetric");
     }
 }

@@ -10,7 +10,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::cholesky::{JitteredCholesky, cholesky_with_jitter};
 use crate::kernel::Kernel;
-use crate::linalg::{cholesky_solve_in_place, gemm_tn_par, solve_lower_in_place};
+use crate::linalg::{cholesky_solve_in_place, gemm_tn_par, mirror_upper, solve_lower_in_place, syrk_tn_upper_par};
 use crate::schur::CandidateConditioning;
 
 /// An exact GP posterior with zero prior mean (see the module docs).
@@ -165,16 +165,19 @@ impl GpPosterior {
         self.check_points(b)?;
         // The common case Σ(Z, Z) (LES's support points) computes the kernel and the whitened
         // cross-covariance once.
-        let same = a == b;
-        let mut k = if same { self.kernel.gram(a) } else { self.kernel.matrix(a, b) };
-        if self.n() > 0 {
-            let wa = self.whitened_cross(a);
-            if same {
-                gemm_tn_par(&mut k, -1.0, &wa, &wa, 1.0);
-            } else {
-                let wb = self.whitened_cross(b);
-                gemm_tn_par(&mut k, -1.0, &wa, &wb, 1.0);
+        // Σ(Z, Z) also only its upper triangle, mirrored at the end (exactly symmetric).
+        if a == b {
+            let mut k = self.kernel.gram_upper(a);
+            if self.n() > 0 {
+                syrk_tn_upper_par(&mut k, -1.0, &self.whitened_cross(a), 1.0);
             }
+            mirror_upper(&mut k);
+            return Ok(k);
+        }
+        let mut k = self.kernel.matrix(a, b);
+        if self.n() > 0 {
+            let (wa, wb) = (self.whitened_cross(a), self.whitened_cross(b));
+            gemm_tn_par(&mut k, -1.0, &wa, &wb, 1.0);
         }
         Ok(k)
     }
