@@ -17,10 +17,9 @@
 //!    - [`PathPrecision::Double`]: projections `Ω X̃_b` for the block (`B×d · d×L_b`, GEMM),
 //!      `B`-wide `sin`/`cos`, then `−a Ωᵀ S` with `S = W ⊙ sin θ` (GEMM; long dot products
 //!      when `d ≤ 5`);
-//! 2. kernel (Matheron) part in `f64`: path by path, exact squared distances
-//!    `r²_j = ‖x̃_j − x̃_l‖²` input by input over the data, `k` and `g` (see [`crate::kernel`]),
-//!    value `Σ_j V_{jl} k_j` and `C_{jl} = V_{jl} g_j`; then for the block the gradient
-//!    `X̃ᵀ C − x̃_l Σ_j C_{jl}` (`d×n · n×L_b`, GEMM; long dot products when `d ≤ 5`);
+//! 2. kernel (Matheron) part in `f64`, path by path and a register block of data points at a
+//!    time: exact squared distances `r²_j = ‖x̃_j − x̃_l‖²`, `k` and `g` (see
+//!    [`crate::kernel`]), value `Σ_j V_{jl} k_j` and gradient `Σ_j V_{jl} g_j (x̃_j − x̃_l)`;
 //! 3. both gradient parts are divided by `ℓ` (chain rule of `x̃ = x ⊘ ℓ`).
 //!
 //! SE gradient of path `l`: `−a Σ_b W_{lb} sin(·)(Ω_b ⊘ ℓ) + Σ_j V_{lj} k(x, x_j)(−(x − x_j) ⊘ ℓ²)`;
@@ -78,8 +77,6 @@ pub struct PathSet {
     weights: DMatrix<f64>,
     /// Scaled data `X̃`, `n×d` (input-major: input `i` of every point contiguous).
     data: DMatrix<f64>,
-    /// `X̃ᵀ`, `d×n`.
-    data_t: DMatrix<f64>,
     /// Update weights `V`, `n×L` (column `l` for path `l`).
     update: DMatrix<f64>,
     /// The feature part in single precision, when chosen by [`PathSet::with_precision`].
@@ -132,18 +129,7 @@ impl PathSet {
         let inv_ls: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
         let data = DMatrix::from_fn(n, d, |j, i| x[j * d + i] * inv_ls[i]);
         let amp = (2.0 * kernel.signal_variance / features.n_features().max(1) as f64).sqrt();
-        Self {
-            omega_t: features.omega.transpose(),
-            kernel,
-            inv_ls,
-            features,
-            amp,
-            weights,
-            data_t: data.transpose(),
-            data,
-            update,
-            single: None,
-        }
+        Self { omega_t: features.omega.transpose(), kernel, inv_ls, features, amp, weights, data, update, single: None }
     }
 
     /// Evaluates the random-feature part in `precision` (constructors give `Double`).
@@ -208,17 +194,14 @@ impl PathSet {
         let n = self.n_data();
         // The double-precision feature part needs two B×L_b buffers; the single one none.
         let feature_bufs = if self.single.is_some() { 0 } else { b * lb };
-        let need = d * lb + lb + 2 * feature_bufs + n * lb + n;
+        let need = d * lb + 2 * feature_bufs + 4 * d;
         if scratch.len() < need {
             scratch.resize(need, 0.0);
         }
         let (xt_buf, rest) = scratch.split_at_mut(d * lb);
-        let (csums, rest) = rest.split_at_mut(lb);
-        csums.fill(0.0);
         let (proj_buf, rest) = rest.split_at_mut(feature_bufs);
         let (s_buf, rest) = rest.split_at_mut(feature_bufs);
-        let (c_buf, rest) = rest.split_at_mut(n * lb);
-        let kernel_buf = &mut rest[..n];
+        let lanes_buf = &mut rest[..4 * d];
 
         // Scaled points, d×L_b column-major (= the row-major block, scaled).
         for (dst, src) in xt_buf.chunks_mut(d).zip(xs.chunks(d)) {
@@ -245,72 +228,101 @@ impl PathSet {
             self.features_double(first, xt, values, grads, proj_buf, s_buf);
         }
 
-        // 2. Kernel (Matheron) part: weights path by path, then the gradient `X̃ᵀ C − x̃ Σ_j C_j`
-        // for the block (`d×n · n×L_b`, GEMM).
-        if n > 0 {
-            for l in 0..lb {
-                let xl = &xt_buf[l * d..(l + 1) * d];
-                let cl = &mut c_buf[l * n..(l + 1) * n];
-                values[l] += self.matheron(first + l, xl, kernel_buf, cl);
-                csums[l] = sum4(cl);
-            }
-            if want_grad {
-                let mut gt = DMatrixViewMut::from_slice(grads, d, lb);
-                product_tn(&mut gt, 1.0, &self.data_t, &self.data, c_buf, 1.0);
-            }
-        }
-
-        // 3. The chain rule of the scaling.
-        for (l, grow) in grads.chunks_mut(d).enumerate() {
+        // 2. Kernel (Matheron) part and 3. the chain rule of the scaling, path by path.
+        for l in 0..lb {
             let xl = &xt_buf[l * d..(l + 1) * d];
-            for ((g, x), s) in grow.iter_mut().zip(xl).zip(&self.inv_ls) {
-                *g = (*g - csums[l] * x) * s;
+            let g: &mut [f64] = if want_grad { &mut grads[l * d..(l + 1) * d] } else { &mut [] };
+            if n > 0 {
+                values[l] += self.matheron(first + l, xl, g, lanes_buf);
+            }
+            for (gi, s) in g.iter_mut().zip(&self.inv_ls) {
+                *gi *= s;
             }
         }
     }
 
-    /// `Σ_j V_{jl} k(x, x_j)` of path `l` at scaled point `x̃` (returned); `gv ← V_{·l} ⊙ g`
-    /// (the gradient weights, `n`). Distances are exact differences, input by input over all
-    /// data points (vectorizes); `kv` is scratch of `n` entries.
-    fn matheron(&self, l: usize, x: &[f64], kv: &mut [f64], gv: &mut [f64]) -> f64 {
+    /// `Σ_j V_{jl} k(x̃, x̃_j)` of path `l` at scaled point `x̃` (returned) and, when `grad` is
+    /// not empty, `grad += Σ_j V_{jl} g_j (x̃_j − x̃)` (scaled coordinates; exact differences,
+    /// no `X̃ᵀC − x̃ΣC` cancellation). Register blocks of data points at a time: distances,
+    /// kernel, value and gradient of a block while it is in registers. `lanes` is scratch of
+    /// `4d` entries (four gradient accumulators per input).
+    fn matheron(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
         let n = self.n_data();
-        let data = self.data.as_slice(); // input-major: input i of every point at i·n ..
-        // Squared distances a register block of points at a time, inputs in order (the same
-        // summation order as point by point): 32 points give eight independent add chains.
+        let v = &self.update.as_slice()[l * n..(l + 1) * n];
+        let lanes = &mut lanes[..4 * x.len()];
+        lanes.fill(0.0);
+        let mut value = [0.0f64; 4];
+        let want_grad = !grad.is_empty();
         let mut start = 0;
-        while start + 32 <= n {
-            squared_distances::<32>(data, n, start, x, &mut kv[start..start + 32]);
-            start += 32;
+        while start + 16 <= n {
+            self.matheron_block::<16>(start, x, v, &mut value, lanes, want_grad);
+            start += 16;
         }
         while start + 4 <= n {
-            squared_distances::<4>(data, n, start, x, &mut kv[start..start + 4]);
+            self.matheron_block::<4>(start, x, v, &mut value, lanes, want_grad);
             start += 4;
         }
         while start < n {
-            squared_distances::<1>(data, n, start, x, &mut kv[start..start + 1]);
+            self.matheron_block::<1>(start, x, v, &mut value, lanes, want_grad);
             start += 1;
         }
-        let v = &self.update.as_slice()[l * n..(l + 1) * n];
+        for (g, lane) in grad.iter_mut().zip(lanes.chunks_exact(4)) {
+            *g += (lane[0] + lane[1]) + (lane[2] + lane[3]);
+        }
+        (value[0] + value[1]) + (value[2] + value[3])
+    }
+
+    /// One block of `W` data points of [`PathSet::matheron`].
+    #[inline(always)]
+    fn matheron_block<const W: usize>(
+        &self,
+        start: usize,
+        x: &[f64],
+        v: &[f64],
+        value: &mut [f64; 4],
+        lanes: &mut [f64],
+        want_grad: bool,
+    ) {
+        let n = self.n_data();
+        let data = self.data.as_slice(); // input-major: input i of every point at i·n ..
+        let mut r2 = [0.0f64; W];
+        squared_distances::<W>(data, n, start, x, &mut r2);
+        let v: &[f64; W] = v[start..start + W].try_into().expect("invariant: W points");
         let s2 = self.kernel.signal_variance;
-        // Branch-free (vectorizable): `kv` becomes V ⊙ k, `gv` becomes V ⊙ g.
+        // `kv = V ⊙ k` (value weights), `gv = V ⊙ g` (gradient weights); branch-free.
+        let mut kv = [0.0f64; W];
+        let mut gv = [0.0f64; W];
         match self.kernel.kind {
             KernelKind::SeArd => {
-                for ((k, g), vj) in kv.iter_mut().zip(gv.iter_mut()).zip(v) {
-                    *k = vj * s2 * exp_fast(-0.5 * *k);
-                    *g = *k;
+                for k in 0..W {
+                    kv[k] = v[k] * s2 * exp_fast(-0.5 * r2[k]);
+                    gv[k] = kv[k];
                 }
             }
             KernelKind::Matern52 => {
-                for ((k, g), vj) in kv.iter_mut().zip(gv.iter_mut()).zip(v) {
-                    let r2 = *k;
-                    let r = r2.sqrt();
-                    let e = vj * s2 * exp_fast(-SQRT5 * r);
-                    *k = (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
-                    *g = 5.0 / 3.0 * (1.0 + SQRT5 * r) * e;
+                for k in 0..W {
+                    let r = r2[k].sqrt();
+                    let e = v[k] * s2 * exp_fast(-SQRT5 * r);
+                    kv[k] = (1.0 + SQRT5 * r + 5.0 / 3.0 * r2[k]) * e;
+                    gv[k] = 5.0 / 3.0 * (1.0 + SQRT5 * r) * e;
                 }
             }
         }
-        sum4(kv)
+        for k in 0..W {
+            value[k % 4] += kv[k];
+        }
+        if want_grad {
+            for (i, (xi, lane)) in x.iter().zip(lanes.chunks_exact_mut(4)).enumerate() {
+                let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
+                let mut acc = [0.0f64; 4];
+                for k in 0..W {
+                    acc[k % 4] += gv[k] * (col[k] - xi);
+                }
+                for (o, a) in lane.iter_mut().zip(&acc) {
+                    *o += a;
+                }
+            }
+        }
     }
 
     /// Step 1 of the module docs in double precision: projections by GEMM, sine/cosine,
