@@ -123,7 +123,10 @@ pub fn run_first_order(
     if let Some(tol) = stop_tol {
         return run_together(paths, x0, steps, tol, state_per_coordinate, update);
     }
-    let block = paths.block_size().clamp(1, n_paths.max(1));
+    if n_paths == 0 {
+        return Recorder::new(0, dim, 0).finish();
+    }
+    let block = paths.block_size().clamp(1, n_paths);
     let firsts: Vec<usize> = (0..n_paths).step_by(block).collect();
     let histories: Vec<DescentSequences> = firsts
         .par_iter()
@@ -247,6 +250,13 @@ mod tests {
         assert_eq!(paths.calls.load(std::sync::atomic::Ordering::Relaxed), 38);
         assert_eq!((seq.n_paths, seq.dim, seq.n_records), (3, 2, 38));
         assert_eq!(seq.positions.len(), 38 * 3 * 2);
+    }
+
+    #[test]
+    fn no_paths_give_an_empty_history() {
+        let paths = crate::testing::QuadraticPaths::with_centres(2, Vec::new());
+        let seq = run_first_order(&paths, &[0.5, 0.5], 5, None, 0, |_, _, _, _| {});
+        assert_eq!((seq.n_paths, seq.n_records, seq.positions.len(), seq.values.len()), (0, 0, 0, 0));
     }
 
     #[test]
