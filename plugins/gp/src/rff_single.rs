@@ -16,8 +16,9 @@
 //! and the gradient `Σ (w sin θ) Ω` lane by lane, so no `B×L` intermediate goes through
 //! memory. Every sum has a fixed order, so results are the same for any thread count.
 
-/// Features per chunk of the fused kernel (two AVX2 registers of `f32`); `B` is padded to a
-/// multiple of it with zero weights and zero frequencies, which contribute nothing.
+/// Features per chunk of the fused kernel (eight AVX2 registers of `f32`: eight independent
+/// multiply-add chains for the phases); `B` is padded to a multiple of it with zero weights and
+/// zero frequencies, which contribute nothing.
 pub const CHUNK: usize = 64;
 
 /// Accumulator lanes of the sums (one AVX2 register of `f32`).
