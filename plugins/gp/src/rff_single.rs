@@ -34,23 +34,34 @@ fn madd(a: f32, b: f32, c: f32) -> f32 {
     if cfg!(target_feature = "fma") { a.mul_add(b, c) } else { a * b + c }
 }
 
+/// `1.5·2²³`: adding it rounds to an integer, kept in the low mantissa bits.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+/// π/2 = PIO2_1 + PIO2_2 + PIO2_3; PIO2_1 has 8 significant bits, so `q·PIO2_1` is exact.
+const PIO2_1: f32 = 1.570_312_5;
+const PIO2_2: f32 = 4.837_513e-4;
+const PIO2_3: f32 = 7.549_79e-8;
+/// Cephes `sinf` on |r| ≤ π/4: `sin r ≈ r + r³(S1 + S2 r² + S3 r⁴)`.
+const S1: f32 = -1.666_665_5e-1;
+const S2: f32 = 8.332_161e-3;
+const S3: f32 = -1.951_529_6e-4;
+/// Cephes `cosf` on |r| ≤ π/4: `cos r ≈ 1 − r²/2 + r⁴(C1 + C2 r² + C3 r⁴)`.
+const C1: f32 = 4.166_664_6e-2;
+const C2: f32 = -1.388_731_6e-3;
+const C3: f32 = 2.443_315_7e-5;
+
 /// `(sin x, cos x)` in single precision for `|x| ≤ SINCOS_F32_FAST_LIMIT`, branch-free so
 /// that loops over it vectorize: Cody–Waite reduction by π/2 in three parts (the first two
 /// with few enough significant bits that `q·part` is exact) and the Cephes `sinf`/`cosf`
 /// polynomials on `|r| ≤ π/4`. Absolute error below 1.2e-7 on that range (tested).
 #[inline(always)]
 pub fn sincos_f32(x: f32) -> (f32, f32) {
-    const ROUND_MAGIC: f32 = 12_582_912.0; // 1.5·2^23
-    const PIO2_1: f32 = 1.570_312_5; // 8 significant bits
-    const PIO2_2: f32 = 4.837_513e-4;
-    const PIO2_3: f32 = 7.549_79e-8;
     let t = x * std::f32::consts::FRAC_2_PI + ROUND_MAGIC;
     let q = t - ROUND_MAGIC;
     let quadrant = t.to_bits(); // low bits = q mod 4 (2^22 ≡ 0 mod 4)
     let r = madd(-q, PIO2_3, madd(-q, PIO2_2, madd(-q, PIO2_1, x)));
     let z = r * r;
-    let sr = madd(r * z, madd(madd(-1.951_529_6e-4, z, 8.332_161e-3), z, -1.666_665_5e-1), r);
-    let cr = madd(z * z, madd(madd(2.443_315_7e-5, z, -1.388_731_6e-3), z, 4.166_664_6e-2), madd(-0.5, z, 1.0));
+    let sr = madd(r * z, madd(madd(S3, z, S2), z, S1), r);
+    let cr = madd(z * z, madd(madd(C3, z, C2), z, C1), madd(-0.5, z, 1.0));
     // Quadrant k: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s).
     let swap = 0u32.wrapping_sub(quadrant & 1);
     let (sb, cb) = (sr.to_bits(), cr.to_bits());
@@ -281,7 +292,10 @@ fn sincos_chunk_exact(theta: &[f32; CHUNK]) -> ([f32; CHUNK], [f32; CHUNK]) {
 pub mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{CHUNK, LANES, SINCOS_F32_FAST_LIMIT, SingleFeatures, sincos_chunk_exact};
+    use super::{
+        C1, C2, C3, CHUNK, LANES, PIO2_1, PIO2_2, PIO2_3, ROUND_MAGIC, S1, S2, S3, SINCOS_F32_FAST_LIMIT,
+        SingleFeatures, sincos_chunk_exact,
+    };
 
     const REGS: usize = CHUNK / LANES;
 
@@ -289,23 +303,15 @@ pub mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn sincos(v: __m256) -> (__m256, __m256) {
-        let t = _mm256_fmadd_ps(v, _mm256_set1_ps(std::f32::consts::FRAC_2_PI), _mm256_set1_ps(12_582_912.0));
-        let q = _mm256_sub_ps(t, _mm256_set1_ps(12_582_912.0));
-        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(1.570_312_5), v);
-        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(4.837_513e-4), r);
-        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(7.549_79e-8), r);
+        let t = _mm256_fmadd_ps(v, _mm256_set1_ps(std::f32::consts::FRAC_2_PI), _mm256_set1_ps(ROUND_MAGIC));
+        let q = _mm256_sub_ps(t, _mm256_set1_ps(ROUND_MAGIC));
+        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(PIO2_1), v);
+        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(PIO2_2), r);
+        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(PIO2_3), r);
         let z = _mm256_mul_ps(r, r);
-        let ps = _mm256_fmadd_ps(
-            _mm256_fmadd_ps(_mm256_set1_ps(-1.951_529_6e-4), z, _mm256_set1_ps(8.332_161e-3)),
-            z,
-            _mm256_set1_ps(-1.666_665_5e-1),
-        );
+        let ps = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(S3), z, _mm256_set1_ps(S2)), z, _mm256_set1_ps(S1));
         let sr = _mm256_fmadd_ps(_mm256_mul_ps(r, z), ps, r);
-        let pc = _mm256_fmadd_ps(
-            _mm256_fmadd_ps(_mm256_set1_ps(2.443_315_7e-5), z, _mm256_set1_ps(-1.388_731_6e-3)),
-            z,
-            _mm256_set1_ps(4.166_664_6e-2),
-        );
+        let pc = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(C3), z, _mm256_set1_ps(C2)), z, _mm256_set1_ps(C1));
         let cr =
             _mm256_fmadd_ps(_mm256_mul_ps(z, z), pc, _mm256_fnmadd_ps(_mm256_set1_ps(0.5), z, _mm256_set1_ps(1.0)));
         let quadrant = _mm256_castps_si256(t);
