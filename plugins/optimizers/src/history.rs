@@ -121,7 +121,8 @@ pub fn run_first_order(
     let dim = paths.dim();
     assert_eq!(x0.len(), dim, "invariant: the start point has d coordinates");
     if let Some(tol) = stop_tol {
-        return run_together(paths, x0, steps, tol, state_per_coordinate, update);
+        let eval = |z: &[f64], v: &mut [f64], g: &mut [f64]| paths.value_and_grad(z, v, g);
+        return descend_group(n_paths, dim, x0, steps, Some(tol), state_per_coordinate, eval, &update);
     }
     if n_paths == 0 {
         return Recorder::new(0, dim, 0).finish();
@@ -132,22 +133,8 @@ pub fn run_first_order(
         .par_iter()
         .map(|&first| {
             let count = block.min(n_paths - first);
-            let mut rec = Recorder::new(count, dim, steps + 1);
-            let mut z = replicate_start(x0, count);
-            let mut state = vec![0.0; state_per_coordinate * count * dim];
-            let mut values = vec![0.0; count];
-            let mut grads = vec![0.0; count * dim];
-            rec.push_positions(&z);
-            for t in 1..=steps {
-                paths.value_and_grad_block(first, &z, &mut values, &mut grads);
-                rec.push_values(&values);
-                update(t, &mut z, &grads, &mut state);
-                project_unit(&mut z);
-                rec.push_positions(&z);
-            }
-            paths.value_and_grad_block(first, &z, &mut values, &mut grads);
-            rec.push_values(&values);
-            rec.finish()
+            let eval = |z: &[f64], v: &mut [f64], g: &mut [f64]| paths.value_and_grad_block(first, z, v, g);
+            descend_group(count, dim, x0, steps, None, state_per_coordinate, eval, &update)
         })
         .collect();
     if let [only] = histories.as_slice()
@@ -171,36 +158,43 @@ pub fn run_first_order(
     DescentSequences { n_paths, dim, n_records: records, positions, values }
 }
 
-/// [`run_first_order`] with the early stop: all paths step together.
-fn run_together(
-    paths: &dyn PathBatch,
+/// The descent of `count` paths that `eval(z, values, grads)` evaluates together (one block,
+/// or the whole batch): one `eval` per step plus one for the value at the last position. With
+/// `stop_tol`, ends after the first step in which no path moved farther than it.
+#[allow(clippy::too_many_arguments)]
+fn descend_group(
+    count: usize,
+    dim: usize,
     x0: &[f64],
     steps: usize,
-    tol: f64,
+    stop_tol: Option<f64>,
     state_per_coordinate: usize,
-    update: impl Fn(usize, &mut [f64], &[f64], &mut [f64]),
+    eval: impl Fn(&[f64], &mut [f64], &mut [f64]),
+    update: &impl Fn(usize, &mut [f64], &[f64], &mut [f64]),
 ) -> DescentSequences {
-    let n_paths = paths.n_paths();
-    let dim = paths.dim();
-    let mut rec = Recorder::new(n_paths, dim, steps + 1);
-    let mut z = replicate_start(x0, n_paths);
-    let mut previous = z.clone();
-    let mut state = vec![0.0; state_per_coordinate * n_paths * dim];
-    let mut values = vec![0.0; n_paths];
-    let mut grads = vec![0.0; n_paths * dim];
+    let mut rec = Recorder::new(count, dim, steps + 1);
+    let mut z = replicate_start(x0, count);
+    let mut previous = if stop_tol.is_some() { z.clone() } else { Vec::new() };
+    let mut state = vec![0.0; state_per_coordinate * count * dim];
+    let mut values = vec![0.0; count];
+    let mut grads = vec![0.0; count * dim];
     rec.push_positions(&z);
     for t in 1..=steps {
-        paths.value_and_grad(&z, &mut values, &mut grads);
+        eval(&z, &mut values, &mut grads);
         rec.push_values(&values);
-        previous.copy_from_slice(&z);
+        if stop_tol.is_some() {
+            previous.copy_from_slice(&z);
+        }
         update(t, &mut z, &grads, &mut state);
         project_unit(&mut z);
         rec.push_positions(&z);
-        if max_row_distance(&z, &previous, dim) < tol {
+        if let Some(tol) = stop_tol
+            && max_row_distance(&z, &previous, dim) < tol
+        {
             break;
         }
     }
-    paths.value_and_grad(&z, &mut values, &mut grads);
+    eval(&z, &mut values, &mut grads);
     rec.push_values(&values);
     rec.finish()
 }
