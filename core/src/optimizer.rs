@@ -17,7 +17,10 @@ pub struct DescentSequences {
     pub n_records: usize,
     /// `(T+1)×L×d` positions in the unit cube.
     pub positions: Vec<f64>,
-    /// `(T+1)×L` path values at those positions.
+    /// `(T+1)×L` path values at those positions, or empty when the optimizer followed
+    /// gradients only (gradient descent and Adam: the values of 500 steps would cost as much
+    /// as a third of the descent, and only a few are ever read). Read them with
+    /// [`DescentSequences::values_at`], which evaluates the paths when none were recorded.
     pub values: Vec<f64>,
 }
 
@@ -28,9 +31,40 @@ impl DescentSequences {
         &self.positions[start..start + self.dim]
     }
 
-    /// Path value of path `l` at record `t`.
+    /// Whether the optimizer recorded the path values of every record.
+    pub fn has_values(&self) -> bool {
+        !self.values.is_empty() || self.n_paths == 0
+    }
+
+    /// Recorded path value of path `l` at record `t`.
+    ///
+    /// # Panics
+    /// If no values were recorded ([`DescentSequences::has_values`]); use
+    /// [`DescentSequences::values_at`] then.
     pub fn value(&self, t: usize, l: usize) -> f64 {
+        assert!(self.has_values(), "invariant: the optimizer recorded no values; use values_at");
         self.values[t * self.n_paths + l]
+    }
+
+    /// `out[l] = f^l(z^l_{records[l]})`: the value of each path at one record of its own,
+    /// recorded or, when the optimizer recorded none, evaluated on `paths` (the batch the
+    /// sequences were run on).
+    pub fn values_at(&self, paths: &dyn PathBatch, records: &[usize]) -> Vec<f64> {
+        assert_eq!(records.len(), self.n_paths, "invariant: one record per path");
+        if self.has_values() {
+            return records.iter().enumerate().map(|(l, &t)| self.value(t, l)).collect();
+        }
+        assert!(
+            paths.n_paths() == self.n_paths && paths.dim() == self.dim,
+            "invariant: the paths the sequences were run on"
+        );
+        let mut xs = Vec::with_capacity(self.n_paths * self.dim);
+        for (l, &t) in records.iter().enumerate() {
+            xs.extend_from_slice(self.position(t, l));
+        }
+        let mut out = vec![0.0; self.n_paths];
+        paths.values(&xs, &mut out);
+        out
     }
 
     /// Final position of path `l`, `d` values.
@@ -38,7 +72,7 @@ impl DescentSequences {
         self.position(self.n_records - 1, l)
     }
 
-    /// Final value of path `l`.
+    /// Final recorded value of path `l` (see [`DescentSequences::value`]).
     pub fn final_value(&self, l: usize) -> f64 {
         self.value(self.n_records - 1, l)
     }

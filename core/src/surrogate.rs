@@ -99,22 +99,25 @@ pub trait PathBatch: Send + Sync {
         self.value_and_grad(xs, values, &mut grads);
     }
 
-    /// Size of the blocks of paths that [`PathBatch::value_and_grad_block`] evaluates on their
-    /// own (the default, `L`: only the whole batch). Inner optimizers run a block's whole
-    /// descent on one thread, so the `T` steps need no synchronization between threads.
+    /// Size of the blocks of paths that [`PathBatch::gradients_block`] evaluates on their own
+    /// (the default, `L`: only the whole batch). Inner optimizers run a block's whole descent
+    /// on one thread, so the `T` steps need no synchronization between threads.
     fn block_size(&self) -> usize {
         self.n_paths()
     }
 
-    /// [`PathBatch::value_and_grad`] for the paths `first .. first + values.len()` only, on the
-    /// calling thread; `first` is a multiple of [`PathBatch::block_size`] and the range at most
-    /// one block. Must give the same bits as the whole-batch call. The default handles the
-    /// one block of the default block size.
-    fn value_and_grad_block(&self, first: usize, xs: &[f64], values: &mut [f64], grads: &mut [f64]) {
+    /// Gradients of the paths `first .. first + grads.len() / d` at their own points (`xs`
+    /// and `grads` are `L_b×d`), on the calling thread; `first` is a multiple of
+    /// [`PathBatch::block_size`] and the range at most one block. What a first-order descent
+    /// needs at each step: an implementation may skip the values and round differently from
+    /// [`PathBatch::value_and_grad`], but a path's gradient must not depend on the block it
+    /// is evaluated in. The default handles the one block of the default block size.
+    fn gradients_block(&self, first: usize, xs: &[f64], grads: &mut [f64]) {
         assert!(
-            first == 0 && values.len() == self.n_paths(),
+            first == 0 && grads.len() == self.n_paths() * self.dim(),
             "invariant: a PathBatch without its own block_size is evaluated as one block"
         );
-        self.value_and_grad(xs, values, grads);
+        let mut values = vec![0.0; self.n_paths()];
+        self.value_and_grad(xs, &mut values, grads);
     }
 }

@@ -62,9 +62,10 @@
 //! default ([`rff_single`]: fused per path, AVX2 where the build has it, `Ω` laid out chunk by
 //! chunk so that a chunk's frequencies stay in L1); the kernel part in double precision.
 //! [`PathSet::values`](les_core::PathBatch::values) skips the gradients, and
-//! [`PathBatch::value_and_grad_block`](les_core::PathBatch::value_and_grad_block) evaluates
-//! one block of [`paths::PATH_BLOCK`] paths on the calling thread, so that an inner optimizer
-//! can run a block's whole descent without synchronizing threads at every step.
+//! [`PathBatch::gradients_block`](les_core::PathBatch::gradients_block) the values (sine
+//! only, [`rff_single::SingleFeatures::gradients`]) for one block of [`paths::PATH_BLOCK`]
+//! paths on the calling thread, so that an inner optimizer can run a block's whole descent
+//! without synchronizing threads at every step.
 //!
 //! # Example
 //! ```

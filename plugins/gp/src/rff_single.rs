@@ -49,6 +49,48 @@ const C1: f32 = 4.166_664_6e-2;
 const C2: f32 = -1.388_731_6e-3;
 const C3: f32 = 2.443_315_7e-5;
 
+/// π = PI_FMA_1 + PI_FMA_2 to 2⁻⁴⁷: with a fused multiply-add `x − q·PI_FMA_1` is exact
+/// before its one rounding, so two parts reduce as well as three.
+const PI_FMA_1: f32 = std::f32::consts::PI;
+const PI_FMA_2: f32 = -8.742_278e-8;
+/// π = PI_1 + PI_2 + PI_3 without a fused multiply-add; PI_1 has 8 significant bits, so
+/// `q·PI_1` is exact.
+const PI_1: f32 = 3.140_625;
+const PI_2: f32 = 9.675_026e-4;
+const PI_3: f32 = 1.509_958e-7;
+/// Minimax odd polynomial of degree 9 for sine on |r| ≤ π/2 (absolute error 4.6e-9 with
+/// exact coefficients, 1.7e-8 with these `f32` ones):
+/// `sin r ≈ r + r³(SIN_1 + SIN_2 r² + SIN_3 r⁴ + SIN_4 r⁶)`.
+const SIN_1: f32 = -1.666_665_7e-1;
+const SIN_2: f32 = 8.333_017e-3;
+const SIN_3: f32 = -1.980_661_5e-4;
+const SIN_4: f32 = 2.600_054_6e-6;
+
+/// `x − q·π` for an integer-valued `q` (see [`PI_FMA_1`] and [`PI_1`]).
+#[inline(always)]
+fn reduce_by_pi(x: f32, q: f32) -> f32 {
+    if cfg!(target_feature = "fma") {
+        madd(-q, PI_FMA_2, madd(-q, PI_FMA_1, x))
+    } else {
+        madd(-q, PI_3, madd(-q, PI_2, madd(-q, PI_1, x)))
+    }
+}
+
+/// `sin x` in single precision for `|x| ≤ SINCOS_F32_FAST_LIMIT`, the kernel of the
+/// gradient-only evaluation ([`SingleFeatures::gradients`]): reduction by π (`x = qπ + r`,
+/// `|r| ≤ π/2`, `sin x = (−1)^q sin r`), so one polynomial serves every `x` and no quadrant
+/// selects between sine and cosine. Absolute error below 1.7e-7 on that range (tested).
+#[inline(always)]
+pub fn sin_f32(x: f32) -> f32 {
+    let t = madd(x, std::f32::consts::FRAC_1_PI, ROUND_MAGIC);
+    let q = t - ROUND_MAGIC;
+    let r = reduce_by_pi(x, q);
+    let z = r * r;
+    let sr = madd(r * z, madd(madd(madd(SIN_4, z, SIN_3), z, SIN_2), z, SIN_1), r);
+    // Bit 0 of q (2^22 is even) into the sign bit.
+    f32::from_bits(sr.to_bits() ^ (t.to_bits() << 31))
+}
+
 /// `(sin x, cos x)` in single precision for `|x| ≤ SINCOS_F32_FAST_LIMIT`, branch-free so
 /// that loops over it vectorize: Cody–Waite reduction by π/2 in three parts (the first two
 /// with few enough significant bits that `q·part` is exact) and the Cephes `sinf`/`cosf`
@@ -138,6 +180,46 @@ impl SingleFeatures {
         scratch: &mut [f32],
     ) {
         self.evaluate(first, x_scaled, values, grads, scratch, false);
+    }
+
+    /// The gradients alone, `grads[k·d ..] ← −Σ_b W_{b,l} sin θ_b Ω_b` for the paths `first ..`
+    /// (up to [`GROUP`], one per row of `x_scaled`): what a first-order descent needs at each
+    /// step. Sine only, so no cosine polynomial, no quadrant swap and no value sum; the
+    /// arithmetic differs from [`SingleFeatures::value_and_grad`]'s gradient by rounding only.
+    pub fn gradients(&self, first: usize, x_scaled: &[f64], grads: &mut [f64], scratch: &mut [f32]) {
+        self.evaluate_gradients(first, x_scaled, grads, scratch, false);
+    }
+
+    /// [`SingleFeatures::gradients`], with the portable kernel when `portable`.
+    fn evaluate_gradients(
+        &self,
+        first: usize,
+        x_scaled: &[f64],
+        grads: &mut [f64],
+        scratch: &mut [f32],
+        portable: bool,
+    ) {
+        let d = self.dim;
+        let g = grads.len() / d.max(1);
+        assert!(g <= GROUP && x_scaled.len() == g * d, "invariant: at most GROUP paths, x and grads are g×d");
+        let (grad_lanes, x) = scratch[GROUP * LANES..].split_at_mut(g * d * LANES);
+        let x = &mut x[..g * d];
+        for (o, v) in x.iter_mut().zip(x_scaled) {
+            *o = *v as f32;
+        }
+        grad_lanes.fill(0.0);
+        if portable || !cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
+            self.accumulate_gradients_portable(first, x, grad_lanes);
+        } else {
+            #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+            // SAFETY: the build enables AVX2 and FMA for every function (checked by the `cfg`).
+            unsafe {
+                avx2::accumulate_gradients(self, first, x, grad_lanes)
+            };
+        }
+        for (gr, lanes) in grads.iter_mut().zip(grad_lanes.chunks_exact(LANES)) {
+            *gr = -sum_lanes(lanes);
+        }
     }
 
     /// [`SingleFeatures::value_and_grad`], with the portable kernel when `portable` (so tests
@@ -254,6 +336,68 @@ impl SingleFeatures {
     }
 }
 
+impl SingleFeatures {
+    /// The gradient-only kernel in plain Rust (the reference for the AVX2 version, with the
+    /// same operations in the same order): adds `W sin θ Ω_i` to
+    /// `grad_lanes[(k·d + i)·LANES ..]` for the `g = x.len() / d` paths from `first`.
+    pub fn accumulate_gradients_portable(&self, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
+        let p = self.padded;
+        let d = self.dim;
+        for start in (0..p).step_by(CHUNK) {
+            let tau: &[f32; CHUNK] = self.tau[start..start + CHUNK].try_into().expect("invariant: CHUNK lanes");
+            for (k, xk) in x.chunks_exact(d.max(1)).enumerate() {
+                let at = (first + k) * p + start;
+                let w: &[f32; CHUNK] = self.weights[at..at + CHUNK].try_into().expect("invariant: CHUNK lanes");
+                let mut theta = *tau;
+                for (i, xi) in xk.iter().enumerate() {
+                    let om = self.omega_chunk(i, start);
+                    for b in 0..CHUNK {
+                        theta[b] = madd(om[b], *xi, theta[b]);
+                    }
+                }
+                // `theta` becomes `W sin θ`.
+                if theta.iter().any(|t| t.abs() > SINCOS_F32_FAST_LIMIT || t.is_nan()) {
+                    let sin = sin_chunk_exact(&theta);
+                    for b in 0..CHUNK {
+                        theta[b] = w[b] * sin[b];
+                    }
+                } else {
+                    for b in 0..CHUNK {
+                        theta[b] = w[b] * sin_f32(theta[b]);
+                    }
+                }
+                let lanes_k = &mut grad_lanes[k * d * LANES..(k + 1) * d * LANES];
+                for (i, lanes) in lanes_k.chunks_exact_mut(LANES).enumerate() {
+                    let om = self.omega_chunk(i, start);
+                    let (even, odd) = gradient_sums(&theta, om);
+                    for b in 0..LANES {
+                        lanes[b] += even[b] + odd[b];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `Σ_j s_j ⊙ om_j` over the [`LANES`]-wide registers `j` of a chunk, in two interleaved
+/// accumulators (even and odd `j`): two independent multiply-add chains instead of one.
+#[inline(always)]
+fn gradient_sums(s: &[f32; CHUNK], om: &[f32; CHUNK]) -> ([f32; LANES], [f32; LANES]) {
+    let mut even = [0.0f32; LANES];
+    let mut odd = [0.0f32; LANES];
+    for b in 0..LANES {
+        even[b] = s[b] * om[b];
+        odd[b] = s[LANES + b] * om[LANES + b];
+    }
+    for j in (2 * LANES..CHUNK).step_by(2 * LANES) {
+        for b in 0..LANES {
+            even[b] = madd(s[j + b], om[j + b], even[b]);
+            odd[b] = madd(s[j + LANES + b], om[j + LANES + b], odd[b]);
+        }
+    }
+    (even, odd)
+}
+
 /// Sum of [`LANES`] lanes in double precision, pairwise in a fixed order.
 #[inline]
 fn sum_lanes(lanes: &[f32]) -> f64 {
@@ -269,6 +413,12 @@ fn sum_lanes(lanes: &[f32]) -> f64 {
         }
     }
     v[0]
+}
+
+/// Sine of a chunk through `f64`, for phases beyond [`SINCOS_F32_FAST_LIMIT`] (or NaN).
+#[cold]
+fn sin_chunk_exact(theta: &[f32; CHUNK]) -> [f32; CHUNK] {
+    std::array::from_fn(|k| f64::from(theta[k]).sin() as f32)
 }
 
 /// Sine and cosine of a chunk through `f64`, for phases beyond [`SINCOS_F32_FAST_LIMIT`] (or
@@ -293,8 +443,8 @@ pub mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{
-        C1, C2, C3, CHUNK, LANES, PIO2_1, PIO2_2, PIO2_3, ROUND_MAGIC, S1, S2, S3, SINCOS_F32_FAST_LIMIT,
-        SingleFeatures, sincos_chunk_exact,
+        C1, C2, C3, CHUNK, LANES, PI_FMA_1, PI_FMA_2, PIO2_1, PIO2_2, PIO2_3, ROUND_MAGIC, S1, S2, S3, SIN_1, SIN_2,
+        SIN_3, SIN_4, SINCOS_F32_FAST_LIMIT, SingleFeatures, sin_chunk_exact, sincos_chunk_exact,
     };
 
     const REGS: usize = CHUNK / LANES;
@@ -323,6 +473,95 @@ pub mod avx2 {
         let sin_sign = _mm256_slli_epi32::<30>(_mm256_and_si256(quadrant, two));
         let cos_sign = _mm256_slli_epi32::<30>(_mm256_and_si256(_mm256_add_epi32(quadrant, _mm256_set1_epi32(1)), two));
         (_mm256_xor_ps(sin, _mm256_castsi256_ps(sin_sign)), _mm256_xor_ps(cos, _mm256_castsi256_ps(cos_sign)))
+    }
+
+    /// `w · sin v` lane by lane, as `w * super::sin_f32(v)`: the sign `(−1)^q` goes onto `w`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn weighted_sin(v: __m256, w: __m256) -> __m256 {
+        let t = _mm256_fmadd_ps(v, _mm256_set1_ps(std::f32::consts::FRAC_1_PI), _mm256_set1_ps(ROUND_MAGIC));
+        let q = _mm256_sub_ps(t, _mm256_set1_ps(ROUND_MAGIC));
+        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(PI_FMA_1), v);
+        let r = _mm256_fnmadd_ps(q, _mm256_set1_ps(PI_FMA_2), r);
+        let z = _mm256_mul_ps(r, r);
+        let p = _mm256_fmadd_ps(_mm256_set1_ps(SIN_4), z, _mm256_set1_ps(SIN_3));
+        let p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(SIN_2));
+        let p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(SIN_1));
+        let sr = _mm256_fmadd_ps(_mm256_mul_ps(r, z), p, r);
+        let sign = _mm256_castsi256_ps(_mm256_slli_epi32::<31>(_mm256_castps_si256(t)));
+        _mm256_mul_ps(_mm256_xor_ps(w, sign), sr)
+    }
+
+    /// See [`SingleFeatures::accumulate_gradients_portable`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA (guaranteed by the module's `cfg`).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn accumulate_gradients(f: &SingleFeatures, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
+        let p = f.padded;
+        let d = f.dim;
+        let g = x.len() / d.max(1);
+        assert!(grad_lanes.len() == g * d * LANES, "invariant: lanes g·d·LANES");
+        let limit = _mm256_set1_ps(SINCOS_F32_FAST_LIMIT);
+        let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        let load = |s: &[f32], j: usize| -> __m256 {
+            assert!(s.len() >= (j + 1) * LANES, "invariant: a whole register of lanes");
+            // SAFETY: lanes `8j .. 8j + 8` lie inside `s` (checked above).
+            unsafe { _mm256_loadu_ps(s.as_ptr().add(j * LANES)) }
+        };
+        for start in (0..p).step_by(CHUNK) {
+            let tau = &f.tau[start..start + CHUNK];
+            for k in 0..g {
+                let xk = &x[k * d..(k + 1) * d];
+                let at = (first + k) * p + start;
+                let w = &f.weights[at..at + CHUNK];
+                let mut theta: [__m256; REGS] = std::array::from_fn(|j| load(tau, j));
+                for (i, xi) in xk.iter().enumerate() {
+                    let om = f.omega_chunk(i, start);
+                    let xb = _mm256_set1_ps(*xi);
+                    for (j, t) in theta.iter_mut().enumerate() {
+                        *t = _mm256_fmadd_ps(load(om, j), xb, *t);
+                    }
+                }
+                // Any phase beyond the fast range (or NaN: the ordered comparison fails)?
+                let mut inside = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+                for t in &theta {
+                    inside = _mm256_and_ps(inside, _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_and_ps(*t, abs_mask), limit));
+                }
+                // `theta` becomes `W sin θ`.
+                if _mm256_movemask_ps(inside) != 0xff {
+                    let mut th = [0.0f32; CHUNK];
+                    for (j, t) in theta.iter().enumerate() {
+                        // SAFETY: lanes 8j .. 8j + 8 of a CHUNK-long array, j < REGS.
+                        unsafe { _mm256_storeu_ps(th.as_mut_ptr().add(j * LANES), *t) };
+                    }
+                    let sin = sin_chunk_exact(&th);
+                    for (j, t) in theta.iter_mut().enumerate() {
+                        *t = _mm256_mul_ps(load(w, j), load(&sin, j));
+                    }
+                } else {
+                    for (j, t) in theta.iter_mut().enumerate() {
+                        *t = weighted_sin(*t, load(w, j));
+                    }
+                }
+                // Two interleaved accumulators per input, as `super::gradient_sums`.
+                let lanes_k = &mut grad_lanes[k * d * LANES..(k + 1) * d * LANES];
+                for (i, lanes) in lanes_k.chunks_exact_mut(LANES).enumerate() {
+                    let om = f.omega_chunk(i, start);
+                    let mut even = _mm256_mul_ps(theta[0], load(om, 0));
+                    let mut odd = _mm256_mul_ps(theta[1], load(om, 1));
+                    for j in (2..REGS).step_by(2) {
+                        even = _mm256_fmadd_ps(theta[j], load(om, j), even);
+                        odd = _mm256_fmadd_ps(theta[j + 1], load(om, j + 1), odd);
+                    }
+                    let sum = _mm256_add_ps(even, odd);
+                    // SAFETY: `lanes` has exactly LANES = 8 entries (`chunks_exact_mut`).
+                    unsafe {
+                        _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(_mm256_loadu_ps(lanes.as_ptr()), sum))
+                    };
+                }
+            }
+        }
     }
 
     /// See [`SingleFeatures::accumulate_portable`].
@@ -426,15 +665,28 @@ mod tests {
             x += 0.0731;
         }
         // One ulp of 1.0 in f32 is 1.19e-7.
-        assert!(worst < 1.2e-7, "worst error {worst}");
+        assert!(worst < SINCOS_ERROR, "worst error {worst}");
         assert_eq!(sincos_f32(0.0), (0.0, 1.0));
     }
+
+    /// Absolute error of [`sincos_f32`] and the AVX2 `sincos` (tested below).
+    const SINCOS_ERROR: f64 = 1.2e-7;
+    /// Absolute error of [`sin_f32`] and the AVX2 `weighted_sin`: two roundings of a reduced
+    /// argument below 2 (2⁻²⁴ each, and `|sin′| ≤ 1`), the polynomial's 1.7e-8 and the final
+    /// rounding of a result below 1 (2⁻²⁵).
+    const SIN_ERROR: f64 = 2.0 * 5.960_464_5e-8 + 1.7e-8 + 2.980_232_3e-8;
 
     /// Double-precision value and gradient of one path with a first-order bound on the error
     /// of the single-precision kernel: rounding the inputs and the `d + 1` multiply-adds of a
     /// phase cost at most `(d + 3)·u·(|τ_b| + Σ_i |Ω_bi x̃_i|)`, the sine/cosine kernel adds
-    /// 1.2e-7, and each lane sums `B/LANES + 2` terms sequentially in `f32`.
-    fn reference(omega: &[f64], tau: &[f64], w: &[f64], x: &[f64]) -> (f64, Vec<f64>, f64, Vec<f64>) {
+    /// `kernel_error`, and each lane sums `B/LANES + 2` terms sequentially in `f32`.
+    fn reference(
+        omega: &[f64],
+        tau: &[f64],
+        w: &[f64],
+        x: &[f64],
+        kernel_error: f64,
+    ) -> (f64, Vec<f64>, f64, Vec<f64>) {
         let (b, d) = (tau.len(), x.len());
         let u = f64::from(f32::EPSILON) / 2.0;
         let sum_err = (b / LANES + 2) as f64 * u;
@@ -443,7 +695,7 @@ mod tests {
         for k in 0..b {
             let th: f64 = tau[k] + (0..d).map(|i| omega[i * b + k] * x[i]).sum::<f64>();
             let mag: f64 = tau[k].abs() + (0..d).map(|i| (omega[i * b + k] * x[i]).abs()).sum::<f64>();
-            let e = (d + 3) as f64 * u * mag + 1.2e-7 + 4.0 * u;
+            let e = (d + 3) as f64 * u * mag + kernel_error + 4.0 * u;
             v += w[k] * th.cos();
             vb += w[k].abs() * (e + sum_err);
             for i in 0..d {
@@ -459,17 +711,7 @@ mod tests {
     /// `L` paths that span several groups, `B` not a multiple of the chunk, and phases in
     /// `scale`.
     fn check_kernels(d: usize, b: usize, n_paths: usize, x_scale: f64) {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let omega: Vec<f64> = (0..b * d).map(|_| 4.0 * next() - 2.0).collect();
-        let tau: Vec<f64> = (0..b).map(|_| 2.0 * std::f64::consts::PI * next()).collect();
-        let w: Vec<f64> = (0..b * n_paths).map(|_| 2.0 * next() - 1.0).collect();
-        let x: Vec<f64> = (0..n_paths * d).map(|_| x_scale * (2.0 * next() - 1.0)).collect();
+        let Problem { omega, tau, w, x } = Problem::new(d, b, n_paths, x_scale);
         let f = SingleFeatures::new(&omega, &tau, &w, d);
         let mut scratch = vec![0.0; scratch_len(d)];
         for portable in [false, true] {
@@ -482,7 +724,8 @@ mod tests {
                 f.evaluate(first, &x[first * d..last * d], &mut v_only, &mut [], &mut scratch, portable);
                 assert_eq!(v, v_only, "values with and without gradients");
                 for l in first..last {
-                    let (ev, eg, vb, gb) = reference(&omega, &tau, &w[l * b..(l + 1) * b], &x[l * d..(l + 1) * d]);
+                    let (ev, eg, vb, gb) =
+                        reference(&omega, &tau, &w[l * b..(l + 1) * b], &x[l * d..(l + 1) * d], SINCOS_ERROR);
                     let k = l - first;
                     assert!(
                         (v[k] - ev).abs() <= vb,
@@ -501,6 +744,84 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A random feature set (`Ω` in ±2, `τ` in [0, 2π), weights in ±1) and points in
+    /// `±x_scale`, from a fixed xorshift stream.
+    struct Problem {
+        omega: Vec<f64>,
+        tau: Vec<f64>,
+        w: Vec<f64>,
+        x: Vec<f64>,
+    }
+
+    impl Problem {
+        fn new(d: usize, b: usize, n_paths: usize, x_scale: f64) -> Self {
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let omega: Vec<f64> = (0..b * d).map(|_| 4.0 * next() - 2.0).collect();
+            let tau: Vec<f64> = (0..b).map(|_| 2.0 * std::f64::consts::PI * next()).collect();
+            let w: Vec<f64> = (0..b * n_paths).map(|_| 2.0 * next() - 1.0).collect();
+            let x: Vec<f64> = (0..n_paths * d).map(|_| x_scale * (2.0 * next() - 1.0)).collect();
+            Self { omega, tau, w, x }
+        }
+    }
+
+    /// The gradient-only kernels against [`reference`] with the sine's error bound, and the
+    /// AVX2 one bit for bit against the portable one (same operations in the same order).
+    fn check_gradient_kernels(d: usize, b: usize, n_paths: usize, x_scale: f64) {
+        let Problem { omega, tau, w, x } = Problem::new(d, b, n_paths, x_scale);
+        let f = SingleFeatures::new(&omega, &tau, &w, d);
+        let mut scratch = vec![0.0; scratch_len(d)];
+        for first in (0..n_paths).step_by(GROUP) {
+            let last = (first + GROUP).min(n_paths);
+            let xs = &x[first * d..last * d];
+            let mut fast = vec![0.0; (last - first) * d];
+            f.evaluate_gradients(first, xs, &mut fast, &mut scratch, false);
+            let mut portable = vec![0.0; (last - first) * d];
+            f.evaluate_gradients(first, xs, &mut portable, &mut scratch, true);
+            if cfg!(target_feature = "fma") {
+                assert_eq!(
+                    fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "AVX2 and portable gradients of paths {first}..{last}"
+                );
+            }
+            for l in first..last {
+                let (_, eg, _, gb) = reference(&omega, &tau, &w[l * b..(l + 1) * b], &x[l * d..(l + 1) * d], SIN_ERROR);
+                for i in 0..d {
+                    let gi = portable[(l - first) * d + i];
+                    assert!((gi - eg[i]).abs() <= gb[i], "path {l}, input {i}: {gi} vs {} (bound {})", eg[i], gb[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gradient_kernels_match_double_precision_within_the_rounding_bound() {
+        check_gradient_kernels(7, 100, 11, 3.0);
+        check_gradient_kernels(1, 64, 3, 1.0);
+        check_gradient_kernels(20, 1024, 9, 2.0);
+        // |θ| up to ~1e5, past SINCOS_F32_FAST_LIMIT in most chunks.
+        check_gradient_kernels(3, 130, 5, 2.0e4);
+    }
+
+    #[test]
+    fn sin_f32_is_accurate_to_single_precision() {
+        let mut worst: f64 = 0.0;
+        let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
+        while x < f64::from(SINCOS_F32_FAST_LIMIT) {
+            let xf = x as f32;
+            worst = worst.max((f64::from(sin_f32(xf)) - f64::from(xf).sin()).abs());
+            x += 0.00731;
+        }
+        assert!(worst < SIN_ERROR, "worst error {worst}");
+        assert_eq!(sin_f32(0.0), 0.0);
     }
 
     #[test]
@@ -524,6 +845,8 @@ mod tests {
             let (mut v, mut g) = ([0.0], [0.0]);
             f.evaluate(0, &[f64::NAN], &mut v, &mut g, &mut scratch, portable);
             assert!(v[0].is_nan() && g[0].is_nan(), "portable {portable}: {v:?} {g:?}");
+            f.evaluate_gradients(0, &[f64::NAN], &mut g, &mut scratch, portable);
+            assert!(g[0].is_nan(), "portable {portable}, gradient only: {g:?}");
         }
     }
 
@@ -548,7 +871,7 @@ mod tests {
             }
             x += 0.731;
         }
-        assert!(worst < 1.2e-7, "worst error {worst}");
+        assert!(worst < SINCOS_ERROR, "worst error {worst}");
     }
 
     #[test]
@@ -573,5 +896,7 @@ mod tests {
         }
         assert!((v - ev).abs() < 1e-6, "{v} vs {ev}");
         assert!((grad[0] - eg[0]).abs() < 1e-6 && (grad[1] - eg[1]).abs() < 1e-6, "{grad:?} vs {eg:?}");
+        f.gradients(0, &x, &mut grad, &mut scratch);
+        assert!((grad[0] - eg[0]).abs() < 1e-6 && (grad[1] - eg[1]).abs() < 1e-6, "gradients only: {grad:?} vs {eg:?}");
     }
 }

@@ -10,7 +10,7 @@
 //! its outputs (the reference's out-of-model runs), raw units otherwise (within-model runs).
 //! So ε = 0.02 means 2% of the observed standard deviation with the default `gp`.
 
-use les_core::DescentSequences;
+use les_core::{DescentSequences, PathBatch};
 use serde::Serialize;
 
 /// Summary of the local-regret samples of one iteration.
@@ -30,10 +30,13 @@ pub struct RegretStats {
     pub fraction_below_epsilon: f64,
 }
 
-/// `r_l = f^l(z_0) − f^l(z_T)` for every path, `L` values.
-pub fn local_regret(seqs: &DescentSequences) -> Vec<f64> {
+/// `r_l = f^l(z_0) − f^l(z_T)` for every path, `L` values; `paths` are the paths the
+/// sequences were run on (evaluated when the optimizer recorded no values).
+pub fn local_regret(seqs: &DescentSequences, paths: &dyn PathBatch) -> Vec<f64> {
     let last = seqs.n_records.saturating_sub(1);
-    (0..seqs.n_paths).map(|l| seqs.value(0, l) - seqs.value(last, l)).collect()
+    let start = seqs.values_at(paths, &vec![0; seqs.n_paths]);
+    let end = seqs.values_at(paths, &vec![last; seqs.n_paths]);
+    start.iter().zip(&end).map(|(a, b)| a - b).collect()
 }
 
 /// The fraction of `regrets` below `epsilon` (NaN counts as not below).
@@ -66,10 +69,14 @@ pub fn regret_stats(regrets: &[f64], epsilon: f64) -> RegretStats {
 
 #[cfg(test)]
 mod tests {
+    use les_optimizers::testing::QuadraticPaths;
+
     use super::*;
 
     #[test]
     fn regret_is_start_minus_final_value() {
+        // Recorded values are used as they are (the paths would give other ones).
+        let paths = QuadraticPaths::with_centres(1, vec![0.0, 0.0]);
         // 2 paths, 3 records, step-major values.
         let seqs = DescentSequences {
             n_paths: 2,
@@ -78,7 +85,7 @@ mod tests {
             positions: vec![0.0; 6],
             values: vec![1.0, 2.0, 0.5, 1.9, 0.2, 1.99],
         };
-        let r = local_regret(&seqs);
+        let r = local_regret(&seqs, &paths);
         assert!((r[0] - 0.8).abs() < 1e-15 && (r[1] - 0.01).abs() < 1e-15);
         let s = regret_stats(&r, 0.02);
         assert_eq!(s.fraction_below_epsilon, 0.5);
@@ -88,5 +95,21 @@ mod tests {
         let s = regret_stats(&[3.0, 1.0, 2.0], 1.5);
         assert_eq!((s.median, s.mean), (2.0, 2.0));
         assert!((s.fraction_below_epsilon - 1.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn regret_without_recorded_values_evaluates_the_paths() {
+        // f^l(x) = ½(x − c_l)²: path 0 goes 0.9 → 0.5 (c = 0.4), path 1 stays at 0.2 (c = 0.2).
+        let paths = QuadraticPaths::with_centres(1, vec![0.4, 0.2]);
+        let seqs = DescentSequences {
+            n_paths: 2,
+            dim: 1,
+            n_records: 3,
+            positions: vec![0.9, 0.2, 0.7, 0.2, 0.5, 0.2],
+            values: Vec::new(),
+        };
+        let r = local_regret(&seqs, &paths);
+        assert!((r[0] - 0.5 * (0.25 - 0.01)).abs() < 1e-15, "{r:?}");
+        assert_eq!(r[1], 0.0);
     }
 }

@@ -50,9 +50,9 @@ impl DescentSampler {
         self.optimizer.descend(paths, start)
     }
 
-    /// The `P` support points of every sequence.
-    pub fn support(&self, sequences: &DescentSequences) -> SupportPoints {
-        extract_support(sequences, self.per_path, self.mode)
+    /// The `P` support points of every sequence run on `paths`.
+    pub fn support(&self, sequences: &DescentSequences, paths: &dyn PathBatch) -> SupportPoints {
+        extract_support(sequences, paths, self.per_path, self.mode)
     }
 }
 
@@ -65,7 +65,7 @@ impl SequenceSampler for DescentSampler {
     ) -> Result<SampledSequences, SurrogateError> {
         let paths = self.draw_paths(surrogate, rng)?;
         let sequences = self.descend(paths.as_ref(), start);
-        let support = self.support(&sequences);
+        let support = self.support(&sequences, paths.as_ref());
         Ok(SampledSequences { sequences, support })
     }
 }

@@ -87,10 +87,10 @@ impl LocalEntropySearch {
         let sampler = &self.sampler;
         let paths = report.timed("paths", || sampler.draw_paths(pathwise, &mut path_rng))?;
         let sequences = report.timed("descent", || sampler.descend(paths.as_ref(), &incumbent));
-        drop(paths);
-        let support = report.timed("support", || sampler.support(&sequences));
+        let support = report.timed("support", || sampler.support(&sequences, paths.as_ref()));
 
-        let regrets = local_regret(&sequences);
+        let regrets = local_regret(&sequences, paths.as_ref());
+        drop(paths);
         let stats = regret_stats(&regrets, self.params.regret_epsilon);
         report.diagnostic("local_regret", serde_json::to_value(&stats).unwrap_or_default());
         report.diagnostic("descent_records", sequences.n_records);

@@ -15,7 +15,7 @@
 //! A sequence that never moves gives `P` copies of `z_1` (duplicates are harmless: the virtual
 //! observations carry noise).
 
-use les_core::{DescentSequences, SupportPoints};
+use les_core::{DescentSequences, PathBatch, SupportPoints};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -84,30 +84,64 @@ fn support_indices(
     }
 }
 
-/// Extracts `P = per_path` support points from every sequence (see the module docs).
-/// Paths are processed in parallel; the result does not depend on the thread count.
-pub fn extract_support(seqs: &DescentSequences, per_path: usize, mode: SupportMode) -> SupportPoints {
+/// Extracts `P = per_path` support points from every sequence (see the module docs), with
+/// their values: recorded ones, or evaluated on `paths` (the paths the sequences were run on)
+/// when the optimizer recorded none. Paths are processed in parallel; the result does not
+/// depend on the thread count.
+pub fn extract_support(
+    seqs: &DescentSequences,
+    paths: &dyn PathBatch,
+    per_path: usize,
+    mode: SupportMode,
+) -> SupportPoints {
     let (n_paths, d, n_records) = (seqs.n_paths, seqs.dim, seqs.n_records);
     let mut points = vec![0.0; n_paths * per_path * d];
-    let mut values = vec![0.0; n_paths * per_path];
-    points.par_chunks_mut((per_path * d).max(1)).zip(values.par_chunks_mut(per_path.max(1))).enumerate().for_each(
-        |(l, (pts, vals))| {
+    let mut value_records = vec![0; n_paths * per_path];
+    points
+        .par_chunks_mut((per_path * d).max(1))
+        .zip(value_records.par_chunks_mut(per_path.max(1)))
+        .enumerate()
+        .for_each(|(l, (pts, records))| {
             let dist = |t: usize| {
                 let (a, b) = (seqs.position(t, l), seqs.position(t - 1, l));
                 a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
             };
             for (p, (pos, val)) in support_indices(n_records, per_path, mode, dist).into_iter().enumerate() {
                 pts[p * d..(p + 1) * d].copy_from_slice(seqs.position(pos, l));
-                vals[p] = seqs.value(val, l);
+                records[p] = val;
             }
-        },
-    );
+        });
+    // Support point p of every path in one batch call (a batch evaluates path l at row l).
+    let mut values = vec![0.0; n_paths * per_path];
+    for p in 0..per_path {
+        let records: Vec<usize> = (0..n_paths).map(|l| value_records[l * per_path + p]).collect();
+        for (l, v) in seqs.values_at(paths, &records).into_iter().enumerate() {
+            values[l * per_path + p] = v;
+        }
+    }
     SupportPoints { n_paths, per_path, dim: d, points, values }
 }
 
 #[cfg(test)]
 mod tests {
+    use les_optimizers::testing::QuadraticPaths;
+
     use super::*;
+
+    /// Paths that must not be evaluated: the sequences of these tests record their values.
+    struct Unused(usize, usize);
+
+    impl PathBatch for Unused {
+        fn n_paths(&self) -> usize {
+            self.0
+        }
+        fn dim(&self) -> usize {
+            self.1
+        }
+        fn value_and_grad(&self, _: &[f64], _: &mut [f64], _: &mut [f64]) {
+            panic!("recorded values must be used");
+        }
+    }
 
     /// One path per entry of `steps`, each a straight line from `start` with constant step,
     /// value = record index (so value records can be identified).
@@ -129,7 +163,7 @@ mod tests {
     fn straight_line_support_points_sit_at_exact_fractions() {
         // Steps (3/64, 4/64) have length exactly 5/64: every cumulative length is exact.
         let seqs = lines(&[0.0, 0.0], &[vec![3.0 / 64.0, 4.0 / 64.0], vec![1.0 / 64.0, 0.0]], 16);
-        let sup = extract_support(&seqs, 8, SupportMode::Corrected);
+        let sup = extract_support(&seqs, &Unused(seqs.n_paths, seqs.dim), 8, SupportMode::Corrected);
         for l in 0..2 {
             let total = 16.0 * seqs.position(1, l).iter().map(|h| h * h).sum::<f64>().sqrt();
             for p in 0..8 {
@@ -146,13 +180,13 @@ mod tests {
         // T = 16 steps of 1/16 in one dimension. Reference: H[k] = z_{k+1}, C_k = (k+1)/16,
         // C_max = 15/16, k_p = ⌈15p/8⌉ − 1: points z_⌈15p/8⌉, values f(z_{⌈15p/8⌉−1}).
         let seqs = lines(&[0.0], &[vec![1.0 / 16.0]], 16);
-        let sup = extract_support(&seqs, 8, SupportMode::Reference);
+        let sup = extract_support(&seqs, &Unused(seqs.n_paths, seqs.dim), 8, SupportMode::Reference);
         let expected_pos = [2, 4, 6, 8, 10, 12, 14, 15];
         for (p, &k) in expected_pos.iter().enumerate() {
             assert_eq!(sup.points[p], k as f64 / 16.0, "support {p}");
             assert_eq!(sup.values[p], (k - 1) as f64, "value of support {p}");
         }
-        let corrected = extract_support(&seqs, 8, SupportMode::Corrected);
+        let corrected = extract_support(&seqs, &Unused(seqs.n_paths, seqs.dim), 8, SupportMode::Corrected);
         for p in 0..8 {
             assert_eq!(corrected.points[p], 2.0 * (p + 1) as f64 / 16.0);
             assert_eq!(corrected.values[p], 2.0 * (p + 1) as f64);
@@ -171,24 +205,47 @@ mod tests {
             values: vec![10.0, 11.0, 12.0, 13.0, 14.0],
         };
         // Corrected: θ = 0.25, 0.5, 0.75, 1.0 → z_1, z_1, z_4, z_4.
-        let c = extract_support(&seqs, 4, SupportMode::Corrected);
+        let c = extract_support(&seqs, &Unused(seqs.n_paths, seqs.dim), 4, SupportMode::Corrected);
         assert_eq!(c.points, vec![0.5, 0.5, 1.0, 1.0]);
         assert_eq!(c.values, vec![11.0, 11.0, 14.0, 14.0]);
         // Reference: H = [0.5, 0.6, 0.7, 1.0], C = [0.1, 0.2, 0.5], θ = 0.125, 0.25, 0.375, 0.5
         // → k = 1, 2, 2, 2 → points H[k] = 0.6, 0.7, 0.7, 0.7, values f(z_k) = 11, 12, 12, 12.
-        let r = extract_support(&seqs, 4, SupportMode::Reference);
+        let r = extract_support(&seqs, &Unused(seqs.n_paths, seqs.dim), 4, SupportMode::Reference);
         assert_eq!(r.points, vec![0.6, 0.7, 0.7, 0.7]);
         assert_eq!(r.values, vec![11.0, 12.0, 12.0, 12.0]);
+    }
+
+    #[test]
+    fn values_not_recorded_are_evaluated_at_the_value_records() {
+        // The history of `recorded_history_with_uneven_steps` without values, on the path
+        // f(x) = ½x²: the values are f at the records found there.
+        let seqs = DescentSequences {
+            n_paths: 1,
+            dim: 1,
+            n_records: 5,
+            positions: vec![0.0, 0.5, 0.6, 0.7, 1.0],
+            values: Vec::new(),
+        };
+        let paths = QuadraticPaths::with_centres(1, vec![0.0]);
+        let half_square = |xs: &[f64]| xs.iter().map(|x| 0.5 * x * x).collect::<Vec<_>>();
+        let c = extract_support(&seqs, &paths, 4, SupportMode::Corrected);
+        assert_eq!(c.values, half_square(&[0.5, 0.5, 1.0, 1.0]));
+        let r = extract_support(&seqs, &paths, 4, SupportMode::Reference);
+        assert_eq!(r.points, vec![0.6, 0.7, 0.7, 0.7]);
+        assert_eq!(r.values, half_square(&[0.5, 0.6, 0.6, 0.6]));
     }
 
     #[test]
     fn stuck_sequences_give_copies_of_first_iterate() {
         let seqs = lines(&[1.0, 0.0], &[vec![0.0, 0.0]], 5);
         for mode in [SupportMode::Corrected, SupportMode::Reference] {
-            let sup = extract_support(&seqs, 3, mode);
+            let sup = extract_support(&seqs, &Unused(seqs.n_paths, seqs.dim), 3, mode);
             assert_eq!(sup.points, vec![1.0, 0.0, 1.0, 0.0, 1.0, 0.0]);
         }
         let single = DescentSequences { n_paths: 1, dim: 1, n_records: 1, positions: vec![0.3], values: vec![2.0] };
-        assert_eq!(extract_support(&single, 2, SupportMode::Reference).points, vec![0.3, 0.3]);
+        assert_eq!(
+            extract_support(&single, &Unused(single.n_paths, single.dim), 2, SupportMode::Reference).points,
+            vec![0.3, 0.3]
+        );
     }
 }

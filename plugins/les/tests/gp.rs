@@ -195,7 +195,8 @@ fn blocked_descent_equals_lockstep_descent() {
             assert_eq!(blocked.n_records, 41, "{name}");
             assert!(
                 blocked.positions.iter().zip(&lockstep.positions).all(|(a, b)| a.to_bits() == b.to_bits())
-                    && blocked.values.iter().zip(&lockstep.values).all(|(a, b)| a.to_bits() == b.to_bits())
+                    && blocked.values.is_empty()
+                    && lockstep.values.is_empty()
                     && blocked.positions.len() == lockstep.positions.len(),
                 "{name}, {threads} threads: blocked and lockstep histories differ"
             );

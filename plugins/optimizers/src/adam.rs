@@ -198,7 +198,7 @@ mod tests {
             let a = lr * (1.0 - p.beta2.powi(t)).sqrt() / (1.0 - p.beta1.powi(t));
             z = (z - a * m / (v.sqrt() + p.epsilon)).clamp(0.0, 1.0);
             assert_eq!(seq.position(t as usize, 0)[0], z, "step {t}");
-            assert_eq!(seq.value(t as usize, 0), 0.5 * (z - c) * (z - c));
+            assert_eq!(seq.values_at(&paths, &[t as usize])[0], 0.5 * (z - c) * (z - c));
         }
         assert_eq!(seq.position(1, 0)[0], 1.0);
         assert_eq!(seq.position(2, 0)[0], 1.0);

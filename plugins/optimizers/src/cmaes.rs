@@ -261,7 +261,7 @@ impl InnerOptimizer for Cmaes {
         assert_eq!(x0.len(), d, "invariant: the start point has d coordinates");
         let k = CmaConstants::new(d, self.params.population);
         let generations = self.params.generations;
-        let mut rec = Recorder::new(n_paths, d, generations + 1);
+        let mut rec = Recorder::new(n_paths, d, generations + 1, true);
         let mut means = replicate_start(x0, n_paths);
         let mut values = vec![0.0; n_paths];
         paths.values(&means, &mut values);

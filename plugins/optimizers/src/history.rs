@@ -2,11 +2,14 @@
 //! recorder, the early-stop test and the first-order driver that gradient descent and Adam use.
 //!
 //! Record convention (what every optimizer of this crate returns): record `t` holds the
-//! position `z_t` after `t` updates (`z_0` = the start point) and the path value `f^l(z_t)` at
-//! that very position. The reference implementation's misaligned history (positions
-//! `z_1 … z_T`, values `f(z_0) … f(z_{T−1})`, §8.1 of the spec) is a view of this one: its
-//! `H[k]` is record `k + 1` and its stored value for `H[k]` is the value of record `k`, so the
-//! LES strategy reproduces the reference support mode from these records without loss.
+//! position `z_t` after `t` updates (`z_0` = the start point) and, where the optimizer records
+//! values (CMA-ES), the path value `f^l(z_t)` at that very position. First-order methods
+//! follow gradients only and record no values ([`les_core::DescentSequences::values_at`]
+//! evaluates the few that are read). The reference implementation's misaligned history
+//! (positions `z_1 … z_T`, values `f(z_0) … f(z_{T−1})`, §8.1 of the spec) is a view of this
+//! one: its `H[k]` is record `k + 1` and its stored value for `H[k]` is the value of record
+//! `k`, so the LES strategy reproduces the reference support mode from these records without
+//! loss.
 
 use les_core::{DescentSequences, PathBatch};
 use rayon::prelude::*;
@@ -35,18 +38,21 @@ pub fn max_row_distance(a: &[f64], b: &[f64], dim: usize) -> f64 {
 pub struct Recorder {
     n_paths: usize,
     dim: usize,
+    n_records: usize,
     positions: Vec<f64>,
     values: Vec<f64>,
 }
 
 impl Recorder {
-    /// Room for `max_records` records of `L` paths in `d` dimensions.
-    pub fn new(n_paths: usize, dim: usize, max_records: usize) -> Self {
+    /// Room for `max_records` records of `L` paths in `d` dimensions; `with_values` when the
+    /// optimizer records path values too.
+    pub fn new(n_paths: usize, dim: usize, max_records: usize, with_values: bool) -> Self {
         Self {
             n_paths,
             dim,
+            n_records: 0,
             positions: Vec::with_capacity(max_records * n_paths * dim),
-            values: Vec::with_capacity(max_records * n_paths),
+            values: Vec::with_capacity(if with_values { max_records * n_paths } else { 0 }),
         }
     }
 
@@ -54,6 +60,7 @@ impl Recorder {
     pub fn push_positions(&mut self, positions: &[f64]) {
         debug_assert_eq!(positions.len(), self.n_paths * self.dim);
         self.positions.extend_from_slice(positions);
+        self.n_records += 1;
     }
 
     /// Appends the values of one record (`L`).
@@ -65,19 +72,16 @@ impl Recorder {
     /// The finished history.
     ///
     /// # Panics
-    /// If positions and values were not pushed for the same number of records (a bug of the
-    /// calling optimizer).
+    /// If values were pushed, but not for every record (a bug of the calling optimizer).
     pub fn finish(self) -> DescentSequences {
-        let n_records = self.values.len() / self.n_paths.max(1);
-        assert_eq!(
-            self.positions.len(),
-            n_records * self.n_paths * self.dim,
-            "invariant: one position row and one value per path and record"
+        assert!(
+            self.values.is_empty() || self.values.len() == self.n_records * self.n_paths,
+            "invariant: one value per path and record, or none"
         );
         DescentSequences {
             n_paths: self.n_paths,
             dim: self.dim,
-            n_records,
+            n_records: self.n_records,
             positions: self.positions,
             values: self.values,
         }
@@ -102,13 +106,13 @@ pub fn replicate_start(x0: &[f64], n_paths: usize) -> Vec<f64> {
 /// projects afterwards. Coordinates are independent, so the same update serves any group of
 /// paths.
 ///
-/// Without an early stop the paths run in blocks of [`PathBatch::block_size`], one block's
-/// whole descent per rayon task ([`PathBatch::value_and_grad_block`] once per step, plus one
-/// final call for the value at `z_T`): the `T` steps need no synchronization between threads,
-/// and the history is the same as one batch call per step. With `stop_tol = Some(tol)` all
-/// paths step together (one `value_and_grad` per step) and the run ends after the first step
-/// in which no path moved farther than `tol`; the history is then shorter
-/// (`n_records < steps + 1`), never padded.
+/// The gradients come from [`PathBatch::gradients_block`], in blocks of
+/// [`PathBatch::block_size`]; no values are recorded. Without an early stop, one block's whole
+/// descent is one rayon task: the `T` steps need no synchronization between threads. With
+/// `stop_tol = Some(tol)` all paths step together (the blocks of a step in parallel) and the
+/// run ends after the first step in which no path moved farther than `tol`; the history is
+/// then shorter (`n_records < steps + 1`), never padded. Either way a path's iterates are the
+/// same up to where the lockstep run stops.
 pub fn run_first_order(
     paths: &dyn PathBatch,
     x0: &[f64],
@@ -120,21 +124,26 @@ pub fn run_first_order(
     let n_paths = paths.n_paths();
     let dim = paths.dim();
     assert_eq!(x0.len(), dim, "invariant: the start point has d coordinates");
-    if let Some(tol) = stop_tol {
-        let eval = |z: &[f64], v: &mut [f64], g: &mut [f64]| paths.value_and_grad(z, v, g);
-        return descend_group(n_paths, dim, x0, steps, Some(tol), state_per_coordinate, eval, &update);
-    }
     if n_paths == 0 {
-        return Recorder::new(0, dim, 0).finish();
+        return Recorder::new(0, dim, 0, false).finish();
     }
     let block = paths.block_size().clamp(1, n_paths);
+    if let Some(tol) = stop_tol {
+        let gradients = |z: &[f64], g: &mut [f64]| {
+            z.par_chunks(block * dim)
+                .zip(g.par_chunks_mut(block * dim))
+                .enumerate()
+                .for_each(|(b, (zb, gb))| paths.gradients_block(b * block, zb, gb));
+        };
+        return descend_group(n_paths, dim, x0, steps, Some(tol), state_per_coordinate, gradients, &update);
+    }
     let firsts: Vec<usize> = (0..n_paths).step_by(block).collect();
     let histories: Vec<DescentSequences> = firsts
         .par_iter()
         .map(|&first| {
             let count = block.min(n_paths - first);
-            let eval = |z: &[f64], v: &mut [f64], g: &mut [f64]| paths.value_and_grad_block(first, z, v, g);
-            descend_group(count, dim, x0, steps, None, state_per_coordinate, eval, &update)
+            let gradients = |z: &[f64], g: &mut [f64]| paths.gradients_block(first, z, g);
+            descend_group(count, dim, x0, steps, None, state_per_coordinate, gradients, &update)
         })
         .collect();
     if let [only] = histories.as_slice()
@@ -145,22 +154,18 @@ pub fn run_first_order(
     // Interleave the blocks' histories into the step-major layout.
     let records = steps + 1;
     let mut positions = vec![0.0; records * n_paths * dim];
-    let mut values = vec![0.0; records * n_paths];
-    positions.par_chunks_mut(n_paths * dim).zip(values.par_chunks_mut(n_paths)).enumerate().for_each(
-        |(t, (pos, val))| {
-            for (h, &first) in histories.iter().zip(&firsts) {
-                let k = h.n_paths;
-                pos[first * dim..(first + k) * dim].copy_from_slice(&h.positions[t * k * dim..(t + 1) * k * dim]);
-                val[first..first + k].copy_from_slice(&h.values[t * k..(t + 1) * k]);
-            }
-        },
-    );
-    DescentSequences { n_paths, dim, n_records: records, positions, values }
+    positions.par_chunks_mut(n_paths * dim).enumerate().for_each(|(t, pos)| {
+        for (h, &first) in histories.iter().zip(&firsts) {
+            let k = h.n_paths;
+            pos[first * dim..(first + k) * dim].copy_from_slice(&h.positions[t * k * dim..(t + 1) * k * dim]);
+        }
+    });
+    DescentSequences { n_paths, dim, n_records: records, positions, values: Vec::new() }
 }
 
-/// The descent of `count` paths that `eval(z, values, grads)` evaluates together (one block,
-/// or the whole batch): one `eval` per step plus one for the value at the last position. With
-/// `stop_tol`, ends after the first step in which no path moved farther than it.
+/// The descent of `count` paths whose gradients `gradients(z, g)` evaluates together (one
+/// block, or the whole batch): one evaluation per step. With `stop_tol`, ends after the first
+/// step in which no path moved farther than it.
 #[allow(clippy::too_many_arguments)]
 fn descend_group(
     count: usize,
@@ -169,19 +174,17 @@ fn descend_group(
     steps: usize,
     stop_tol: Option<f64>,
     state_per_coordinate: usize,
-    eval: impl Fn(&[f64], &mut [f64], &mut [f64]),
+    gradients: impl Fn(&[f64], &mut [f64]),
     update: &impl Fn(usize, &mut [f64], &[f64], &mut [f64]),
 ) -> DescentSequences {
-    let mut rec = Recorder::new(count, dim, steps + 1);
+    let mut rec = Recorder::new(count, dim, steps + 1, false);
     let mut z = replicate_start(x0, count);
     let mut previous = if stop_tol.is_some() { z.clone() } else { Vec::new() };
     let mut state = vec![0.0; state_per_coordinate * count * dim];
-    let mut values = vec![0.0; count];
     let mut grads = vec![0.0; count * dim];
     rec.push_positions(&z);
     for t in 1..=steps {
-        eval(&z, &mut values, &mut grads);
-        rec.push_values(&values);
+        gradients(&z, &mut grads);
         if stop_tol.is_some() {
             previous.copy_from_slice(&z);
         }
@@ -194,8 +197,6 @@ fn descend_group(
             break;
         }
     }
-    eval(&z, &mut values, &mut grads);
-    rec.push_values(&values);
     rec.finish()
 }
 
@@ -231,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn one_batch_call_per_step_plus_the_final_value() {
+    fn one_batch_call_per_step_and_no_values() {
         let paths = Counting {
             inner: crate::testing::QuadraticPaths::with_centres(2, vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
             calls: Default::default(),
@@ -241,9 +242,17 @@ mod tests {
                 *zi -= 0.1 * gi;
             }
         });
-        assert_eq!(paths.calls.load(std::sync::atomic::Ordering::Relaxed), 38);
+        assert_eq!(paths.calls.load(std::sync::atomic::Ordering::Relaxed), 37);
         assert_eq!((seq.n_paths, seq.dim, seq.n_records), (3, 2, 38));
         assert_eq!(seq.positions.len(), 38 * 3 * 2);
+        assert!(!seq.has_values() && seq.values.is_empty());
+        // The values read afterwards are the paths' values at the recorded positions.
+        let last = seq.values_at(&paths, &[37; 3]);
+        for (l, v) in last.iter().enumerate() {
+            let centre = &paths.inner.centre[2 * l..2 * l + 2];
+            let expected: f64 = seq.position(37, l).iter().zip(centre).map(|(x, c)| 0.5 * (x - c) * (x - c)).sum();
+            assert_eq!(*v, expected);
+        }
     }
 
     #[test]
