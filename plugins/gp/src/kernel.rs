@@ -267,20 +267,26 @@ mod tests {
 
     #[test]
     fn matrix_has_the_bits_of_the_pairwise_sum() {
-        let a: Vec<f64> = (0..20 * 3).map(|i| ((i * 37) % 101) as f64 / 101.0).collect();
-        let b: Vec<f64> = (0..7 * 3).map(|i| ((i * 53) % 97) as f64 / 97.0).collect();
-        for k in kernels() {
-            let scale = |p: &[f64]| -> Vec<f64> { p.iter().zip(&k.lengthscales).map(|(x, l)| x * (1.0 / l)).collect() };
-            let mut pairwise: Vec<f64> = (0..7 * 20)
-                .map(|c| {
-                    let (i, j) = (c % 20, c / 20);
-                    let (x, y) = (scale(&a[i * 3..i * 3 + 3]), scale(&b[j * 3..j * 3 + 3]));
-                    x.iter().zip(&y).fold(0.0, |r2, (x, y)| r2 + (x - y) * (x - y))
-                })
-                .collect();
-            k.k_of_r2_in_place(&mut pairwise);
-            let matrix = k.matrix(&a, &b);
-            assert!(matrix.iter().zip(&pairwise).all(|(x, y)| x.to_bits() == y.to_bits()), "{:?}", k.kind);
+        // 1, 3 and 7 inputs: the first term alone, and with groups of four and a remainder.
+        for d in [1, 3, 7] {
+            let a: Vec<f64> = (0..20 * d).map(|i| ((i * 37) % 101) as f64 / 101.0).collect();
+            let b: Vec<f64> = (0..7 * d).map(|i| ((i * 53) % 97) as f64 / 97.0).collect();
+            let lengthscales: Vec<f64> = (0..d).map(|i| 0.3 + 0.2 * i as f64).collect();
+            for kind in [KernelKind::SeArd, KernelKind::Matern52] {
+                let k = Kernel::new(kind, lengthscales.clone(), 1.7);
+                let scale =
+                    |p: &[f64]| -> Vec<f64> { p.iter().zip(&k.lengthscales).map(|(x, l)| x * (1.0 / l)).collect() };
+                let mut pairwise: Vec<f64> = (0..7 * 20)
+                    .map(|c| {
+                        let (i, j) = (c % 20, c / 20);
+                        let (x, y) = (scale(&a[i * d..(i + 1) * d]), scale(&b[j * d..(j + 1) * d]));
+                        x.iter().zip(&y).fold(0.0, |r2, (x, y)| r2 + (x - y) * (x - y))
+                    })
+                    .collect();
+                k.k_of_r2_in_place(&mut pairwise);
+                let matrix = k.matrix(&a, &b);
+                assert!(matrix.iter().zip(&pairwise).all(|(x, y)| x.to_bits() == y.to_bits()), "{kind:?}, d = {d}");
+            }
         }
     }
 
