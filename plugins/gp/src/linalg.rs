@@ -101,6 +101,21 @@ pub fn mirror_upper_in_place(data: &mut [f64], m: usize) {
     });
 }
 
+/// `aᵀ`, parallel over its columns (the rows of `a`): a strided gather of `k·m` values, which
+/// nalgebra's `transpose` does serially.
+fn transpose_par(a: &DMatrix<f64>) -> DMatrix<f64> {
+    let (k, m) = a.shape();
+    let mut out = vec![0.0; m * k];
+    if m > 0 {
+        out.par_chunks_mut(m).enumerate().for_each(|(row, column)| {
+            for (v, a_column) in column.iter_mut().zip(a.as_slice().chunks_exact(k)) {
+                *v = a_column[row];
+            }
+        });
+    }
+    DMatrix::from_vec(m, k, out)
+}
+
 /// Rows of the kernel tile filled and updated at a time in [`symmetric_minus_crossprod_par`]:
 /// with 64 columns a 128 KB tile stays in cache between the kernel fill and the GEMM.
 const SYMMETRIC_ROW_TILE: usize = 256;
@@ -127,7 +142,7 @@ where
         return DMatrix::from_vec(0, 0, out);
     }
     let a = a.filter(|a| a.nrows() > 0);
-    let a_t = a.map(|a| a.transpose());
+    let a_t = a.map(transpose_par);
     out.par_chunks_mut(m * RHS_BLOCK).enumerate().for_each(|(blk, chunk)| {
         let (j0, cols) = (blk * RHS_BLOCK, chunk.len() / m);
         let rows = j0 + cols;
