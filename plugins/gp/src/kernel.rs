@@ -11,12 +11,14 @@
 //!
 //! The derivative of `k` with respect to `log ℓ_i` is `g · (x_i − x'_i)² / ℓ_i²` for both.
 
+use std::ops::Range;
+
 use les_core::KernelKind;
 use nalgebra::DMatrix;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::mirror_upper;
+use crate::linalg::symmetric_minus_crossprod_par;
 use crate::rff::exp_fast;
 
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -34,6 +36,33 @@ pub struct Kernel {
     pub lengthscales: Vec<f64>,
     /// Signal variance σ_f².
     pub signal_variance: f64,
+}
+
+/// Points prepared for filling kernel matrices: divided by the length scales, and also stored
+/// input-major (`d×m`, one input of all points contiguous) for vectorized distance loops.
+#[derive(Clone, Debug)]
+pub struct ScaledPoints {
+    row_major: Vec<f64>,
+    input_major: Vec<f64>,
+    len: usize,
+    dim: usize,
+}
+
+impl ScaledPoints {
+    /// Number of points `m`.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Scaled point `j` (`d`).
+    pub fn point(&self, j: usize) -> &[f64] {
+        &self.row_major[j * self.dim..(j + 1) * self.dim]
+    }
 }
 
 impl Kernel {
@@ -139,67 +168,78 @@ impl Kernel {
         out
     }
 
+    /// Row-major points `a` (`m×d`) prepared for [`Kernel::fill_column`].
+    pub fn scale_points(&self, a: &[f64]) -> ScaledPoints {
+        let d = self.dim().max(1);
+        let len = a.len() / d;
+        let row_major = self.scaled(a);
+        let mut input_major = vec![0.0; len * d];
+        for (r, row) in row_major.chunks(d).enumerate() {
+            for (i, v) in row.iter().enumerate() {
+                input_major[i * len + r] = *v;
+            }
+        }
+        ScaledPoints { row_major, input_major, len, dim: d }
+    }
+
+    /// `k(a_r, b)` for the points `r ∈ rows` of `a`, written to `out` (`rows.len()`), where
+    /// `b` is one point already divided by the length scales.
+    ///
+    /// Input by input over all rows (vectorizes); the same summation order as a per-pair loop
+    /// (starting from the first input's term, which is `0 + t²` exactly), so `K(A, A)` is
+    /// exactly symmetric and an entry does not depend on the rows filled with it.
+    pub fn fill_column(&self, a: &ScaledPoints, rows: Range<usize>, b: &[f64], out: &mut [f64]) {
+        let input = |i: usize| &a.input_major[i * a.len + rows.start..i * a.len + rows.end];
+        match b.split_first() {
+            None => out.fill(0.0),
+            Some((b0, _)) => {
+                for (v, x) in out.iter_mut().zip(input(0)) {
+                    let t = x - b0;
+                    *v = t * t;
+                }
+            }
+        }
+        for (i, bi) in b.iter().enumerate().skip(1) {
+            for (v, x) in out.iter_mut().zip(input(i)) {
+                let t = x - bi;
+                *v += t * t;
+            }
+        }
+        self.k_of_r2_in_place(out);
+    }
+
+    /// Rows `rows` of column `j` of the Gram matrix `K(A, A)` (see [`Kernel::gram`]), written
+    /// to `out` (`rows.len()`).
+    pub fn fill_gram_column(&self, a: &ScaledPoints, j: usize, rows: Range<usize>, out: &mut [f64]) {
+        self.fill_column(a, rows.clone(), a.point(j), out);
+        if rows.contains(&j) {
+            out[j - rows.start] = self.signal_variance;
+        }
+    }
+
     /// Kernel matrix `K(A, B)` (`m_a×m_b`) of row-major point sets `a` (`m_a×d`) and `b`
     /// (`m_b×d`), computed pairwise on pre-scaled points (exact differences, no
     /// `‖a‖² + ‖b‖² − 2ab` cancellation), written column by column (nalgebra's layout),
     /// parallel over fixed column blocks.
     pub fn matrix(&self, a: &[f64], b: &[f64]) -> DMatrix<f64> {
-        self.matrix_rows(a, b, false)
-    }
-
-    /// [`Kernel::matrix`]; with `upper` (for `a = b`) each block of columns only down to its
-    /// last column, the rest left 0.
-    fn matrix_rows(&self, a: &[f64], b: &[f64], upper: bool) -> DMatrix<f64> {
-        let d = self.dim().max(1);
-        let (ma, mb) = (a.len() / d, b.len() / d);
-        let (sa, sb) = (self.scaled(a), self.scaled(b));
-        // `A` input-major (`d×m_a`): row `i` holds input `i` of every point.
-        let mut sa_t = vec![0.0; ma * d];
-        for (r, row) in sa.chunks(d).enumerate() {
-            for (i, v) in row.iter().enumerate() {
-                sa_t[i * ma + r] = *v;
-            }
-        }
-        let mut out = vec![0.0; ma * mb];
+        let (sa, sb) = (self.scale_points(a), self.scale_points(b));
+        let ma = sa.len;
+        let mut out = vec![0.0; ma * sb.len];
         if ma > 0 {
             out.par_chunks_mut(ROW_BLOCK * ma).enumerate().for_each(|(blk, chunk)| {
-                let rows = if upper { ((blk + 1) * ROW_BLOCK).min(ma) } else { ma };
                 for (c, col) in chunk.chunks_mut(ma).enumerate() {
-                    let j = blk * ROW_BLOCK + c;
-                    let bj = &sb[j * d..(j + 1) * d];
-                    let col = &mut col[..rows];
-                    // Input by input over all rows (vectorizes); the same summation order
-                    // as a per-pair loop, so K(A, A) stays exactly symmetric.
-                    col.fill(0.0);
-                    for (i, bji) in bj.iter().enumerate() {
-                        for (v, x) in col.iter_mut().zip(&sa_t[i * ma..i * ma + rows]) {
-                            let t = x - bji;
-                            *v += t * t;
-                        }
-                    }
-                    self.k_of_r2_in_place(col);
+                    self.fill_column(&sa, 0..ma, sb.point(blk * ROW_BLOCK + c), col);
                 }
             });
         }
-        DMatrix::from_vec(ma, mb, out)
+        DMatrix::from_vec(ma, sb.len, out)
     }
 
     /// The symmetric kernel matrix `K(A, A)` (`m×m`) of row-major points `a` (`m×d`). Exactly
     /// symmetric (`(x − y)² = (y − x)²` in floating point) with diagonal exactly σ_f².
     pub fn gram(&self, a: &[f64]) -> DMatrix<f64> {
-        let mut k = self.gram_upper(a);
-        mirror_upper(&mut k);
-        k
-    }
-
-    /// The upper triangle of [`Kernel::gram`] (with the diagonal blocks of 16 columns in full),
-    /// at about half the cost; the entries below are 0.
-    pub fn gram_upper(&self, a: &[f64]) -> DMatrix<f64> {
-        let mut k = self.matrix_rows(a, a, true);
-        for i in 0..k.nrows() {
-            k[(i, i)] = self.signal_variance;
-        }
-        k
+        let points = self.scale_points(a);
+        symmetric_minus_crossprod_par(points.len, None, |j, rows, out| self.fill_gram_column(&points, j, rows, out))
     }
 
     /// Prior variance `k(x, x) = σ_f²`.
@@ -222,6 +262,31 @@ mod tests {
                 full[(i, i)] = k.signal_variance;
             }
             assert_eq!(k.gram(&pts), full, "{:?}", k.kind);
+        }
+    }
+
+    #[test]
+    fn matrix_has_the_bits_of_the_pairwise_sum() {
+        // 1, 3 and 7 inputs: the first term alone, and with groups of four and a remainder.
+        for d in [1, 3, 7] {
+            let a: Vec<f64> = (0..20 * d).map(|i| ((i * 37) % 101) as f64 / 101.0).collect();
+            let b: Vec<f64> = (0..7 * d).map(|i| ((i * 53) % 97) as f64 / 97.0).collect();
+            let lengthscales: Vec<f64> = (0..d).map(|i| 0.3 + 0.2 * i as f64).collect();
+            for kind in [KernelKind::SeArd, KernelKind::Matern52] {
+                let k = Kernel::new(kind, lengthscales.clone(), 1.7);
+                let scale =
+                    |p: &[f64]| -> Vec<f64> { p.iter().zip(&k.lengthscales).map(|(x, l)| x * (1.0 / l)).collect() };
+                let mut pairwise: Vec<f64> = (0..7 * 20)
+                    .map(|c| {
+                        let (i, j) = (c % 20, c / 20);
+                        let (x, y) = (scale(&a[i * d..(i + 1) * d]), scale(&b[j * d..(j + 1) * d]));
+                        x.iter().zip(&y).fold(0.0, |r2, (x, y)| r2 + (x - y) * (x - y))
+                    })
+                    .collect();
+                k.k_of_r2_in_place(&mut pairwise);
+                let matrix = k.matrix(&a, &b);
+                assert!(matrix.iter().zip(&pairwise).all(|(x, y)| x.to_bits() == y.to_bits()), "{kind:?}, d = {d}");
+            }
         }
     }
 

@@ -62,21 +62,104 @@ pub fn syrk_tn_upper_par(c: &mut DMatrix<f64>, alpha: f64, a: &DMatrix<f64>, bet
     });
 }
 
-/// Copies the upper triangle of the square `c` onto its lower triangle, tile by tile.
+/// Copies the upper triangle of the square `c` onto its lower triangle (see
+/// [`mirror_upper_in_place`]).
 pub fn mirror_upper(c: &mut DMatrix<f64>) {
-    const TILE: usize = 64;
     let m = c.nrows();
-    let data = c.as_mut_slice();
-    for j0 in (0..m).step_by(TILE) {
-        for i0 in (j0..m).step_by(TILE) {
-            // Lower entries (i, j), i > j, of the tile rows i0.., columns j0.. from (j, i).
-            for j in j0..(j0 + TILE).min(m) {
-                for i in i0.max(j + 1)..(i0 + TILE).min(m) {
-                    data[j * m + i] = data[i * m + j];
+    mirror_upper_in_place(c.as_mut_slice(), m);
+}
+
+/// Copies the upper triangle of the column-major `m×m` matrix `data` onto its lower triangle,
+/// parallel over blocks of [`RHS_BLOCK`] columns. Each column is split into its upper part
+/// (read) and its strictly lower part (written), so every block can read every column while
+/// writing only its own; tiles of 64 rows keep the strided reads in cache.
+pub fn mirror_upper_in_place(data: &mut [f64], m: usize) {
+    if m == 0 {
+        return;
+    }
+    let (uppers, mut lowers): (Vec<&[f64]>, Vec<&mut [f64]>) = data
+        .chunks_mut(m)
+        .enumerate()
+        .map(|(j, column)| {
+            let (upper, lower) = column.split_at_mut(j + 1);
+            (&*upper, lower)
+        })
+        .unzip();
+    lowers.par_chunks_mut(RHS_BLOCK).enumerate().for_each(|(blk, lowers)| {
+        let j0 = blk * RHS_BLOCK;
+        for i0 in (j0..m).step_by(RHS_BLOCK) {
+            let i1 = (i0 + RHS_BLOCK).min(m);
+            for (c, lower) in lowers.iter_mut().enumerate() {
+                let j = j0 + c;
+                // Entry (i, j) of the lower triangle is `lower[i − j − 1]`.
+                let start = i0.max(j + 1);
+                for (v, upper) in lower[start - j - 1..i1 - j - 1].iter_mut().zip(&uppers[start..i1]) {
+                    *v = upper[j];
                 }
             }
         }
+    });
+}
+
+/// `aᵀ`, parallel over its columns (the rows of `a`): a strided gather of `k·m` values, which
+/// nalgebra's `transpose` does serially.
+fn transpose_par(a: &DMatrix<f64>) -> DMatrix<f64> {
+    let (k, m) = a.shape();
+    let mut out = vec![0.0; m * k];
+    if m > 0 {
+        out.par_chunks_mut(m).enumerate().for_each(|(row, column)| {
+            for (v, a_column) in column.iter_mut().zip(a.as_slice().chunks_exact(k)) {
+                *v = a_column[row];
+            }
+        });
     }
+    DMatrix::from_vec(m, k, out)
+}
+
+/// Rows of the kernel tile filled and updated at a time in [`symmetric_minus_crossprod_par`]:
+/// with 64 columns a 128 KB tile stays in cache between the kernel fill and the GEMM.
+const SYMMETRIC_ROW_TILE: usize = 256;
+
+/// The symmetric `m×m` matrix `K − AᵀA`, with `A` (`k×m`) optional and `K` symmetric, given
+/// column-wise by `fill_column(j, rows, out)` writing `K[rows, j]` to `out`.
+///
+/// One pass per phase over the `m²` result instead of separate fill, update and mirror passes:
+/// per block of [`RHS_BLOCK`] columns (in parallel), its upper part (rows down to the block's
+/// last column) is built in tiles of [`SYMMETRIC_ROW_TILE`] rows, each filled and then updated
+/// by the GEMM while in cache; then the upper triangle is mirrored in parallel.
+///
+/// Same bits as filling the upper triangle of `K`, [`syrk_tn_upper_par`] and [`mirror_upper`],
+/// whatever the thread count: an entry of a `matrixmultiply` product is the same
+/// fused-multiply-add chain wherever it sits in the product, and the GEMM column blocks are the
+/// same 64 columns, so nalgebra picks the same product (matrixmultiply, or its own loop for a
+/// block of at most 5 columns or `k ≤ 5`) for every entry.
+pub fn symmetric_minus_crossprod_par<F>(m: usize, a: Option<&DMatrix<f64>>, fill_column: F) -> DMatrix<f64>
+where
+    F: Fn(usize, std::ops::Range<usize>, &mut [f64]) + Sync,
+{
+    let mut out = vec![0.0; m * m];
+    if m == 0 {
+        return DMatrix::from_vec(0, 0, out);
+    }
+    let a = a.filter(|a| a.nrows() > 0);
+    let a_t = a.map(transpose_par);
+    out.par_chunks_mut(m * RHS_BLOCK).enumerate().for_each(|(blk, chunk)| {
+        let (j0, cols) = (blk * RHS_BLOCK, chunk.len() / m);
+        let rows = j0 + cols;
+        for r0 in (0..rows).step_by(SYMMETRIC_ROW_TILE) {
+            let r1 = (r0 + SYMMETRIC_ROW_TILE).min(rows);
+            for (c, column) in chunk.chunks_mut(m).enumerate() {
+                fill_column(j0 + c, r0..r1, &mut column[r0..r1]);
+            }
+            if let (Some(a), Some(a_t)) = (a, &a_t) {
+                let mut block = DMatrixViewMut::from_slice(chunk, m, cols);
+                let mut tile = block.rows_mut(r0, r1 - r0);
+                tile.gemm(-1.0, &a_t.rows(r0, r1 - r0), &a.columns(j0, cols), 1.0);
+            }
+        }
+    });
+    mirror_upper_in_place(&mut out, m);
+    DMatrix::from_vec(m, m, out)
 }
 
 /// Solves `L X = B` in place (`B` becomes `X`); `l` is lower triangular `n×n` (its upper
@@ -193,6 +276,34 @@ mod tests {
         solve_lower_transpose_in_place(&l, &mut y);
         let reference = l.transpose().solve_upper_triangular(&b).expect("nonsingular");
         assert!((&y - &reference).abs().max() < 1e-12);
+    }
+
+    #[test]
+    fn symmetric_assembly_gives_the_bits_of_upper_syrk_and_mirror() {
+        // Sizes with a partial last block of 16, 3 (≤ 5: nalgebra's own product) and 0
+        // columns, and k = 3 (≤ 5), 40 and 300 (two matrixmultiply depth blocks of 256).
+        for (k, m) in [(40, 300), (3, 300), (40, 259), (300, 256), (40, 517)] {
+            let a = DMatrix::from_fn(k, m, |i, j| ((i * 7 + j * 13) % 19) as f64 / 19.0 - 0.4 + 1e-3 * j as f64);
+            let kernel = |i: usize, j: usize| (-((i as f64 - j as f64) / 50.0).powi(2)).exp();
+            let fill = |j: usize, rows: std::ops::Range<usize>, out: &mut [f64]| {
+                for (v, i) in out.iter_mut().zip(rows) {
+                    *v = kernel(i, j);
+                }
+            };
+            let mut reference = DMatrix::from_fn(m, m, kernel);
+            syrk_tn_upper_par(&mut reference, -1.0, &a, 1.0);
+            mirror_upper(&mut reference);
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                let got = pool.install(|| symmetric_minus_crossprod_par(m, Some(&a), fill));
+                assert!(
+                    got.iter().zip(reference.iter()).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "k = {k}, m = {m}, {threads} threads"
+                );
+            }
+            let kernel_only = symmetric_minus_crossprod_par(m, None, fill);
+            assert_eq!(kernel_only, DMatrix::from_fn(m, m, |i, j| kernel(i.min(j), i.max(j))), "k = {k}, m = {m}");
+        }
     }
 
     #[test]

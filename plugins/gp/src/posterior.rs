@@ -10,7 +10,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::cholesky::{JitteredCholesky, cholesky_with_jitter};
 use crate::kernel::Kernel;
-use crate::linalg::{cholesky_solve_in_place, gemm_tn_par, mirror_upper, solve_lower_in_place, syrk_tn_upper_par};
+use crate::linalg::{cholesky_solve_in_place, gemm_tn_par, solve_lower_in_place, symmetric_minus_crossprod_par};
 use crate::schur::CandidateConditioning;
 
 /// An exact GP posterior with zero prior mean (see the module docs).
@@ -164,15 +164,13 @@ impl GpPosterior {
         self.check_points(a)?;
         self.check_points(b)?;
         // The common case Σ(Z, Z) (LES's support points) computes the kernel and the whitened
-        // cross-covariance once.
-        // Σ(Z, Z) also only its upper triangle, mirrored at the end (exactly symmetric).
+        // cross-covariance once, and only the upper triangle (mirrored: exactly symmetric).
         if a == b {
-            let mut k = self.kernel.gram_upper(a);
-            if self.n() > 0 {
-                syrk_tn_upper_par(&mut k, -1.0, &self.whitened_cross(a), 1.0);
-            }
-            mirror_upper(&mut k);
-            return Ok(k);
+            let points = self.kernel.scale_points(a);
+            let whitened = (self.n() > 0).then(|| self.whitened_cross(a));
+            return Ok(symmetric_minus_crossprod_par(points.len(), whitened.as_ref(), |j, rows, out| {
+                self.kernel.fill_gram_column(&points, j, rows, out)
+            }));
         }
         let mut k = self.kernel.matrix(a, b);
         if self.n() > 0 {

@@ -236,3 +236,34 @@ fn oracle_hyperparameters_are_used() {
     assert_eq!(diag["lengthscales"], json!([0.1, 0.2]));
     assert_eq!(diag["signal_variance"], json!(2.0));
 }
+
+/// `Σ(A, A)` (the blocked, fused assembly) has the bits of the plain formula: the kernel's upper
+/// triangle, `K − AᵀA` by [`les_gp::linalg::syrk_tn_upper_par`] and a serial mirror; for any
+/// thread count, with `n ≤ 5` (nalgebra's own product loop) and `n > 5`.
+#[test]
+fn covariance_of_a_set_with_itself_has_the_bits_of_the_plain_formula() {
+    for (kind, n, m) in [(KernelKind::SeArd, 30, 150), (KernelKind::Matern52, 30, 131), (KernelKind::SeArd, 4, 70)] {
+        let data = dataset(n, 3, 7);
+        let gp = fixed_gp(&data, kind, &[0.3, 0.5, 0.8], 0.05, json!({}));
+        let post = gp.posterior().expect("fitted");
+        let a = uniform_points(m, 3, &mut stream_rng(3, "test", 0));
+        let mut plain = post.kernel().matrix(&a, &a);
+        for i in 0..m {
+            plain[(i, i)] = post.kernel().prior_variance();
+        }
+        les_gp::linalg::syrk_tn_upper_par(&mut plain, -1.0, &post.whitened_cross(&a), 1.0);
+        for j in 0..m {
+            for i in j + 1..m {
+                plain[(i, j)] = plain[(j, i)];
+            }
+        }
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let cov = pool.install(|| post.covariance_matrix(&a, &a)).expect("cov");
+            assert!(
+                cov.iter().zip(plain.iter()).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{kind:?}, n = {n}, m = {m}, {threads} threads"
+            );
+        }
+    }
+}
