@@ -5,16 +5,16 @@
 //! ```text
 //! cargo bench -p les-strategy-les --bench les_step                 # d/n = 5/50, 20/100, 50/400
 //! cargo bench -p les-strategy-les --bench les_step -- 20 100 3     # d n repetitions
-//! cargo bench -p les-strategy-les --bench les_step -- paths        # value_and_grad alone (or: paths d n)
+//! cargo bench -p les-strategy-les --bench les_step -- paths        # path evaluations alone (or: paths d n)
 //! cargo bench -p les-strategy-les --bench les_step -- acquisition  # Σ(Z,Z) and the MI reduction
 //! ```
 //!
 //! `L = 250`, `T = 500`, `B = 1024`, `P = 8`. Data and configuration are built outside the
 //! timed region; every repetition asks with the same data and a new random stream. Reports the
-//! median wall time per phase and the arithmetic rate of the descent: `(T+1)·4·L·d·(B + n)`
+//! median wall time per phase and the arithmetic rate of the descent: `T·4·L·d·(B + n)`
 //! flops (a phase and a gradient multiply-add per feature and input, `f32` by default; a
-//! distance and a gradient multiply-add per data point and input, `f64`) and `(T+1)·L·B`
-//! sine/cosine pairs, per wall second.
+//! distance and a gradient multiply-add per data point and input, `f64`) and `T·L·B` sines
+//! (one gradient per step; the descent takes no values), per wall second.
 
 use std::time::Instant;
 
@@ -101,14 +101,16 @@ fn bench(d: usize, n: usize, reps: usize) {
         print!(" {name} {:.4}", median(v.clone()));
     }
     let descent = phases.iter().find(|(p, _)| p == "descent").map(|(_, v)| median(v.clone())).unwrap_or(f64::NAN);
-    let flops = (STEPS + 1) as f64 * 4.0 * (PATHS * d * (FEATURES + n)) as f64;
-    let sincos = (STEPS + 1) as f64 * (PATHS * FEATURES) as f64;
-    println!(" | descent {:.2} GFLOP/s, {:.0} M sincos/s", flops / descent / 1e9, sincos / descent / 1e6);
+    let flops = STEPS as f64 * 4.0 * (PATHS * d * (FEATURES + n)) as f64;
+    let sines = STEPS as f64 * (PATHS * FEATURES) as f64;
+    println!(" | descent {:.2} GFLOP/s, {:.0} M sines/s", flops / descent / 1e9, sines / descent / 1e6);
 }
 
-/// Times `PathBatch::value_and_grad` alone (the descent's inner call) for `L` paths.
+/// Times path evaluations alone for `L` paths: the descent's gradients (one
+/// `gradients_block` per block, blocks in parallel) and `value_and_grad`.
 fn bench_paths(d: usize, n: usize, calls: usize) {
-    use les_core::Surrogate;
+    use les_core::{PathBatch, Surrogate};
+    use rayon::prelude::*;
     let mut rng = stream_rng(42, "bench-data", d as u64);
     let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
     let y: Vec<f64> = x.chunks(d).map(|p| p.iter().map(|v| (3.0 * v).sin()).sum()).collect();
@@ -123,21 +125,30 @@ fn bench_paths(d: usize, n: usize, calls: usize) {
     let paths = gp.sample_path_set(PATHS, &mut stream_rng(1, "paths", 0)).expect("paths");
     let xs: Vec<f64> = (0..PATHS * d).map(|_| rng.random::<f64>()).collect();
     let (mut v, mut g) = (vec![0.0; PATHS], vec![0.0; PATHS * d]);
-    let (start, cpu) = (Instant::now(), cpu_seconds());
-    for _ in 0..calls {
-        les_core::PathBatch::value_and_grad(&paths, &xs, &mut v, &mut g);
-    }
-    let (wall, cpu) = (start.elapsed().as_secs_f64() / calls as f64, (cpu_seconds() - cpu) / calls as f64);
+    let block = paths.block_size();
     let flops = 4.0 * (PATHS * d * (FEATURES + n)) as f64;
-    println!(
-        "value_and_grad d={d:<3} n={n:<4} L={PATHS} B={FEATURES}: wall {:.3} ms, cpu {:.3} ms per call; x{} = {:.3} s wall per descent; {:.2} GFLOP/s, {:.0} M sincos/s per CPU second",
-        wall * 1e3,
-        cpu * 1e3,
-        STEPS + 1,
-        wall * (STEPS + 1) as f64,
-        flops / wall / 1e9,
-        (PATHS * FEATURES) as f64 / cpu / 1e6
-    );
+    let mut time = |name: &str, eval: &mut dyn FnMut()| {
+        let (start, cpu) = (Instant::now(), cpu_seconds());
+        for _ in 0..calls {
+            eval();
+        }
+        let (wall, cpu) = (start.elapsed().as_secs_f64() / calls as f64, (cpu_seconds() - cpu) / calls as f64);
+        println!(
+            "{name} d={d:<3} n={n:<4} L={PATHS} B={FEATURES}: wall {:.3} ms, cpu {:.3} ms per call; x{STEPS} = {:.3} s wall per descent; {:.2} GFLOP/s, {:.0} M sines/s per CPU second",
+            wall * 1e3,
+            cpu * 1e3,
+            wall * STEPS as f64,
+            flops / wall / 1e9,
+            (PATHS * FEATURES) as f64 / cpu / 1e6
+        );
+    };
+    time("gradients     ", &mut || {
+        xs.par_chunks(block * d)
+            .zip(g.par_chunks_mut(block * d))
+            .enumerate()
+            .for_each(|(b, (x, g))| paths.gradients_block(b * block, x, g));
+    });
+    time("value_and_grad", &mut || paths.value_and_grad(&xs, &mut v, &mut g));
 }
 
 /// Times the acquisition alone on `M = L·P` random support points: the model's `Σ(Z, Z)` and
