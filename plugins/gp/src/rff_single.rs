@@ -15,6 +15,12 @@
 //! `θ = Ω x̃ + τ` in registers, takes sine and cosine, and accumulates the value `Σ w cos θ`
 //! and the gradient `Σ (w sin θ) Ω` lane by lane, so no `B×L` intermediate goes through
 //! memory. Every sum has a fixed order, so results are the same for any thread count.
+//!
+//! A first-order descent needs only gradients, and [`SingleFeatures::gradients`] computes just
+//! those: reduction by π instead of π/2 (`sin x = (−1)^q sin r` with `|r| ≤ π/2`), one odd
+//! polynomial of degree 9, the sign folded into the weight. No cosine polynomial, no quadrant
+//! swap, no value sum: about half the multiply-adds of the sine/cosine pair, and 0.55 against
+//! 1.0 µs per path at `d = 5` on the development machine.
 
 /// Features per chunk of the fused kernel (eight AVX2 registers of `f32`: eight independent
 /// multiply-add chains for the phases); `B` is padded to a multiple of it with zero weights and
