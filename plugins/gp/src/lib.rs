@@ -135,7 +135,7 @@ Parameters (default):
   standardize       true       standardize outputs
   features          1024       random Fourier features B of sample paths
   path_precision    single     single: the random-feature part of path evaluations in f32 (about
-                               three times faster descents; error ~1e-6 relative) | double: all f64
+                               five times faster descents; error ~1e-6 relative) | double: all f64
 
 Signal variance: MAP, init 1, no prior. Cholesky with escalating relative jitter 1e-10..1e-6 of the \
 mean diagonal; a matrix that still fails is a NotPositiveDefinite error.

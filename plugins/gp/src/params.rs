@@ -129,7 +129,7 @@ pub struct GpParams {
     /// Random Fourier features `B` of sample paths.
     pub features: usize,
     /// Arithmetic of the random-feature part of sample paths: `single` (fused `f32`, about
-    /// three times faster in an inner optimizer's descent) or `double`.
+    /// five times faster in an inner optimizer's descent) or `double`.
     pub path_precision: PathPrecision,
 }
 

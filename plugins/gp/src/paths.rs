@@ -60,8 +60,8 @@ thread_local! {
 pub enum PathPrecision {
     /// `f64` throughout.
     Double,
-    /// Phases, sine/cosine and the feature sums in `f32`, fused per path; about three times
-    /// faster in the descent.
+    /// Phases, sine/cosine and the feature sums in `f32`, fused per path; about five times
+    /// faster in the descent (sine-only gradients, see [`crate::rff_single`]).
     #[default]
     Single,
 }
