@@ -127,7 +127,7 @@ fn bench_paths(d: usize, n: usize, calls: usize) {
     let (mut v, mut g) = (vec![0.0; PATHS], vec![0.0; PATHS * d]);
     let block = paths.block_size();
     let flops = 4.0 * (PATHS * d * (FEATURES + n)) as f64;
-    let mut time = |name: &str, eval: &mut dyn FnMut()| {
+    let time = |name: &str, eval: &mut dyn FnMut()| {
         let (start, cpu) = (Instant::now(), cpu_seconds());
         for _ in 0..calls {
             eval();
