@@ -120,18 +120,66 @@ pub fn sincos_f32(x: f32) -> (f32, f32) {
     (f32::from_bits(sin_bits ^ sin_sign), f32::from_bits(cos_bits ^ cos_sign))
 }
 
-/// Frequencies, phases and weights of a path set in single precision, padded to whole chunks.
+/// Bytes of a cache line: where the kernel's arrays start.
+const CACHE_LINE: usize = 64;
+
+/// An `f32` array whose first element sits on a cache-line boundary. The kernel reads whole
+/// 32-byte registers at multiples of 32 bytes from the start of its arrays; from a start at
+/// 16 mod 64 (where the allocator puts large blocks) every other read straddles two lines,
+/// which costs 30 % at `d = 20`. Over-allocates by one line and starts at the first aligned
+/// element (no `unsafe`); a clone aligns its own copy.
+#[derive(Debug)]
+struct CacheAligned {
+    buffer: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+impl CacheAligned {
+    /// `len` zeros.
+    fn zeros(len: usize) -> Self {
+        let buffer = vec![0.0f32; len + CACHE_LINE / size_of::<f32>()];
+        // At most 15 elements for a 4-byte aligned pointer (`usize::MAX` where the offset
+        // cannot be computed: then the array is merely unaligned).
+        let start = buffer.as_ptr().align_offset(CACHE_LINE).min(CACHE_LINE / size_of::<f32>());
+        Self { buffer, start, len }
+    }
+}
+
+impl Clone for CacheAligned {
+    fn clone(&self) -> Self {
+        let mut copy = Self::zeros(self.len);
+        copy.copy_from_slice(self);
+        copy
+    }
+}
+
+impl std::ops::Deref for CacheAligned {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.buffer[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for CacheAligned {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.buffer[self.start..self.start + self.len]
+    }
+}
+
+/// Frequencies, phases and weights of a path set in single precision, padded to whole chunks,
+/// each array starting on a cache line.
 #[derive(Clone, Debug)]
 pub struct SingleFeatures {
     dim: usize,
     /// Padded feature count (a multiple of [`CHUNK`]).
     padded: usize,
     /// `Ω` chunk by chunk: frequency `c·CHUNK + b` of input `i` at `(c·d + i)·CHUNK + b`.
-    omega: Vec<f32>,
+    omega: CacheAligned,
     /// Phases `τ`, `padded`.
-    tau: Vec<f32>,
+    tau: CacheAligned,
     /// Weights `W`, path `l`'s at `l·padded ..`.
-    weights: Vec<f32>,
+    weights: CacheAligned,
 }
 
 /// Paths evaluated together by [`SingleFeatures::value_and_grad`]: their accumulators and one
@@ -140,9 +188,17 @@ pub struct SingleFeatures {
 pub const GROUP: usize = 8;
 
 /// Scratch of one [`SingleFeatures::value_and_grad`] call for `GROUP` paths: value and
-/// gradient accumulators ([`LANES`] each) and the scaled coordinates.
+/// gradient accumulators ([`LANES`] each) and the scaled coordinates, plus room to start the
+/// accumulators on a 32-byte boundary.
 pub fn scratch_len(dim: usize) -> usize {
-    GROUP * (LANES + dim * LANES + dim)
+    GROUP * (LANES + dim * LANES + dim) + LANES
+}
+
+/// `scratch` from its first 32-byte aligned element (within the slack of [`scratch_len`]), so
+/// that the accumulators of one register never straddle two cache lines.
+fn aligned_scratch(scratch: &mut [f32]) -> &mut [f32] {
+    let skip = scratch.as_ptr().align_offset(LANES * size_of::<f32>()).min(LANES - 1);
+    &mut scratch[skip..]
 }
 
 impl SingleFeatures {
@@ -152,7 +208,7 @@ impl SingleFeatures {
         let padded = b.div_ceil(CHUNK) * CHUNK;
         let n_paths = weights.len() / b.max(1);
         let pad = |src: &[f64], cols: usize| {
-            let mut out = vec![0.0f32; padded * cols];
+            let mut out = CacheAligned::zeros(padded * cols);
             for (dst, col) in out.chunks_mut(padded).zip(src.chunks(b.max(1))) {
                 for (o, v) in dst.iter_mut().zip(col) {
                     *o = *v as f32;
@@ -164,7 +220,7 @@ impl SingleFeatures {
         // features would put a chunk's rows 4·padded bytes apart, all in the same L1 sets, and
         // past eight inputs they evict each other.
         let by_input = pad(omega, dim);
-        let mut chunked = vec![0.0f32; padded * dim];
+        let mut chunked = CacheAligned::zeros(padded * dim);
         for (c, block) in chunked.chunks_exact_mut((CHUNK * dim).max(1)).enumerate() {
             for (i, row) in block.chunks_exact_mut(CHUNK).enumerate() {
                 row.copy_from_slice(&by_input[i * padded + c * CHUNK..i * padded + (c + 1) * CHUNK]);
@@ -208,7 +264,7 @@ impl SingleFeatures {
         let d = self.dim;
         let g = grads.len() / d.max(1);
         assert!(g <= GROUP && x_scaled.len() == g * d, "invariant: at most GROUP paths, x and grads are g×d");
-        let (grad_lanes, x) = scratch[GROUP * LANES..].split_at_mut(g * d * LANES);
+        let (grad_lanes, x) = aligned_scratch(scratch)[GROUP * LANES..].split_at_mut(g * d * LANES);
         let x = &mut x[..g * d];
         for (o, v) in x.iter_mut().zip(x_scaled) {
             *o = *v as f32;
@@ -242,7 +298,7 @@ impl SingleFeatures {
         let d = self.dim;
         let g = values.len();
         assert!(g <= GROUP && x_scaled.len() == g * d, "invariant: at most GROUP paths, x is g×d");
-        let (value_lanes, rest) = scratch.split_at_mut(g * LANES);
+        let (value_lanes, rest) = aligned_scratch(scratch).split_at_mut(g * LANES);
         let (grad_lanes, x) = rest.split_at_mut(g * d * LANES);
         let x = &mut x[..g * d];
         for (o, v) in x.iter_mut().zip(x_scaled) {
@@ -266,6 +322,13 @@ impl SingleFeatures {
         for (gr, lanes) in grads.iter_mut().zip(grad_lanes.chunks_exact(LANES)) {
             *gr = -sum_lanes(lanes);
         }
+    }
+
+    /// Frequencies of the chunk starting at feature `start`, `d` runs of [`CHUNK`] (input by
+    /// input): one bounds check for the chunk instead of one per input.
+    #[inline(always)]
+    fn omega_block(&self, start: usize) -> &[f32] {
+        &self.omega[start * self.dim..(start + CHUNK) * self.dim]
     }
 
     /// Frequencies of input `i` for the chunk starting at feature `start`.
@@ -455,6 +518,65 @@ pub mod avx2 {
 
     const REGS: usize = CHUNK / LANES;
 
+    /// Lanes `8j .. 8j + 8` of `s`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn load(s: &[f32], j: usize) -> __m256 {
+        assert!(s.len() >= (j + 1) * LANES, "invariant: a whole register of lanes");
+        // SAFETY: lanes `8j .. 8j + 8` lie inside `s` (checked above).
+        unsafe { _mm256_loadu_ps(s.as_ptr().add(j * LANES)) }
+    }
+
+    /// `s += v` for one register's worth of lanes.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn add_into(s: &mut [f32], v: __m256) {
+        assert!(s.len() == LANES, "invariant: one register of lanes");
+        // SAFETY: `s` has exactly LANES = 8 entries (checked above).
+        unsafe { _mm256_storeu_ps(s.as_mut_ptr(), _mm256_add_ps(_mm256_loadu_ps(s.as_ptr()), v)) }
+    }
+
+    /// Phases `θ = Ω x̃ + τ` of the chunk from feature `start` for one path at `xk` (`d`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn phases(f: &SingleFeatures, start: usize, xk: &[f32]) -> [__m256; REGS] {
+        let tau = &f.tau[start..start + CHUNK];
+        let mut theta: [__m256; REGS] = std::array::from_fn(|j| load(tau, j));
+        for (om, xi) in f.omega_block(start).chunks_exact(CHUNK).zip(xk) {
+            let xb = _mm256_set1_ps(*xi);
+            for (j, t) in theta.iter_mut().enumerate() {
+                *t = _mm256_fmadd_ps(load(om, j), xb, *t);
+            }
+        }
+        theta
+    }
+
+    /// Whether every phase is within [`SINCOS_F32_FAST_LIMIT`] (false for NaN: the ordered
+    /// comparison fails).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn in_fast_range(theta: &[__m256; REGS]) -> bool {
+        let limit = _mm256_set1_ps(SINCOS_F32_FAST_LIMIT);
+        let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        let mut inside = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+        for t in theta {
+            inside = _mm256_and_ps(inside, _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_and_ps(*t, abs_mask), limit));
+        }
+        _mm256_movemask_ps(inside) == 0xff
+    }
+
+    /// The chunk's phases as an array, for the double-precision fallback.
+    #[cold]
+    #[target_feature(enable = "avx2,fma")]
+    fn spill(theta: &[__m256; REGS]) -> [f32; CHUNK] {
+        let mut th = [0.0f32; CHUNK];
+        for (j, t) in theta.iter().enumerate() {
+            // SAFETY: lanes 8j .. 8j + 8 of a CHUNK-long array, j < REGS.
+            unsafe { _mm256_storeu_ps(th.as_mut_ptr().add(j * LANES), *t) };
+        }
+        th
+    }
+
     /// `(sin v, cos v)` lane by lane, as [`super::sincos_f32`].
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -508,63 +630,32 @@ pub mod avx2 {
         let d = f.dim;
         let g = x.len() / d.max(1);
         assert!(grad_lanes.len() == g * d * LANES, "invariant: lanes g·d·LANES");
-        let limit = _mm256_set1_ps(SINCOS_F32_FAST_LIMIT);
-        let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
-        let load = |s: &[f32], j: usize| -> __m256 {
-            assert!(s.len() >= (j + 1) * LANES, "invariant: a whole register of lanes");
-            // SAFETY: lanes `8j .. 8j + 8` lie inside `s` (checked above).
-            unsafe { _mm256_loadu_ps(s.as_ptr().add(j * LANES)) }
-        };
         for start in (0..p).step_by(CHUNK) {
-            let tau = &f.tau[start..start + CHUNK];
             for k in 0..g {
-                let xk = &x[k * d..(k + 1) * d];
                 let at = (first + k) * p + start;
                 let w = &f.weights[at..at + CHUNK];
-                let mut theta: [__m256; REGS] = std::array::from_fn(|j| load(tau, j));
-                for (i, xi) in xk.iter().enumerate() {
-                    let om = f.omega_chunk(i, start);
-                    let xb = _mm256_set1_ps(*xi);
-                    for (j, t) in theta.iter_mut().enumerate() {
-                        *t = _mm256_fmadd_ps(load(om, j), xb, *t);
-                    }
-                }
-                // Any phase beyond the fast range (or NaN: the ordered comparison fails)?
-                let mut inside = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-                for t in &theta {
-                    inside = _mm256_and_ps(inside, _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_and_ps(*t, abs_mask), limit));
-                }
+                let mut theta = phases(f, start, &x[k * d..(k + 1) * d]);
                 // `theta` becomes `W sin θ`.
-                if _mm256_movemask_ps(inside) != 0xff {
-                    let mut th = [0.0f32; CHUNK];
-                    for (j, t) in theta.iter().enumerate() {
-                        // SAFETY: lanes 8j .. 8j + 8 of a CHUNK-long array, j < REGS.
-                        unsafe { _mm256_storeu_ps(th.as_mut_ptr().add(j * LANES), *t) };
-                    }
-                    let sin = sin_chunk_exact(&th);
-                    for (j, t) in theta.iter_mut().enumerate() {
-                        *t = _mm256_mul_ps(load(w, j), load(&sin, j));
-                    }
-                } else {
+                if in_fast_range(&theta) {
                     for (j, t) in theta.iter_mut().enumerate() {
                         *t = weighted_sin(*t, load(w, j));
+                    }
+                } else {
+                    let sin = sin_chunk_exact(&spill(&theta));
+                    for (j, t) in theta.iter_mut().enumerate() {
+                        *t = _mm256_mul_ps(load(w, j), load(&sin, j));
                     }
                 }
                 // Two interleaved accumulators per input, as `super::gradient_sums`.
                 let lanes_k = &mut grad_lanes[k * d * LANES..(k + 1) * d * LANES];
-                for (i, lanes) in lanes_k.chunks_exact_mut(LANES).enumerate() {
-                    let om = f.omega_chunk(i, start);
+                for (om, lanes) in f.omega_block(start).chunks_exact(CHUNK).zip(lanes_k.chunks_exact_mut(LANES)) {
                     let mut even = _mm256_mul_ps(theta[0], load(om, 0));
                     let mut odd = _mm256_mul_ps(theta[1], load(om, 1));
                     for j in (2..REGS).step_by(2) {
                         even = _mm256_fmadd_ps(theta[j], load(om, j), even);
                         odd = _mm256_fmadd_ps(theta[j + 1], load(om, j + 1), odd);
                     }
-                    let sum = _mm256_add_ps(even, odd);
-                    // SAFETY: `lanes` has exactly LANES = 8 entries (`chunks_exact_mut`).
-                    unsafe {
-                        _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(_mm256_loadu_ps(lanes.as_ptr()), sum))
-                    };
+                    add_into(lanes, _mm256_add_ps(even, odd));
                 }
             }
         }
@@ -587,62 +678,31 @@ pub mod avx2 {
         let d = f.dim;
         let g = value_lanes.len() / LANES;
         assert!(x.len() == g * d && grad_lanes.len() == g * d * LANES, "invariant: x is g×d, lanes g·d·LANES");
-        let limit = _mm256_set1_ps(SINCOS_F32_FAST_LIMIT);
-        let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
-        let load = |s: &[f32], j: usize| -> __m256 {
-            assert!(s.len() >= (j + 1) * LANES, "invariant: a whole register of lanes");
-            // SAFETY: lanes `8j .. 8j + 8` lie inside `s` (checked above).
-            unsafe { _mm256_loadu_ps(s.as_ptr().add(j * LANES)) }
-        };
-        let add_into = |s: &mut [f32], v: __m256| {
-            assert!(s.len() == LANES, "invariant: one register of lanes");
-            // SAFETY: `s` has exactly LANES = 8 entries (checked above).
-            unsafe { _mm256_storeu_ps(s.as_mut_ptr(), _mm256_add_ps(_mm256_loadu_ps(s.as_ptr()), v)) }
-        };
         for start in (0..p).step_by(CHUNK) {
-            let tau = &f.tau[start..start + CHUNK];
             for k in 0..g {
-                let xk = &x[k * d..(k + 1) * d];
                 let at = (first + k) * p + start;
                 let w = &f.weights[at..at + CHUNK];
-                let mut theta: [__m256; REGS] = std::array::from_fn(|j| load(tau, j));
-                for (i, xi) in xk.iter().enumerate() {
-                    let om = f.omega_chunk(i, start);
-                    let xb = _mm256_set1_ps(*xi);
-                    for (j, t) in theta.iter_mut().enumerate() {
-                        *t = _mm256_fmadd_ps(load(om, j), xb, *t);
-                    }
-                }
-                // Any phase beyond the fast range (or NaN: the ordered comparison fails)?
-                let mut inside = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-                for t in &theta {
-                    inside = _mm256_and_ps(inside, _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_and_ps(*t, abs_mask), limit));
-                }
+                let mut theta = phases(f, start, &x[k * d..(k + 1) * d]);
+                // Value `Σ W cos θ`; `theta` becomes `W sin θ`.
                 let mut value = _mm256_setzero_ps();
-                if _mm256_movemask_ps(inside) != 0xff {
-                    let mut th = [0.0f32; CHUNK];
-                    for (j, t) in theta.iter().enumerate() {
-                        // SAFETY: lanes 8j .. 8j + 8 of a CHUNK-long array, j < REGS.
-                        unsafe { _mm256_storeu_ps(th.as_mut_ptr().add(j * LANES), *t) };
-                    }
-                    let (sin, cos) = sincos_chunk_exact(&th);
-                    for (j, t) in theta.iter_mut().enumerate() {
-                        value = _mm256_fmadd_ps(load(w, j), load(&cos, j), value);
-                        *t = _mm256_mul_ps(load(w, j), load(&sin, j));
-                    }
-                } else {
+                if in_fast_range(&theta) {
                     for (j, t) in theta.iter_mut().enumerate() {
                         let (sin, cos) = sincos(*t);
                         let wj = load(w, j);
                         value = _mm256_fmadd_ps(wj, cos, value);
                         *t = _mm256_mul_ps(wj, sin);
                     }
+                } else {
+                    let (sin, cos) = sincos_chunk_exact(&spill(&theta));
+                    for (j, t) in theta.iter_mut().enumerate() {
+                        value = _mm256_fmadd_ps(load(w, j), load(&cos, j), value);
+                        *t = _mm256_mul_ps(load(w, j), load(&sin, j));
+                    }
                 }
                 add_into(&mut value_lanes[k * LANES..(k + 1) * LANES], value);
                 if want_grad {
                     let lanes_k = &mut grad_lanes[k * d * LANES..(k + 1) * d * LANES];
-                    for (i, lanes) in lanes_k.chunks_exact_mut(LANES).enumerate() {
-                        let om = f.omega_chunk(i, start);
+                    for (om, lanes) in f.omega_block(start).chunks_exact(CHUNK).zip(lanes_k.chunks_exact_mut(LANES)) {
                         let mut acc = _mm256_mul_ps(theta[0], load(om, 0));
                         for (j, t) in theta.iter().enumerate().skip(1) {
                             acc = _mm256_fmadd_ps(*t, load(om, j), acc);
@@ -878,6 +938,22 @@ mod tests {
             x += 0.731;
         }
         assert!(worst < SINCOS_ERROR, "worst error {worst}");
+    }
+
+    #[test]
+    fn arrays_start_on_cache_lines_also_in_clones() {
+        let Problem { omega, tau, w, .. } = Problem::new(3, 100, 5, 1.0);
+        let f = SingleFeatures::new(&omega, &tau, &w, 3);
+        for g in [&f, &f.clone()] {
+            for (name, a) in [("omega", &g.omega), ("tau", &g.tau), ("weights", &g.weights)] {
+                assert_eq!(a.as_ptr() as usize % CACHE_LINE, 0, "{name}");
+            }
+        }
+        assert_eq!(f.clone().weights.to_vec(), f.weights.to_vec());
+        let mut scratch = vec![0.0f32; scratch_len(3) + 3];
+        for skip in 0..4 {
+            assert_eq!(aligned_scratch(&mut scratch[skip..]).as_ptr() as usize % (LANES * 4), 0, "skip {skip}");
+        }
     }
 
     #[test]
