@@ -58,7 +58,15 @@ pub struct IterationRecord {
     pub iteration: usize,
     /// Wall time of `ask` in seconds.
     pub ask_seconds: f64,
-    /// Wall time per phase of `ask` (phase name → seconds), in the order measured.
+    /// Wall time of the strategy's `tell` of the observations this ask builds on (the previous
+    /// iteration's, or the initial design's), in seconds: work a strategy may do there (GIBO
+    /// and TuRBO update their state, GIBO refits) instead of in `ask`. Absent when there were
+    /// none (the first ask of a run without initial design), when the tell ran in an earlier
+    /// process of a resumed run, and in journals of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tell_seconds: Option<f64>,
+    /// Wall time per phase of `ask` (phase name → seconds; a JSON object, so keys in name
+    /// order, not in the order measured).
     pub phases: Map<String, Value>,
     /// The asked points in the unit cube (what a resumed run evaluates).
     pub points: Vec<Vec<f64>>,

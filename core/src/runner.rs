@@ -258,13 +258,16 @@ struct Loop {
     /// Wall time spent by the earlier processes of a resumed run.
     earlier_seconds: f64,
     iterations: usize,
+    /// Wall time of the last `tell`, for the next iteration record (see
+    /// [`IterationRecord::tell_seconds`]).
+    last_tell_seconds: Option<f64>,
 }
 
 impl Loop {
     fn new(run: BuiltRun, dir: PathBuf, journal: Journal) -> Self {
         let dim = run.objective.info().dim();
         let earlier_seconds = journal.evaluations.iter().map(|r| r.seconds).sum::<f64>()
-            + journal.iterations.iter().map(|r| r.ask_seconds).sum::<f64>();
+            + journal.iterations.iter().map(|r| r.ask_seconds + r.tell_seconds.unwrap_or(0.0)).sum::<f64>();
         Self {
             objective: run.objective,
             strategy: run.strategy,
@@ -280,6 +283,7 @@ impl Loop {
             started: Instant::now(),
             earlier_seconds,
             iterations: 0,
+            last_tell_seconds: None,
         }
     }
 
@@ -311,7 +315,11 @@ impl Loop {
             iteration += 1;
             self.iterations = iteration;
             let record = match self.journal.iterations.iter().find(|r| r.iteration == iteration) {
-                Some(r) => r.clone(),
+                Some(r) => {
+                    // Journaled: its tell time is the original run's.
+                    self.last_tell_seconds = None;
+                    r.clone()
+                }
                 None => {
                     let remaining = self.budget - self.records.len();
                     let ctx = AskContext {
@@ -343,6 +351,7 @@ impl Loop {
                     let record = IterationRecord {
                         iteration,
                         ask_seconds,
+                        tell_seconds: self.last_tell_seconds.take(),
                         phases: ask.report.phases.into_iter().map(|(k, v)| (k, json!(v))).collect(),
                         points,
                         diagnostics: ask.report.diagnostics,
@@ -375,9 +384,10 @@ impl Loop {
 
     /// Hands observations to the strategy; a strategy that cannot take them ends the run.
     fn tell(&mut self, observations: &[Observation]) -> Result<(), RunStatus> {
-        self.strategy
-            .tell(observations)
-            .map_err(|e| RunStatus::StrategyFailed(format!("could not take observations: {e}")))
+        let start = Instant::now();
+        let told = self.strategy.tell(observations);
+        self.last_tell_seconds = Some(start.elapsed().as_secs_f64());
+        told.map_err(|e| RunStatus::StrategyFailed(format!("could not take observations: {e}")))
     }
 
     /// Evaluates (or takes from the journal) each point of one iteration. `Err(status)` when a

@@ -130,6 +130,48 @@ fn budget_is_exact_and_journal_is_complete() {
     assert!(dir.join("summary.json").exists() && dir.join("config.yaml").exists());
 }
 
+/// [`Perturb`] with a `tell` that takes at least [`SlowTell::PAUSE`].
+struct SlowTell(Perturb);
+
+impl SlowTell {
+    const PAUSE: std::time::Duration = std::time::Duration::from_millis(15);
+}
+
+impl Strategy for SlowTell {
+    fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
+        self.0.ask(ctx, rng)
+    }
+
+    fn tell(&mut self, observations: &[Observation]) -> Result<(), StrategyError> {
+        std::thread::sleep(Self::PAUSE);
+        self.0.tell(observations)
+    }
+}
+
+#[test]
+fn tell_time_is_journaled_with_the_ask_that_follows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let mut run = built(&dir, 8, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1);
+    run.strategy = Box::new(SlowTell(Perturb { step: 0.5, best: None, batch: 1 }));
+    runner::run(run, Mode::Fresh, &mut Silent).unwrap();
+    let iters: Vec<IterationRecord> = read_journal(&dir.join(ITERATIONS_FILE)).unwrap().records;
+    // 3 initial points, then 5 asks; each follows a tell (of the initial design, then of the
+    // previous ask's point).
+    assert_eq!(iters.len(), 5);
+    for it in &iters {
+        let tell = it.tell_seconds.expect("a tell preceded every ask");
+        assert!(tell >= SlowTell::PAUSE.as_secs_f64(), "iteration {}: {tell}", it.iteration);
+    }
+    // Without an initial design the first ask follows no tell.
+    let dir = tmp.path().join("no-design");
+    let mut run = built(&dir, 3, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1);
+    run.initial_points = 0;
+    runner::run(run, Mode::Fresh, &mut Silent).unwrap();
+    let iters: Vec<IterationRecord> = read_journal(&dir.join(ITERATIONS_FILE)).unwrap().records;
+    assert_eq!(iters.iter().map(|it| it.tell_seconds.is_some()).collect::<Vec<_>>(), vec![false, true, true]);
+}
+
 #[test]
 fn same_seed_same_run_and_noise_is_seeded() {
     let tmp = tempfile::tempdir().unwrap();

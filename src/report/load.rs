@@ -86,11 +86,15 @@ impl Run {
         self.finished || self.evaluations.len() >= self.budget
     }
 
-    /// For each iteration: (evaluations done before its ask, ask seconds).
-    pub fn ask_times(&self) -> Vec<(usize, f64)> {
+    /// For each iteration: (evaluations done before its ask, seconds the strategy spent on it:
+    /// the `tell` of the observations it builds on plus the `ask`).
+    pub fn strategy_times(&self) -> Vec<(usize, f64)> {
         self.iterations
             .iter()
-            .map(|it| (self.evaluations.iter().filter(|e| e.iteration < it.iteration).count(), it.ask_seconds))
+            .map(|it| {
+                let before = self.evaluations.iter().filter(|e| e.iteration < it.iteration).count();
+                (before, it.ask_seconds + it.tell_seconds.unwrap_or(0.0))
+            })
             .collect()
     }
 }
@@ -221,6 +225,32 @@ mod tests {
         assert_eq!(t.metric, t.best_f);
         assert_eq!(run.final_value(), Some(1.5));
         assert_eq!(run.cumulative_y(), 8.0);
+    }
+
+    #[test]
+    fn strategy_time_adds_the_tell_before_each_ask() {
+        let iteration = |iteration: usize, ask_seconds: f64, tell_seconds: Option<f64>| IterationRecord {
+            iteration,
+            ask_seconds,
+            tell_seconds,
+            phases: Default::default(),
+            points: vec![vec![0.0]],
+            diagnostics: Default::default(),
+            stop: None,
+        };
+        let run = Run {
+            dir: PathBuf::new(),
+            strategy: "s".into(),
+            problem: "p".into(),
+            dim: 1,
+            seed: 1,
+            budget: 3,
+            finished: true,
+            // One initial point (iteration 0), then iterations 1 and 2.
+            evaluations: vec![eval(0, Some(1.0), None), eval(1, Some(2.0), None), eval(2, Some(0.5), None)],
+            iterations: vec![iteration(1, 0.25, Some(0.5)), iteration(2, 0.125, None)],
+        };
+        assert_eq!(run.strategy_times(), vec![(1, 0.75), (2, 0.125)]);
     }
 
     #[test]

@@ -117,8 +117,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     md.push_str(
         "Final value: the noise-free objective value at the best observed point at the end of the run (the observed \
          value when the objective does not know it). Cumulative: the sum of all observed values. Lower is better. \
-         Runs are paired by seed. Time per iteration: wall time of the strategy's `ask` (work done in `tell` is not \
-         included).\n\n",
+         Runs are paired by seed. Time per iteration: wall time the strategy spent on it (`tell` of the \
+         observations it builds on, then `ask`).\n\n",
     );
     if !problems.is_empty() {
         md.push_str("Run directories that could not be read:\n\n");

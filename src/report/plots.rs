@@ -1,8 +1,8 @@
 //! SVG plots of a group (one problem at one dimension), one line per strategy:
 //! - best-so-far value (noise-free f at the best observed point, or y) against evaluations,
 //!   median over seeds with a 25–75 % band (§18);
-//! - time per iteration (`ask` seconds) against evaluations, median over seeds with a band, on
-//!   a log axis.
+//! - time per iteration (the strategy's `tell` + `ask` seconds) against evaluations, median over
+//!   seeds with a band, on a log axis.
 //!
 //! Drawn with plotters' SVG backend, which writes text as `<text>` elements: no font files are
 //! read (the workspace enables neither `ttf` nor `ab_glyph`; plotters then estimates text sizes).
@@ -83,7 +83,7 @@ pub fn best_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
         .collect()
 }
 
-/// Ask-time curves: x = evaluations done before the ask.
+/// Strategy-time curves (`tell` + `ask`): x = evaluations done before the ask.
 pub fn time_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
     group
         .strategies
@@ -91,7 +91,7 @@ pub fn time_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
         .map(|(label, runs)| {
             let series: Vec<Vec<(f64, f64)>> = runs
                 .iter()
-                .map(|r| r.ask_times().into_iter().map(|(n, t)| (n as f64, t.max(MIN_SECONDS))).collect())
+                .map(|r| r.strategy_times().into_iter().map(|(n, t)| (n as f64, t.max(MIN_SECONDS))).collect())
                 .collect();
             (label.clone(), band(&series))
         })
