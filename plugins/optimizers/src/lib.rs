@@ -12,10 +12,12 @@
 //! Every optimizer starts all paths at the same point `z_0`, projects onto `[0, 1]^d` after
 //! every update, and returns the full history of every path in step-major layout
 //! ([`les_core::DescentSequences`]): record `t` is the position after `t` updates (`z_0`
-//! included) and the path value at exactly that position. The reference implementation's
-//! misaligned records are a view of these (see [`history`]). The first-order methods call
-//! [`les_core::PathBatch::value_and_grad`] once per step for all paths, with buffers allocated
-//! once per call of `descend`.
+//! included), with CMA-ES also the path value at exactly that position. The reference
+//! implementation's misaligned records are a view of these (see [`history`]). The first-order
+//! methods follow gradients only: one [`les_core::PathBatch::gradients_block`] per block of
+//! paths and step, each block's whole descent on one thread, with buffers allocated once per
+//! call of `descend`; they record no values (read them with
+//! [`les_core::DescentSequences::values_at`]).
 //!
 //! Early stop (`stop_tol`, off by default): the run ends after the first step in which no path
 //! moved farther (Euclidean) than the tolerance; the history is then shortened, not padded, so
