@@ -70,7 +70,7 @@ pub fn mirror_upper(c: &mut DMatrix<f64>) {
 }
 
 /// Copies the upper triangle of the column-major `m×m` matrix `data` onto its lower triangle,
-/// parallel over blocks of [`RHS_BLOCK`] columns. Each column is split into its upper part
+/// parallel over blocks of `RHS_BLOCK` (64) columns. Each column is split into its upper part
 /// (read) and its strictly lower part (written), so every block can read every column while
 /// writing only its own; tiles of 64 rows keep the strided reads in cache.
 pub fn mirror_upper_in_place(data: &mut [f64], m: usize) {
@@ -124,8 +124,8 @@ const SYMMETRIC_ROW_TILE: usize = 256;
 /// column-wise by `fill_column(j, rows, out)` writing `K[rows, j]` to `out`.
 ///
 /// One pass per phase over the `m²` result instead of separate fill, update and mirror passes:
-/// per block of [`RHS_BLOCK`] columns (in parallel), its upper part (rows down to the block's
-/// last column) is built in tiles of [`SYMMETRIC_ROW_TILE`] rows, each filled and then updated
+/// per block of `RHS_BLOCK` (64) columns (in parallel), its upper part (rows down to the block's
+/// last column) is built in tiles of `SYMMETRIC_ROW_TILE` (256) rows, each filled and then updated
 /// by the GEMM while in cache; then the upper triangle is mirrored in parallel.
 ///
 /// Same bits as filling the upper triangle of `K`, [`syrk_tn_upper_par`] and [`mirror_upper`],
