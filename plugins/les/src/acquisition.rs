@@ -172,10 +172,9 @@ impl<'a> MutualInformation<'a> {
 
     /// α at every support point (`M` values), reusing `Σ(Z, Z)`.
     ///
-    /// The same arithmetic as `MutualInformation::values_from` (private) in another loop order: blocks
-    /// of candidates, and within a block path by path, reading `Σ(Z_l, c)` from the rows of
-    /// the symmetric `Σ(Z, Z)` (contiguous over the candidates) in
-    /// `multiply_conditional_variances`.
+    /// The same arithmetic as the generic `values_from` in another loop order: blocks of
+    /// candidates, and within a block path by path, reading `Σ(Z_l, c)` from the rows of the
+    /// symmetric `Σ(Z, Z)` (contiguous over the candidates) in `multiply_conditional_variances`.
     pub fn values_at_support(&self) -> Vec<f64> {
         let m = self.n_support();
         let group = if self.min_variance >= MIN_GROUPED_VARIANCE { LOG_GROUP } else { 1 };
