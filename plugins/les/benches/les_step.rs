@@ -11,8 +11,8 @@
 //!
 //! `L = 250`, `T = 500`, `B = 1024`, `P = 8`. Data and configuration are built outside the
 //! timed region; every repetition asks with the same data and a new random stream. Reports the
-//! median wall time per phase and the arithmetic rate of the descent: `T·4·L·d·(B + n)`
-//! flops (a phase and a gradient multiply-add per feature and input, `f32` by default; a
+//! median (and the fastest) wall time of a step, the median wall time per phase and the
+//! arithmetic rate of the descent: `T·4·L·d·(B + n)` flops (a phase and a gradient multiply-add per feature and input, `f32` by default; a
 //! distance and a gradient multiply-add per data point and input, `f64`) and `T·L·B` sines
 //! (one gradient per step; the descent takes no values), per wall second.
 
@@ -91,11 +91,14 @@ fn bench(d: usize, n: usize, reps: usize) {
             }
         }
     }
+    // The fastest repetition too: on a shared machine it tells the host's slow spells (every
+    // repetition slower) from the step's own spread.
+    let fastest = totals.iter().copied().fold(f64::INFINITY, f64::min);
     let total = median(totals);
     let threads = rayon::current_num_threads();
     let cpu = median(cpus);
     print!(
-        "d={d:<3} n={n:<4} L={PATHS} T={STEPS} B={FEATURES} P={SUPPORT} threads={threads}: wall {total:.4} s (cpu {cpu:.2} s) |"
+        "d={d:<3} n={n:<4} L={PATHS} T={STEPS} B={FEATURES} P={SUPPORT} threads={threads}: wall {total:.4} s (fastest {fastest:.4} s, cpu {cpu:.2} s) |"
     );
     for (name, v) in &phases {
         print!(" {name} {:.4}", median(v.clone()));
