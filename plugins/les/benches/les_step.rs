@@ -12,9 +12,10 @@
 //! `L = 250`, `T = 500`, `B = 1024`, `P = 8`. Data and configuration are built outside the
 //! timed region; every repetition asks with the same data and a new random stream. Reports the
 //! median (and the fastest) wall time of a step, the median wall time per phase and the
-//! arithmetic rate of the descent: `T·4·L·d·(B + n)` flops (a phase and a gradient multiply-add per feature and input, `f32` by default; a
-//! distance and a gradient multiply-add per data point and input, `f64`) and `T·L·B` sines
-//! (one gradient per step; the descent takes no values), per wall second.
+//! arithmetic rate of the descent: `T·4·L·d·(B + n)` flops (a phase and a gradient multiply-add
+//! per feature and input, `f32` by default; a distance and a gradient multiply-add per data
+//! point and input, `f64`) and `T·L·B` sines (one gradient per step; the descent takes no
+//! values), per wall second.
 
 use std::time::Instant;
 
