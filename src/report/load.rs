@@ -200,24 +200,32 @@ mod tests {
         EvaluationRecord { index, iteration: index, x: vec![0.0], y, f, error: None, seconds: 0.0 }
     }
 
-    #[test]
-    fn trace_follows_the_best_observation() {
-        let run = Run {
+    /// A finished one-dimensional run whose budget is its evaluations.
+    fn run(evaluations: Vec<EvaluationRecord>, iterations: Vec<IterationRecord>) -> Run {
+        Run {
             dir: PathBuf::new(),
             strategy: "s".into(),
             problem: "p".into(),
             dim: 1,
             seed: 1,
-            budget: 4,
+            budget: evaluations.len(),
             finished: true,
-            evaluations: vec![
+            evaluations,
+            iterations,
+        }
+    }
+
+    #[test]
+    fn trace_follows_the_best_observation() {
+        let run = run(
+            vec![
                 eval(0, None, None),
                 eval(1, Some(3.0), Some(2.9)),
                 eval(2, Some(4.0), Some(1.0)),
                 eval(3, Some(1.0), Some(1.5)),
             ],
-            iterations: vec![],
-        };
+            vec![],
+        );
         let t = run.trace();
         assert_eq!(t.best_y, vec![None, Some(3.0), Some(3.0), Some(1.0)]);
         // f of the best OBSERVED point, not the best f.
@@ -238,18 +246,11 @@ mod tests {
             diagnostics: Default::default(),
             stop: None,
         };
-        let run = Run {
-            dir: PathBuf::new(),
-            strategy: "s".into(),
-            problem: "p".into(),
-            dim: 1,
-            seed: 1,
-            budget: 3,
-            finished: true,
-            // One initial point (iteration 0), then iterations 1 and 2.
-            evaluations: vec![eval(0, Some(1.0), None), eval(1, Some(2.0), None), eval(2, Some(0.5), None)],
-            iterations: vec![iteration(1, 0.25, Some(0.5)), iteration(2, 0.125, None)],
-        };
+        // One initial point (iteration 0), then iterations 1 and 2.
+        let run = run(
+            vec![eval(0, Some(1.0), None), eval(1, Some(2.0), None), eval(2, Some(0.5), None)],
+            vec![iteration(1, 0.25, Some(0.5)), iteration(2, 0.125, None)],
+        );
         assert_eq!(run.strategy_times(), vec![(1, 0.75), (2, 0.125)]);
     }
 
