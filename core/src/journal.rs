@@ -29,11 +29,21 @@ pub const ITERATIONS_FILE: &str = "iterations.jsonl";
 /// File name of the run summary.
 pub const SUMMARY_FILE: &str = "summary.json";
 
-/// One objective evaluation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One objective evaluation, or one observation told without being asked (warm start).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvaluationRecord {
-    /// 0-based evaluation index (the budget counts these).
+    /// 0-based position in the journal: records are journaled in completion order.
     pub index: usize,
+    /// The trial this evaluation answers (trial ids are given out in the order points are
+    /// asked or observations told). Absent in journals of older versions, where it equals
+    /// `index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial: Option<usize>,
+    /// Where an observation that was never asked came from (`initial_data:FILE:LINE`, or
+    /// `told` for one told through the library or `les tell --x`); absent for the
+    /// evaluations of asked trials, which are the ones the budget counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Strategy iteration that proposed the point (0 = initial design).
     pub iteration: usize,
     /// The point in the objective's native coordinates.
@@ -51,11 +61,24 @@ pub struct EvaluationRecord {
     pub seconds: f64,
 }
 
-/// One strategy iteration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One ask: a strategy iteration (1, 2, …), or a hand-out of initial-design points
+/// (iteration 0, written by asks that are served from the initial design).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IterationRecord {
-    /// 1-based iteration number.
+    /// Iteration number: 0 for the initial design, strategy iterations from 1.
     pub iteration: usize,
+    /// The trial id of each asked point (same order as `points`). Empty in journals of older
+    /// versions, where trials were numbered in asking order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trials: Vec<usize>,
+    /// How many evaluation records had been told before this ask (the strategy saw exactly
+    /// those). Absent in journals of older versions, where it is the number of evaluations of
+    /// earlier iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told: Option<usize>,
+    /// The trials in flight (asked, not yet told) when this ask was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<usize>,
     /// Wall time of `ask` in seconds.
     pub ask_seconds: f64,
     /// Wall time of the strategy's `tell` of the observations this ask builds on (the previous
@@ -212,15 +235,7 @@ mod tests {
     use super::*;
 
     fn record(index: usize) -> EvaluationRecord {
-        EvaluationRecord {
-            index,
-            iteration: 0,
-            x: vec![0.1 * index as f64],
-            y: Some(1.0),
-            f: None,
-            error: None,
-            seconds: 0.0,
-        }
+        EvaluationRecord { index, iteration: 0, x: vec![0.1 * index as f64], y: Some(1.0), ..Default::default() }
     }
 
     #[test]

@@ -324,6 +324,7 @@ impl Loop {
                     let remaining = self.budget - self.records.len();
                     let ctx = AskContext {
                         data: &self.data,
+                        pending: &[],
                         iteration,
                         n_proposed: self.records.len(),
                         remaining,
@@ -350,6 +351,9 @@ impl Loop {
                     }
                     let record = IterationRecord {
                         iteration,
+                        trials: Vec::new(),
+                        told: None,
+                        pending: Vec::new(),
                         ask_seconds,
                         tell_seconds: self.last_tell_seconds.take(),
                         phases: ask.report.phases.into_iter().map(|(k, v)| (k, json!(v))).collect(),
@@ -466,6 +470,8 @@ impl Loop {
                 };
                 EvaluationRecord {
                     index,
+                    trial: None,
+                    source: None,
                     iteration,
                     x,
                     y: Some(value + noise),
@@ -474,7 +480,9 @@ impl Loop {
                     seconds,
                 }
             }
-            Err(e) => EvaluationRecord { index, iteration, x, y: None, f: None, error: Some(e.to_string()), seconds },
+            Err(e) => {
+                EvaluationRecord { index, iteration, x, error: Some(e.to_string()), seconds, ..Default::default() }
+            }
         }
     }
 

@@ -9,11 +9,17 @@ use crate::{Dataset, Observation, StreamRng, SurrogateError};
 pub struct AskContext<'a> {
     /// Successful observations so far, in the unit cube.
     pub data: &'a Dataset,
+    /// Points asked but not yet told (evaluations in flight), in the unit cube, in trial
+    /// order. A strategy that takes them into account says so with
+    /// [`Strategy::handles_pending`]; the others propose as if they were not there.
+    pub pending: &'a [Vec<f64>],
     /// Strategy iteration, starting at 1 (iteration 0 is the runner's initial design).
     pub iteration: usize,
-    /// Points proposed so far by the initial design and the strategy, failed ones included.
+    /// Points proposed so far by the initial design and the strategy, failed and pending ones
+    /// included (observations told without an ask are not counted).
     pub n_proposed: usize,
-    /// Evaluations left in the budget (≥ 1 when `ask` is called).
+    /// Evaluations left in the budget that are not already in flight (≥ 1 when `ask` is
+    /// called).
     pub remaining: usize,
     /// Total evaluation budget of the run.
     pub budget: usize,
@@ -82,6 +88,13 @@ pub trait Strategy: Send {
     /// `ask` (true for model-based strategies; space-filling designs propose every point).
     fn uses_initial_design(&self) -> bool {
         true
+    }
+
+    /// Whether `ask` takes [`AskContext::pending`] into account, so that asking again while
+    /// evaluations are in flight gives new, useful points. Strategies that do not are still
+    /// asked, and the caller is told that their points ignore the pending ones.
+    fn handles_pending(&self) -> bool {
+        false
     }
 
     /// Proposes the next points. `rng` is this iteration's own stream.

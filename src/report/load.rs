@@ -197,7 +197,7 @@ mod tests {
     use super::*;
 
     fn eval(index: usize, y: Option<f64>, f: Option<f64>) -> EvaluationRecord {
-        EvaluationRecord { index, iteration: index, x: vec![0.0], y, f, error: None, seconds: 0.0 }
+        EvaluationRecord { index, iteration: index, x: vec![0.0], y, f, ..Default::default() }
     }
 
     /// A finished one-dimensional run whose budget is its evaluations.
@@ -241,10 +241,8 @@ mod tests {
             iteration,
             ask_seconds,
             tell_seconds,
-            phases: Default::default(),
             points: vec![vec![0.0]],
-            diagnostics: Default::default(),
-            stop: None,
+            ..Default::default()
         };
         // One initial point (iteration 0), then iterations 1 and 2.
         let run = run(

@@ -234,15 +234,7 @@ mod tests {
             evaluations: ys
                 .iter()
                 .enumerate()
-                .map(|(i, &y)| EvaluationRecord {
-                    index: i,
-                    iteration: i,
-                    x: vec![],
-                    y: Some(y),
-                    f: None,
-                    error: None,
-                    seconds: 0.0,
-                })
+                .map(|(i, &y)| EvaluationRecord { index: i, iteration: i, x: vec![], y: Some(y), ..Default::default() })
                 .collect(),
             iterations: vec![],
         }

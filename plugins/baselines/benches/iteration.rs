@@ -62,7 +62,8 @@ fn main() {
             s.tell(&obs[..N - 1]).expect("tell");
             let start = Instant::now();
             s.tell(&obs[N - 1..]).expect("tell");
-            let ask_ctx = AskContext { data: &data, iteration: 50, n_proposed: N, remaining: 100, budget: 200 };
+            let ask_ctx =
+                AskContext { pending: &[], data: &data, iteration: 50, n_proposed: N, remaining: 100, budget: 200 };
             let ask = s.ask(&ask_ctx, &mut stream_rng(rep as u64, "ask", 50)).expect("ask");
             times.push(start.elapsed().as_secs_f64());
             phases = ask.report.phases;

@@ -388,7 +388,14 @@ mod tests {
             let _ = k;
         }
         for k in 0..5 {
-            let ctx = AskContext { data: &data, iteration: k + 1, n_proposed: data.len(), remaining: 9, budget: 20 };
+            let ctx = AskContext {
+                pending: &[],
+                data: &data,
+                iteration: k + 1,
+                n_proposed: data.len(),
+                remaining: 9,
+                budget: 20,
+            };
             let a = g.ask(&ctx, &mut stream_rng(1, "ask", k as u64)).unwrap();
             assert_eq!(a.report.diagnostics["role"], "gradient_sample");
             let x = a.points[0].clone();
@@ -401,7 +408,8 @@ mod tests {
         let moved: f64 = theta.iter().zip(&init[1]).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         assert!((moved - 0.1).abs() < 1e-9, "{moved}");
         assert!(f(&theta) < f(&init[1]));
-        let ctx = AskContext { data: &data, iteration: 9, n_proposed: data.len(), remaining: 9, budget: 20 };
+        let ctx =
+            AskContext { pending: &[], data: &data, iteration: 9, n_proposed: data.len(), remaining: 9, budget: 20 };
         let a = g.ask(&ctx, &mut stream_rng(1, "ask", 9)).unwrap();
         assert_eq!(a.points[0], theta);
         assert_eq!(a.report.diagnostics["role"], "centre");

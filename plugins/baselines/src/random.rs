@@ -44,6 +44,12 @@ impl Strategy for RandomSearch {
         false
     }
 
+    /// Every ask gives the next point of the design whatever is in flight, so asking again
+    /// while evaluations are pending never repeats a point.
+    fn handles_pending(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, _ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         Ok(Ask { points: vec![uniform_points(1, self.dim, rng)], ..Ask::default() })
     }
@@ -73,7 +79,7 @@ mod tests {
     #[test]
     fn proposes_one_point_in_the_cube_from_the_stream() {
         let data = Dataset::new(3);
-        let ctx = AskContext { data: &data, iteration: 1, n_proposed: 0, remaining: 5, budget: 5 };
+        let ctx = AskContext { pending: &[], data: &data, iteration: 1, n_proposed: 0, remaining: 5, budget: 5 };
         let mut s = RandomSearch::new(3);
         let a = s.ask(&ctx, &mut stream_rng(1, "ask", 1)).unwrap();
         let b = s.ask(&ctx, &mut stream_rng(1, "ask", 1)).unwrap();

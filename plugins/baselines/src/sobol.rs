@@ -50,6 +50,12 @@ impl Strategy for SobolSequence {
         false
     }
 
+    /// Every ask gives the next point of the design whatever is in flight, so asking again
+    /// while evaluations are pending never repeats a point.
+    fn handles_pending(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, ctx: &AskContext<'_>, _rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let point =
             sobol_point(ctx.n_proposed, self.dim, self.seed).map_err(|e| StrategyError::Other(e.to_string()))?;
@@ -92,7 +98,8 @@ mod tests {
         let mut s = SobolSequence::new(2, 9);
         let mut pts = Vec::new();
         for k in 0..8 {
-            let ctx = AskContext { data: &data, iteration: k + 1, n_proposed: k, remaining: 8 - k, budget: 8 };
+            let ctx =
+                AskContext { pending: &[], data: &data, iteration: k + 1, n_proposed: k, remaining: 8 - k, budget: 8 };
             pts.push(s.ask(&ctx, &mut stream_rng(0, "ask", k as u64)).unwrap().points.remove(0));
         }
         // Stratified in each coordinate: one point per eighth.
@@ -102,7 +109,7 @@ mod tests {
             assert_eq!(cells, (0..8).collect::<Vec<_>>());
         }
         // Resuming at k = 5 gives point 5, whatever the rng.
-        let ctx = AskContext { data: &data, iteration: 1, n_proposed: 5, remaining: 3, budget: 8 };
+        let ctx = AskContext { pending: &[], data: &data, iteration: 1, n_proposed: 5, remaining: 3, budget: 8 };
         let again = SobolSequence::new(2, 9).ask(&ctx, &mut stream_rng(5, "x", 0)).unwrap();
         assert_eq!(again.points[0], pts[5]);
     }

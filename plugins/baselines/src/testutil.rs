@@ -27,7 +27,8 @@ pub(crate) fn run(
     }
     let mut iteration = 1;
     while n_proposed < budget {
-        let ctx = AskContext { data: &data, iteration, n_proposed, remaining: budget - n_proposed, budget };
+        let ctx =
+            AskContext { pending: &[], data: &data, iteration, n_proposed, remaining: budget - n_proposed, budget };
         let ask = strategy.ask(&ctx, &mut stream_rng(seed, "ask", iteration as u64)).unwrap();
         assert!(!ask.points.is_empty());
         let obs: Vec<Observation> = ask

@@ -47,7 +47,14 @@ fn drive(s: &mut dyn Strategy, budget: usize, seed: u64) -> (Dataset, Vec<Vec<Ob
     }
     let mut iteration = 1;
     while data.len() < budget {
-        let ctx = AskContext { data: &data, iteration, n_proposed: data.len(), remaining: budget - data.len(), budget };
+        let ctx = AskContext {
+            pending: &[],
+            data: &data,
+            iteration,
+            n_proposed: data.len(),
+            remaining: budget - data.len(),
+            budget,
+        };
         let ask = s.ask(&ctx, &mut stream_rng(seed, "ask", iteration as u64)).unwrap();
         let obs: Vec<Observation> = ask
             .points
@@ -117,7 +124,7 @@ fn every_baseline_resumes_to_the_same_point() {
             s.tell(b).unwrap();
         }
         let iteration = batches.len();
-        let ctx = AskContext { data: &data, iteration, n_proposed: data.len(), remaining: 5, budget: 17 };
+        let ctx = AskContext { pending: &[], data: &data, iteration, n_proposed: data.len(), remaining: 5, budget: 17 };
         let a = s.ask(&ctx, &mut stream_rng(seed, "ask", iteration as u64)).unwrap();
         // … equals that of a strategy rebuilt from scratch and told the same batches.
         let (_, again) = drive(strategy(name, params.clone(), seed).as_mut(), 12, seed);

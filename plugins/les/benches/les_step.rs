@@ -69,7 +69,7 @@ fn bench(d: usize, n: usize, reps: usize) {
     let ctx = BuildContext { dim: d, oracle: None, seed: 1 };
     let built = les_core::registry::build::<dyn Strategy>("les", "strategy.name", &params, &ctx).expect("builds");
     let mut les = built.component;
-    let ask_ctx = AskContext { data: &data, iteration: 1, n_proposed: n, remaining: 100, budget: 1000 };
+    let ask_ctx = AskContext { pending: &[], data: &data, iteration: 1, n_proposed: n, remaining: 100, budget: 1000 };
     let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
     let mut totals = Vec::new();
     let mut cpus = Vec::new();

@@ -193,7 +193,7 @@ mod tests {
     }
 
     fn ctx(data: &Dataset) -> AskContext<'_> {
-        AskContext { data, iteration: 1, n_proposed: data.len(), remaining: 10, budget: 20 }
+        AskContext { pending: &[], data, iteration: 1, n_proposed: data.len(), remaining: 10, budget: 20 }
     }
 
     fn small() -> LesParams {

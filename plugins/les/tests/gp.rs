@@ -67,7 +67,7 @@ fn deterministic_across_thread_counts_with_gp() {
     let x = uniform_points(&mut rng, 8, d);
     let y = x.chunks(d).map(|p| p.iter().map(|v| (5.0 * v).sin()).sum()).collect();
     let data = Dataset::from_rows(d, x, y);
-    let ctx = AskContext { data: &data, iteration: 1, n_proposed: 8, remaining: 5, budget: 20 };
+    let ctx = AskContext { pending: &[], data: &data, iteration: 1, n_proposed: 8, remaining: 5, budget: 20 };
     for optimizer in [
         json!({"name": "adam", "params": {"steps": 100, "learning_rate": 0.01}}),
         json!({"name": "gradient_descent", "params": {"steps": 50, "learning_rate": 0.01}}),
@@ -121,6 +121,7 @@ fn run_pair(d: usize, iterations: usize, lengthscale: f64, seed: u64) -> (f64, f
     let mut data = Dataset::from_rows(d, x0, y0);
     for it in 1..=iterations {
         let ctx = AskContext {
+            pending: &[],
             data: &data,
             iteration: it,
             n_proposed: data.len(),
