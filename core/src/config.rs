@@ -13,6 +13,7 @@
 //! seed: 7
 //! output: runs/ackley10-les
 //! on_error: stop       # stop | skip
+//! initial_data: data.csv  # observations to start from (warm start)
 //! ```
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::initial_data::read_initial_data;
 use crate::params::{Params, from_serde_message, join_path};
 use crate::registry::{self, BuildContext, PluginError, PluginSpec};
 use crate::{Objective, Strategy};
@@ -64,6 +66,10 @@ pub struct RunConfig {
     /// Policy for failed evaluations.
     #[serde(default)]
     pub on_error: OnError,
+    /// Observations to start from (warm start): a CSV file with a header row (`x0, x1, …,
+    /// y`) or JSON lines of `{"x": [...], "y": number}`; relative to the config file's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_data: Option<String>,
 }
 
 fn default_initial_points() -> i64 {
@@ -228,6 +234,8 @@ pub struct BuiltRun {
     pub output: PathBuf,
     /// The resolved config (every default filled in), as written to the run directory.
     pub resolved: Value,
+    /// Observations to import before the first ask (see [`crate::initial_data`]).
+    pub initial_data: Option<PathBuf>,
 }
 
 impl fmt::Debug for BuiltRun {
@@ -278,7 +286,7 @@ impl LoadedConfig {
             return Err(err(
                 Some((1, 1)),
                 "",
-                "expected a mapping with keys objective, strategy, budget, seed (and optionally initial_points, output, on_error)".into(),
+                "expected a mapping with keys objective, strategy, budget, seed (and optionally initial_points, initial_data, output, on_error)".into(),
             ));
         }
         let mut config: RunConfig = serde_path_to_error::deserialize(&value).map_err(|e| {
@@ -322,6 +330,14 @@ impl LoadedConfig {
             return Err(
                 self.error("initial_points", format!("{} is not valid: expected a whole number ≥ 0", c.initial_points))
             );
+        }
+        if matches!(&c.output, Some(o) if o.trim().is_empty()) {
+            return Err(
+                self.error("output", "an empty path is not valid: expected a directory name (or leave `output` out)")
+            );
+        }
+        if matches!(&c.initial_data, Some(o) if o.trim().is_empty()) {
+            return Err(self.error("initial_data", "an empty path is not valid: expected a CSV or JSON-lines file"));
         }
         if c.initial_points > c.budget {
             return Err(self.error(
@@ -407,7 +423,7 @@ impl LoadedConfig {
             let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
             format!("runs/{stem}-seed{}", self.config.seed)
         }));
-        let resolved = serde_json::json!({
+        let mut resolved = serde_json::json!({
             "objective": objective_resolved,
             "strategy": spec,
             "budget": budget,
@@ -416,6 +432,16 @@ impl LoadedConfig {
             "output": output.to_string_lossy(),
             "on_error": self.config.on_error,
         });
+        let initial_data = match &self.config.initial_data {
+            None => None,
+            Some(file) => {
+                let path = self.relative_to_config(file);
+                // Checked now, so that a bad row is a config error before anything runs.
+                read_initial_data(&path, &info.bounds).map_err(|e| self.error("initial_data", e.to_string()))?;
+                resolved["initial_data"] = Value::String(path.to_string_lossy().into_owned());
+                Some(path)
+            }
+        };
         Ok(BuiltRun {
             objective,
             strategy,
@@ -425,7 +451,20 @@ impl LoadedConfig {
             on_error: self.config.on_error,
             output,
             resolved,
+            initial_data,
         })
+    }
+
+    /// A path of the config, relative to the config file's folder (absolute paths as given).
+    fn relative_to_config(&self, file: &str) -> PathBuf {
+        let path = Path::new(file);
+        if path.is_absolute() {
+            return path.to_owned();
+        }
+        match self.file.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.join(path),
+            _ => path.to_owned(),
+        }
     }
 }
 

@@ -130,7 +130,8 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |source| JournalError::Io { path: path.to_owned(), source }
 }
 
-/// An append-only JSON-lines file; every line is flushed to the OS before `append` returns.
+/// An append-only JSON-lines file; every line is on disk (`fsync`) before `append` returns, so
+/// an evaluation reported done survives a power cut as well as a crash.
 #[derive(Debug)]
 pub struct JournalWriter {
     path: PathBuf,
@@ -150,7 +151,7 @@ impl JournalWriter {
         line.push('\n');
         // One write call per line keeps a torn write confined to the last line.
         self.file.write_all(line.as_bytes()).map_err(io_error(&self.path))?;
-        self.file.flush().map_err(io_error(&self.path))
+        self.file.sync_data().map_err(io_error(&self.path))
     }
 }
 
@@ -165,8 +166,19 @@ pub struct JournalContents<T> {
 
 /// Reads a JSON-lines journal. A missing file is empty. A torn last line (no final newline, or
 /// not valid JSON) is dropped and the file truncated to the last whole line; damage anywhere
-/// else is an error.
+/// else is an error. Only the process that holds the run's lock may call this; readers use
+/// [`read_journal_unchanged`].
 pub fn read_journal<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<T>, JournalError> {
+    read_journal_impl(path, true)
+}
+
+/// Reads a journal like [`read_journal`] but never modifies the file: a torn last line is
+/// skipped (and reported in `repaired_torn_line`), for readers that do not own the run.
+pub fn read_journal_unchanged<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<T>, JournalError> {
+    read_journal_impl(path, false)
+}
+
+fn read_journal_impl<T: DeserializeOwned>(path: &Path, repair: bool) -> Result<JournalContents<T>, JournalError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -214,9 +226,10 @@ pub fn read_journal<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<
             }
         }
     }
-    if torn {
+    if torn && repair {
         let file = OpenOptions::new().write(true).open(path).map_err(io_error(path))?;
         file.set_len(good_bytes).map_err(io_error(path))?;
+        file.sync_all().map_err(io_error(path))?;
     }
     Ok(JournalContents { records, repaired_torn_line: torn })
 }
@@ -224,10 +237,34 @@ pub fn read_journal<T: DeserializeOwned>(path: &Path) -> Result<JournalContents<
 /// Writes `value` as pretty JSON to `path` atomically (temporary file + rename), so a reader
 /// never sees half a summary.
 pub fn write_json_atomic(path: &Path, value: &Value) -> Result<(), JournalError> {
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(value).expect("invariant: JSON values serialize");
-    std::fs::write(&tmp, text + "\n").map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))
+    write_atomic(path, (text + "\n").as_bytes())
+}
+
+/// Writes `bytes` to `path` atomically and durably: a temporary file beside it, synced, renamed
+/// over `path`, then the directory synced so the rename itself survives a power cut.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
+        file.write_all(bytes).map_err(io_error(&tmp))?;
+        file.sync_all().map_err(io_error(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io_error(path))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Syncs a directory, so that files created or renamed in it are on disk. A no-op where the
+/// platform cannot open directories (Windows).
+pub fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    #[cfg(unix)]
+    {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

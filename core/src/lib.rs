@@ -1,5 +1,6 @@
 //! Core of `les`: the plugin seam (traits), the registry, the typed configuration, the runner
-//! that owns the ask/tell loop, and the crash-safe run journal.
+//! that owns the ask/tell loop, the study behind it (ask/tell from your own loop), and the
+//! crash-safe run journal.
 //!
 //! Dimension vocabulary used in every doc comment of the workspace:
 //! `d` input dimension, `n` observations, `L` sample paths, `T` inner-optimizer steps,
@@ -13,7 +14,9 @@ pub mod acquisition;
 pub mod bounds;
 pub mod config;
 pub mod data;
+pub mod initial_data;
 pub mod journal;
+pub mod lock;
 pub mod objective;
 pub mod optimizer;
 pub mod params;
@@ -22,6 +25,7 @@ pub mod rng;
 pub mod runner;
 pub mod sequence;
 pub mod strategy;
+pub mod study;
 pub mod surrogate;
 
 pub use acquisition::Acquisition;
@@ -34,6 +38,7 @@ pub use registry::{BuildContext, Built, PluginEntry, PluginError, PluginKind};
 pub use rng::{StreamRng, stream_rng};
 pub use sequence::{SampledSequences, SequenceSampler, SupportPoints};
 pub use strategy::{Ask, AskContext, IterationReport, Strategy, StrategyError};
+pub use study::{Asked, Best, Evaluation, Outcome, Study, StudyError, StudyStatus, Trial, TrialId};
 pub use surrogate::{PathBatch, PathwiseSurrogate, Prediction, Surrogate, SurrogateError};
 
 /// The version of `les` that wrote a run, recorded in `summary.json`.

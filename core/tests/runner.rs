@@ -93,6 +93,7 @@ fn built(dir: &Path, budget: usize, objective: Bowl, on_error: OnError, batch: u
         on_error,
         output: dir.to_owned(),
         resolved: json!({"strategy": {"name": "perturb", "params": {}}, "budget": budget, "seed": 11}),
+        initial_data: None,
     }
 }
 
@@ -122,8 +123,12 @@ fn budget_is_exact_and_journal_is_complete() {
     assert!(evals.iter().enumerate().all(|(i, r)| r.index == i && r.y.is_some() && r.f == r.y));
     assert_eq!(evals.iter().filter(|r| r.iteration == 0).count(), 3, "initial design");
     let iters: Vec<IterationRecord> = read_journal(&dir.join(ITERATIONS_FILE)).unwrap().records;
-    assert_eq!(iters.len(), 5);
-    assert_eq!(iters[0].phases.get("propose"), Some(&json!(0.0)));
+    // The initial design's hand-out (iteration 0, its 3 points), then 5 strategy asks.
+    assert_eq!(iters.len(), 6);
+    assert_eq!((iters[0].iteration, iters[0].points.len(), iters[0].trials.clone()), (0, 3, vec![0, 1, 2]));
+    assert_eq!(iters[1].phases.get("propose"), Some(&json!(0.0)));
+    assert_eq!(iters[1].told, Some(3), "the first ask saw the initial design");
+    assert!(evals.iter().all(|r| r.trial == Some(r.index)), "one at a time: trial ids are the indices");
     let best = evals.iter().filter_map(|r| r.y).fold(f64::INFINITY, f64::min);
     assert_eq!(outcome.summary["best_y"], json!(best));
     assert_eq!(outcome.summary["evaluations"], json!(20));
@@ -158,8 +163,9 @@ fn tell_time_is_journaled_with_the_ask_that_follows() {
     let iters: Vec<IterationRecord> = read_journal(&dir.join(ITERATIONS_FILE)).unwrap().records;
     // 3 initial points, then 5 asks; each follows a tell (of the initial design, then of the
     // previous ask's point).
-    assert_eq!(iters.len(), 5);
-    for it in &iters {
+    assert_eq!(iters.len(), 6);
+    assert_eq!(iters[0].tell_seconds, None, "the design's hand-out follows no tell");
+    for it in &iters[1..] {
         let tell = it.tell_seconds.expect("a tell preceded every ask");
         assert!(tell >= SlowTell::PAUSE.as_secs_f64(), "iteration {}: {tell}", it.iteration);
     }
@@ -227,10 +233,11 @@ fn resume_after_any_crash_point_equals_uninterrupted_run() {
             // Evaluation k belongs to iteration `it`. When it is the first evaluation of its
             // iteration, the crash may have come before or after that iteration's record was
             // written: exercise both (without and with the torn bytes).
+            // Line i of the iteration journal is iteration i (0: the initial design's hand-out).
             let it = want[k].1;
             let first_of_iteration = k == 0 || want[k - 1].1 != it;
-            let asked_through = if torn == 0 && first_of_iteration { it.saturating_sub(1) } else { it };
-            let keep = if asked_through == 0 { 0 } else { iter_ends[asked_through - 1] };
+            let asked_through = if torn == 0 && first_of_iteration { it.checked_sub(1) } else { Some(it) };
+            let keep = asked_through.map_or(0, |a| iter_ends[a]);
             let extra = if torn > 0 { torn.min(iters.len() - keep) } else { 0 };
             std::fs::write(dir.join(ITERATIONS_FILE), &iters[..keep + extra]).unwrap();
 
