@@ -1,5 +1,6 @@
 //! `les`: the command-line front end. Exit codes: 0 ok, 1 run failure, 2 config or usage error.
 
+mod asktell;
 mod bench;
 mod plugins;
 mod progress;
@@ -15,9 +16,9 @@ use les_core::registry::{self, PluginKind};
 use les_core::runner::{self, Mode};
 
 /// Exit code of a run that failed (an objective or strategy failure).
-const EXIT_RUN_FAILURE: u8 = 1;
+pub(crate) const EXIT_RUN_FAILURE: u8 = 1;
 /// Exit code of a config or usage error.
-const EXIT_CONFIG_ERROR: u8 = 2;
+pub(crate) const EXIT_CONFIG_ERROR: u8 = 2;
 
 #[derive(Parser)]
 #[command(name = "les", version, about = "Local Entropy Search and friends: Bayesian optimization from a YAML file")]
@@ -36,7 +37,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Replace the config's budget (number of objective evaluations).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         budget: Option<i64>,
         /// Replace the config's output directory.
         #[arg(long, conflicts_with = "resume")]
@@ -48,6 +49,16 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Create a run directory for ask/tell, without evaluating anything.
+    Init(asktell::InitArgs),
+    /// Ask for the next trial(s) of a run directory; prints `TRIAL x0 x1 …` per trial.
+    Ask(asktell::AskArgs),
+    /// Tell the outcome of a trial: `les tell DIR TRIAL VALUE` or `--failed MESSAGE`.
+    Tell(asktell::TellArgs),
+    /// Show a run directory's pending trials, best point and budget left.
+    Status(asktell::StatusArgs),
+    /// Continue a `les run` in its run directory, with the config it holds.
+    Resume(asktell::ResumeArgs),
     /// Check a config: parse it, build every component and print the resolved config.
     Check {
         /// The run config (YAML).
@@ -85,6 +96,11 @@ fn main() -> ExitCode {
             let overrides = Overrides { seed, budget, output };
             run(&config, &overrides, if resume.is_some() { Mode::Resume } else { Mode::Fresh }, quiet)
         }
+        Command::Init(args) => asktell::init(args),
+        Command::Ask(args) => asktell::ask(args),
+        Command::Tell(args) => asktell::tell(args),
+        Command::Status(args) => asktell::status(args),
+        Command::Resume(args) => asktell::resume(args),
         Command::Check { config } => check(&config),
         Command::List { kind } => list(kind.as_deref()),
         Command::Describe { name } => describe(&name),
@@ -102,9 +118,15 @@ fn run(config: &std::path::Path, overrides: &Overrides, mode: Mode, quiet: bool)
         }
     };
     let mut observer = progress::Progress::new(!quiet, std::io::stderr().is_terminal());
-    match runner::run(built, mode, &mut observer) {
+    let outcome = runner::run(built, mode, &mut observer);
+    observer.finish();
+    report_outcome(outcome)
+}
+
+/// Prints the end of a run and turns it into the exit code.
+pub(crate) fn report_outcome(outcome: Result<runner::RunOutcome, runner::RunError>) -> ExitCode {
+    match outcome {
         Ok(outcome) => {
-            observer.finish();
             let s = &outcome.summary;
             println!("run directory: {}", outcome.dir.display());
             println!("stop reason:   {}", s["stop_reason"].as_str().unwrap_or(""));
@@ -122,15 +144,8 @@ fn run(config: &std::path::Path, overrides: &Overrides, mode: Mode, quiet: bool)
             }
         }
         Err(e) => {
-            observer.finish();
             eprintln!("error: {e}");
-            let code = match e {
-                runner::RunError::OutputExists(_)
-                | runner::RunError::NothingToResume(_)
-                | runner::RunError::ResumeMismatch { .. } => EXIT_CONFIG_ERROR,
-                _ => EXIT_RUN_FAILURE,
-            };
-            ExitCode::from(code)
+            ExitCode::from(asktell::run_error_code(&e))
         }
     }
 }

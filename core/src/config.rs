@@ -368,12 +368,12 @@ impl LoadedConfig {
             other => {
                 return Err(self.error(
                     "objective",
-                    format!("{other} is not valid: expected a mapping with one of `builtin`, `library` or `command`"),
+                    format!("{other} is not valid: expected a mapping with one of `builtin`, `library`, `command` or `external`"),
                 ));
             }
         };
         let selectors: Vec<&str> =
-            ["builtin", "library", "command"].into_iter().filter(|k| block.contains_key(*k)).collect();
+            ["builtin", "library", "command", "external"].into_iter().filter(|k| block.contains_key(*k)).collect();
         let ctx = BuildContext::default();
         match selectors.as_slice() {
             ["builtin"] => {
@@ -404,7 +404,9 @@ impl LoadedConfig {
                     .map_err(|e| self.locate_plugin_error(e))?;
                 Ok((built.component, built.resolved))
             }
-            [] => Err(self.error("objective", "expected one of the keys `builtin`, `library` or `command`")),
+            [] => {
+                Err(self.error("objective", "expected one of the keys `builtin`, `library`, `command` or `external`"))
+            }
             _ => Err(self.error("objective", format!("has {}: expected exactly one of them", selectors.join(" and ")))),
         }
     }

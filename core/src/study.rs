@@ -183,6 +183,9 @@ pub enum StudyError {
     /// An observation told without an ask that does not fit the objective's space.
     #[error("{0}")]
     BadObservation(String),
+    /// `ask` or `tell` on a study opened with [`Study::inspect`].
+    #[error("this run was opened read-only (`Study::inspect`); open it with `Study::open` to ask or tell")]
+    ReadOnly,
     /// The strategy could not take the observations or propose points.
     #[error("strategy failed: {0}")]
     Strategy(String),
@@ -248,6 +251,8 @@ pub struct Study {
     last_tell_seconds: Option<f64>,
     started: Instant,
     earlier_seconds: f64,
+    /// Opened by [`Study::inspect`]: the strategy was not told, so it must not be asked.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Study {
@@ -342,7 +347,7 @@ impl Study {
         let mut study = Self::from_built(run, None);
         study.dir = Some(dir.to_owned());
         study.replay(evaluations, iterations, false)?;
-        study.strategy_failure = Some("this study was opened read-only (`inspect`); open it to ask".to_owned());
+        study.read_only = true;
         Ok(study)
     }
 
@@ -379,6 +384,7 @@ impl Study {
             last_tell_seconds: None,
             started: Instant::now(),
             earlier_seconds: 0.0,
+            read_only: false,
         }
     }
 
@@ -485,6 +491,9 @@ impl Study {
     /// asked, the strategy stopped or the run ended, and `notes` says why.
     pub fn ask(&mut self, k: usize) -> Result<Asked, StudyError> {
         let mut asked = Asked::default();
+        if self.read_only {
+            return Err(StudyError::ReadOnly);
+        }
         if let Some(m) = &self.strategy_failure {
             return Err(StudyError::Strategy(m.clone()));
         }
@@ -692,6 +701,9 @@ impl Study {
     /// Checks that `tell(id, outcome)` would be accepted, without changing anything (so a
     /// batch of tells can be checked whole before any is written).
     pub fn check_tell(&self, id: TrialId, outcome: &Outcome) -> Result<EvaluationRecord, StudyError> {
+        if self.read_only {
+            return Err(StudyError::ReadOnly);
+        }
         let pending: Vec<TrialId> = self.pending.iter().copied().collect();
         let Some(trial) = self.trials.get(&id) else {
             if pending.is_empty()
@@ -740,6 +752,9 @@ impl Study {
 
     /// Checks an observation for [`Study::tell_unasked`] without changing anything.
     pub fn check_unasked(&self, x: &[f64], outcome: &Outcome, source: &str) -> Result<EvaluationRecord, StudyError> {
+        if self.read_only {
+            return Err(StudyError::ReadOnly);
+        }
         let bounds = &self.info.bounds;
         if x.len() != bounds.dim() {
             return Err(StudyError::BadObservation(format!(

@@ -23,7 +23,11 @@
 //!   (`SLURM_ARRAY_TASK_ID` must run from 1 to the task count; with `--array=0-7` use
 //!   `$((SLURM_ARRAY_TASK_ID + 1))`.)
 //!
-//! Exit code: 0 when every run succeeded, 1 when any failed (the others still ran), 2 for a
+//! - **One writer per run.** A run that another process is writing (a second bench on the
+//!   same `--out`, a `les run --resume` of one of its runs) is skipped with a message naming
+//!   that process, never written twice; run the bench again once it is done.
+//!
+//! Exit code: 0 when every run succeeded or was skipped, 1 when any failed (the others still ran), 2 for a
 //! suite or usage error (nothing ran).
 
 mod formula;
@@ -88,6 +92,8 @@ enum Outcome {
     Skipped,
     /// Ran (fresh or resumed) to success.
     Done { resumed: bool, best: Option<f64>, seconds: f64 },
+    /// Left alone: another process (a second bench, a `--resume`) is writing it.
+    Busy(String),
     /// Failed; the message says why.
     Failed(String),
 }
@@ -137,6 +143,7 @@ fn execute(run: &RunSpec) -> Outcome {
             Outcome::Done { resumed, best, seconds: start.elapsed().as_secs_f64() }
         }
         Ok(outcome) => Outcome::Failed(outcome.status.reason()),
+        Err(e @ runner::RunError::Locked(_)) => Outcome::Busy(e.to_string()),
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
@@ -181,11 +188,12 @@ impl Reporter {
                 if *resumed { "resumed and finished" } else { "finished" },
                 best.map_or_else(|| "none".to_owned(), |b| format!("{b:.6}"))
             ),
+            Outcome::Busy(m) => format!("skipped: {m}"),
             Outcome::Failed(m) => format!("FAILED: {m}"),
         };
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            if matches!(outcome, Outcome::Failed(_)) {
+            if matches!(outcome, Outcome::Failed(_) | Outcome::Busy(_)) {
                 bar.println(format!("{}: {what}", run.name()));
             }
         } else if self.lines {
@@ -296,6 +304,7 @@ pub fn main(args: BenchArgs) -> ExitCode {
     let skipped = count(|o| matches!(o, Outcome::Skipped));
     let resumed = count(|o| matches!(o, Outcome::Done { resumed: true, .. }));
     let fresh = count(|o| matches!(o, Outcome::Done { resumed: false, .. }));
+    let busy = count(|o| matches!(o, Outcome::Busy(_)));
     let failed: Vec<(&RunSpec, &String)> = runs
         .iter()
         .zip(&outcomes)
@@ -307,8 +316,9 @@ pub fn main(args: BenchArgs) -> ExitCode {
     for (run, message) in &failed {
         eprintln!("failed: {} ({}): {message}", run.name(), run.dir.display());
     }
+    let busy_note = if busy > 0 { format!(", {busy} skipped (in use by another process)") } else { String::new() };
     println!(
-        "{} runs{shard_note}: {fresh} run, {resumed} resumed, {skipped} skipped (already complete), {} failed; {:.1} s",
+        "{} runs{shard_note}: {fresh} run, {resumed} resumed, {skipped} skipped (already complete){busy_note}, {} failed; {:.1} s",
         runs.len(),
         failed.len(),
         start.elapsed().as_secs_f64()

@@ -3,4 +3,5 @@
 
 pub mod builtin;
 pub mod command;
+pub mod external;
 pub mod library;
