@@ -31,6 +31,7 @@ fn every_plugin_is_registered_once() {
             "branin",
             "command",
             "dixon_price",
+            "external",
             "gp_sample",
             "griewank",
             "hartmann3",

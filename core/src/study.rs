@@ -317,8 +317,24 @@ impl Study {
             return Err(RunError::ResumeMismatch { dir, path, stored, given }.into());
         }
         let lock = RunLock::acquire(&dir).map_err(RunError::from)?;
-        let (evaluations, iterations) = read_journals(&dir, true)?;
+        let (evaluations, mut iterations) = read_journals(&dir, true)?;
         check_budget(&dir, &run, &evaluations)?;
+        let kept = asks_backed_by(&evaluations, &iterations);
+        if kept < iterations.len() {
+            // Asks recorded after evaluations that are gone (a journal cut by hand, or restored
+            // from an older copy): they are asked again, which gives the same points.
+            tracing::warn!(
+                "{}: dropped {} asks recorded after evaluations the journal no longer holds; they are asked again",
+                dir.join(ITERATIONS_FILE).display(),
+                iterations.len() - kept
+            );
+            iterations.truncate(kept);
+            let text: String = iterations
+                .iter()
+                .map(|r| serde_json::to_string(r).expect("invariant: records serialize") + "\n")
+                .collect();
+            write_atomic(&dir.join(ITERATIONS_FILE), text.as_bytes())?;
+        }
         write_atomic(&dir.join(CONFIG_FILE), to_yaml(&run.resolved).as_bytes())?;
         let journal = open_writers(&dir, lock)?;
         let mut study = Self::from_built(run, Some(journal));
@@ -343,7 +359,8 @@ impl Study {
     /// [`Study::summary`], not [`Study::ask`] (which refuses).
     pub fn inspect(dir: &Path) -> Result<Self, StudyError> {
         let run = build_stored(dir, &Overrides::default())?;
-        let (evaluations, iterations) = read_journals(dir, false)?;
+        let (evaluations, mut iterations) = read_journals(dir, false)?;
+        iterations.truncate(asks_backed_by(&evaluations, &iterations));
         let mut study = Self::from_built(run, None);
         study.dir = Some(dir.to_owned());
         study.replay(evaluations, iterations, false)?;
@@ -1004,6 +1021,12 @@ impl Study {
 
 fn join_ids(ids: &BTreeSet<TrialId>) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// How many leading ask records saw only evaluations the journal holds (all, for a journal
+/// written in one piece; records of older versions carry no count and always qualify).
+fn asks_backed_by(evaluations: &[EvaluationRecord], iterations: &[IterationRecord]) -> usize {
+    iterations.iter().position(|it| it.told.is_some_and(|t| t > evaluations.len())).unwrap_or(iterations.len())
 }
 
 fn diverged_check(dir: Option<&Path>, index: usize, journaled: &[f64], now: &[f64]) -> Result<(), RunError> {

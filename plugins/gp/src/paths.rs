@@ -428,10 +428,10 @@ impl PathBatch for PathSet {
         let d = self.kernel.dim().max(1);
         let lb = grads.len() / d;
         assert!(
-            first % PATH_BLOCK == 0 && lb <= PATH_BLOCK && first + lb <= self.n_paths(),
+            first.is_multiple_of(PATH_BLOCK) && lb <= PATH_BLOCK && first + lb <= self.n_paths(),
             "invariant: one block of paths from a multiple of PATH_BLOCK"
         );
-        assert!(xs.len() == grads.len() && grads.len() % d == 0, "invariant: xs and grads are L_b×d");
+        assert!(xs.len() == grads.len() && grads.len().is_multiple_of(d), "invariant: xs and grads are L_b×d");
         SCRATCH.with(|cell| self.block(first, xs, &mut [], grads, &mut cell.borrow_mut()));
     }
 

@@ -135,7 +135,7 @@ impl GpPosterior {
 
     fn check_points(&self, xs: &[f64]) -> Result<usize, SurrogateError> {
         let d = self.dim();
-        if d == 0 || xs.len() % d != 0 {
+        if d == 0 || !xs.len().is_multiple_of(d) {
             return Err(SurrogateError::InvalidData(format!(
                 "{} coordinates are not a whole number of points of dimension {d}",
                 xs.len()

@@ -142,7 +142,7 @@ impl CandidateConditioning {
         p: usize,
         virtual_noise: f64,
     ) -> Result<Vec<f64>, SurrogateError> {
-        if p == 0 || sets.len() % p != 0 {
+        if p == 0 || !sets.len().is_multiple_of(p) {
             return Err(SurrogateError::InvalidData(format!(
                 "{} indices are not a whole number of sets of {p} points",
                 sets.len()
@@ -163,7 +163,7 @@ impl CandidateConditioning {
         virtual_noise: f64,
     ) -> Result<Vec<f64>, SurrogateError> {
         let m = self.n_candidates();
-        if p == 0 || sets.len() % p != 0 {
+        if p == 0 || !sets.len().is_multiple_of(p) {
             return Err(SurrogateError::InvalidData(format!(
                 "{} indices are not a whole number of sets of {p} points",
                 sets.len()

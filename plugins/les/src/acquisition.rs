@@ -302,7 +302,7 @@ impl<'a> MutualInformation<'a> {
 
     /// `Σ(C, Z)` (`M_c×M`) and `σ_D²(C)` for arbitrary candidates.
     fn cross_and_variance(&self, candidates: &[f64]) -> Result<(Vec<f64>, Vec<f64>), SurrogateError> {
-        if self.dim == 0 || candidates.len() % self.dim != 0 {
+        if self.dim == 0 || !candidates.len().is_multiple_of(self.dim) {
             return Err(SurrogateError::InvalidData(format!(
                 "candidates hold {} values, not a multiple of d = {}",
                 candidates.len(),
