@@ -28,6 +28,16 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `run` with `cwd` as the current directory.
+fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = les().args(args).current_dir(cwd).output().expect("the les binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -315,7 +325,9 @@ fn warm_start_from_csv_through_the_cli() {
     let config = tmp.path().join("warm.yaml");
     std::fs::write(&config, format!("{CONFIG}initial_data: data.csv\n")).unwrap();
     let dir = tmp.path().join("run");
-    let (code, stdout, stderr) = run(&["run", config.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
+    // A relative `initial_data` path is resolved against the current directory.
+    let (code, stdout, stderr) =
+        run_in(tmp.path(), &["run", config.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("evaluations:   10"), "2 imported + the budget of 8: {stdout}");
     let evals = evaluations(&dir);
@@ -323,7 +335,7 @@ fn warm_start_from_csv_through_the_cli() {
     assert_eq!(evals.iter().filter(|r| r.source.is_none()).count(), 8);
     // A bad row is a config error naming the file and line, before anything runs.
     std::fs::write(tmp.path().join("data.csv"), "x0,x1,y\n3.1,2.2,0.5\n99,10,40\n").unwrap();
-    let (code, _, stderr) = run(&["check", config.to_str().unwrap()]);
+    let (code, _, stderr) = run_in(tmp.path(), &["check", config.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("data.csv:3: x0 = 99 is outside the bounds"), "{stderr}");
 }

@@ -32,7 +32,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 fn help_and_version() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, 0);
-    for cmd in ["run", "check", "list", "describe", "bench", "report"] {
+    for cmd in ["run", "init", "ask", "tell", "status", "resume", "check", "list", "describe", "bench", "report"] {
         assert!(stdout.contains(cmd), "--help lists `{cmd}`:\n{stdout}");
     }
     let (code, stdout, _) = run(&["--version"]);

@@ -31,6 +31,10 @@ use crate::{Objective, Strategy};
 /// Default number of uniform random points before the first `ask` (the paper's setting).
 pub const DEFAULT_INITIAL_POINTS: usize = 2;
 
+/// The largest budget a config may ask for: each evaluation appends a journal line of about
+/// 200 bytes and syncs it to disk, so 10⁸ evaluations already write some 20 GB.
+pub const MAX_BUDGET: i64 = 100_000_000;
+
 /// Top-level keys whose value may change when a run is resumed (the rest must match).
 pub const CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME: [&str; 3] = ["budget", "output", "on_error"];
 
@@ -67,7 +71,8 @@ pub struct RunConfig {
     #[serde(default)]
     pub on_error: OnError,
     /// Observations to start from (warm start): a CSV file with a header row (`x0, x1, …,
-    /// y`) or JSON lines of `{"x": [...], "y": number}`; relative to the config file's folder.
+    /// y`) or JSON lines of `{"x": [...], "y": number}`; a relative path is resolved against the
+    /// current directory, like `library:` and `command:` paths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_data: Option<String>,
 }
@@ -214,6 +219,8 @@ pub struct LoadedConfig {
     /// The top-level values (overrides applied).
     pub config: RunConfig,
     map: SourceMap,
+    /// Top-level keys whose value came from the command line, not the file.
+    overridden: Vec<&'static str>,
 }
 
 /// Everything a run needs, built from a config.
@@ -295,21 +302,36 @@ impl LoadedConfig {
             let pe = from_serde_message(&parent, &e.inner().to_string());
             err(map.locate(&pe.path), &pe.path, pe.message)
         })?;
+        let mut overridden = Vec::new();
         if let Some(seed) = overrides.seed {
             config.seed = seed;
+            overridden.push("seed");
         }
         if let Some(budget) = overrides.budget {
             config.budget = budget;
+            overridden.push("budget");
         }
         if let Some(output) = &overrides.output {
             config.output = Some(output.clone());
+            overridden.push("output");
         }
-        let loaded = Self { file: file.to_owned(), config, map };
+        let loaded = Self { file: file.to_owned(), config, map, overridden };
         loaded.validate_top_level()?;
         Ok(loaded)
     }
 
     fn error(&self, path: &str, message: impl Into<String>) -> ConfigError {
+        if let Some(key) = self.overridden.iter().find(|k| **k == path) {
+            // The value came from the command line: the file's line would point elsewhere.
+            let flag = if *key == "output" { "--out" } else { key };
+            let flag = if flag.starts_with("--") { flag.to_owned() } else { format!("--{flag}") };
+            return ConfigError {
+                file: self.file.clone(),
+                location: None,
+                path: format!("{flag} (given on the command line, replacing `{key}`)"),
+                message: message.into(),
+            };
+        }
         ConfigError {
             file: self.file.clone(),
             location: self.map.locate(path),
@@ -324,6 +346,17 @@ impl LoadedConfig {
             return Err(self.error(
                 "budget",
                 format!("{} is not valid: expected a whole number ≥ 1 (the number of objective evaluations)", c.budget),
+            ));
+        }
+        if c.budget > MAX_BUDGET {
+            return Err(self.error(
+                "budget",
+                format!(
+                    "{} is not valid: expected at most {MAX_BUDGET} (each evaluation writes and syncs a journal line of about 200 bytes; {} evaluations would need about {:.0} GB)",
+                    c.budget,
+                    c.budget,
+                    c.budget as f64 * 200e-9
+                ),
             ));
         }
         if c.initial_points < 0 {
@@ -437,7 +470,7 @@ impl LoadedConfig {
         let initial_data = match &self.config.initial_data {
             None => None,
             Some(file) => {
-                let path = self.relative_to_config(file);
+                let path = absolute(file);
                 // Checked now, so that a bad row is a config error before anything runs.
                 read_initial_data(&path, &info.bounds).map_err(|e| self.error("initial_data", e.to_string()))?;
                 resolved["initial_data"] = Value::String(path.to_string_lossy().into_owned());
@@ -456,18 +489,12 @@ impl LoadedConfig {
             initial_data,
         })
     }
+}
 
-    /// A path of the config, relative to the config file's folder (absolute paths as given).
-    fn relative_to_config(&self, file: &str) -> PathBuf {
-        let path = Path::new(file);
-        if path.is_absolute() {
-            return path.to_owned();
-        }
-        match self.file.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.join(path),
-            _ => path.to_owned(),
-        }
-    }
+/// A path of the config made absolute against the current directory (as `library:` and
+/// `command:` paths are), so that the resolved config still finds it from elsewhere.
+fn absolute(file: &str) -> PathBuf {
+    std::path::absolute(file).unwrap_or_else(|_| PathBuf::from(file))
 }
 
 /// Serializes a value (the resolved config) as YAML.

@@ -2,12 +2,15 @@
 //!
 //! Layout of a run directory:
 //! - `config.yaml`: the resolved config (every default filled in);
-//! - `evaluations.jsonl`: one [`EvaluationRecord`] per evaluation, appended and flushed
-//!   before the next evaluation starts;
-//! - `iterations.jsonl`: one [`IterationRecord`] per strategy iteration, written right after
-//!   `ask` and before its points are evaluated (it carries the asked points, so a resumed run
-//!   evaluates exactly what the dead run had asked);
-//! - `summary.json`: written at the end (and rewritten by a resumed run).
+//! - `evaluations.jsonl`: one [`EvaluationRecord`] per tell, in the order told, synced to disk
+//!   before the evaluation counts as done;
+//! - `iterations.jsonl`: one [`IterationRecord`] per ask (strategy iterations, and hand-outs
+//!   of initial-design points as iteration 0), written right after the ask and before its
+//!   points are evaluated (it carries the asked points and trial ids, so a resumed run
+//!   evaluates exactly what the dead run had asked, and the count of tells the ask had seen,
+//!   so the replay tells the strategy the same batches: see [`crate::study`]);
+//! - `summary.json`: written at the end (and rewritten by a resumed run);
+//! - `lock`: the one writer's advisory lock ([`crate::lock`]).
 //!
 //! A process killed mid-write leaves at most one torn last line; readers detect it (no final
 //! newline, or not valid JSON), drop it and truncate the file to the last whole line.

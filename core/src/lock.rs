@@ -49,6 +49,12 @@ impl RunLock {
     pub fn acquire(dir: &Path) -> Result<Self, LockError> {
         let path = dir.join(LOCK_FILE);
         let io = |source| LockError::Io { path: path.clone(), source };
+        // A link would make the lock (and its pid) a file outside the run directory.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(io(std::io::Error::other(
+                "is not a regular file (a link or a directory); remove it so that les can create its own lock",
+            )));
+        }
         let mut file =
             OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         match file.try_lock() {
