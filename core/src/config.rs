@@ -198,6 +198,16 @@ impl SourceMap {
         Self { locations }
     }
 
+    /// The key path whose location is the last one at or before `loc` (the key a value at
+    /// `loc` belongs to).
+    fn key_before(&self, loc: (usize, usize)) -> Option<String> {
+        self.locations
+            .iter()
+            .filter(|(path, l)| !path.is_empty() && **l <= loc)
+            .max_by_key(|(path, l)| (**l, path.len()))
+            .map(|(path, _)| path.clone())
+    }
+
     /// The location of `path`, or of its nearest ancestor that has one.
     fn locate(&self, path: &str) -> Option<(usize, usize)> {
         let mut p = path.to_owned();
@@ -209,6 +219,84 @@ impl SourceMap {
             p.truncate(cut);
         }
     }
+}
+
+/// A YAML syntax error of `text` (from `file`) as a located config error, in the user's words:
+/// a duplicated key names both lines, a NaN names its key, an oversized file says so.
+pub fn yaml_error(file: &Path, text: &str, e: &serde_saphyr::Error) -> ConfigError {
+    let location = e.location().map(|l| (l.line() as usize, l.column() as usize));
+    let message = e.to_string();
+    let first = message.lines().next().unwrap_or("invalid YAML");
+    // The location is already in front of the message; drop serde-saphyr's copy.
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = match first.find(": ") {
+        Some(i) if first.starts_with("line ") => &first[i + 2..],
+        _ => first,
+    };
+    let plain = |message: String| ConfigError { file: file.to_owned(), location, path: String::new(), message };
+    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        let lines = key_lines(text, key);
+        let here = location.map(|l| l.0);
+        let earlier = lines.iter().copied().rfind(|&l| here.is_none_or(|h| l < h));
+        let message = match (earlier, here) {
+            (Some(a), Some(b)) => format!("key `{key}` appears twice (lines {a} and {b}): keep one of them"),
+            _ => format!("key `{key}` appears twice in the same mapping: keep one of them"),
+        };
+        return plain(message);
+    }
+    if first.contains("non-finite float") {
+        let key = location.and_then(|loc| SourceMap::build(text).key_before(loc));
+        let value = first.split('`').nth(1).unwrap_or(".nan");
+        let what = if value.contains("nan") || value.contains("NaN") { "NaN" } else { "infinity" };
+        return match key {
+            Some(key) => ConfigError {
+                file: file.to_owned(),
+                location,
+                path: key.clone(),
+                message: format!("{what} (`{value}`) is not a valid value: expected a finite number"),
+            },
+            None => plain(format!("{what} (`{value}`) is not a valid value here: expected a finite number")),
+        };
+    }
+    if let Some(rest) = first.strip_prefix("budget breached: ") {
+        let (kind, count) = match rest.split_once('{') {
+            Some((kind, fields)) => {
+                let count = fields.trim_end_matches('}').split(':').nth(1).map(|c| c.trim().to_owned());
+                (kind.trim(), count)
+            }
+            None => (rest.trim(), None),
+        };
+        let words = match kind {
+            "Nodes" => "YAML nodes (keys, values and list items)",
+            "Events" => "YAML parser events",
+            "Aliases" => "aliases (`*name`)",
+            "Anchors" => "anchors (`&name`)",
+            "Depth" => "levels of nesting",
+            _ => "YAML structure",
+        };
+        let count = count.map(|c| format!(" ({c} reached)")).unwrap_or_default();
+        return plain(format!(
+            "the file is far larger than a config can be: it exceeds les's limit on {words}{count}; is this the right file?"
+        ));
+    }
+    plain(format!("not valid YAML: {first}"))
+}
+
+/// The 1-based lines on which `key:` starts a mapping entry (block or flow style).
+fn key_lines(text: &str, key: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            line.match_indices(key).any(|(i, _)| {
+                let before = line[..i].trim_end();
+                let after = line[i + key.len()..].trim_start();
+                after.starts_with(':')
+                    && (before.is_empty() || before.ends_with('{') || before.ends_with(',') || before.ends_with('-'))
+            })
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
 }
 
 /// A config file read and checked at the top level; plugins are built by [`LoadedConfig::build`].
@@ -276,18 +364,7 @@ impl LoadedConfig {
             path: path.to_owned(),
             message,
         };
-        let value: Value = serde_saphyr::from_str(text).map_err(|e| {
-            let location = e.location().map(|l| (l.line() as usize, l.column() as usize));
-            let message = e.to_string();
-            let first = message.lines().next().unwrap_or("invalid YAML");
-            // The location is already in front of the message; drop serde-saphyr's copy.
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            let first = match first.find(": ") {
-                Some(i) if first.starts_with("line ") => first[i + 2..].to_owned(),
-                _ => first.to_owned(),
-            };
-            err(location, "", format!("not valid YAML: {first}"))
-        })?;
+        let value: Value = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
         let map = SourceMap::build(text);
         if !value.is_object() {
             return Err(err(

@@ -73,6 +73,17 @@ impl Params {
     /// Deserializes and validates the plugin's parameter struct. Errors carry the full key
     /// path of the offending entry.
     pub fn parse<P: PluginParams>(&self) -> Result<P, ParamError> {
+        // serde maps a list onto a struct's fields by position; `params` is always a mapping.
+        if !self.value.is_object() {
+            let what = match &self.value {
+                Value::Array(_) => "a list".to_owned(),
+                other => format!("`{other}`"),
+            };
+            return Err(ParamError::new(
+                &self.path,
+                format!("{what} is not valid: expected a mapping of parameter names to values, e.g. {{ key: value }}"),
+            ));
+        }
         let parsed: P = serde_path_to_error::deserialize(&self.value).map_err(|e| {
             let inner = e.path().to_string();
             let inner = if inner == "." { String::new() } else { inner };
@@ -109,6 +120,11 @@ pub(crate) fn from_serde_message(parent: &str, message: &str) -> ParamError {
 
 /// serde names Rust types (`expected usize`); say what a config author should write.
 fn plain_type_names(message: &str) -> String {
+    // Internal type names that serde puts in its messages, as a user would say them.
+    let message = message
+        .replace("expected struct PluginSpec", "expected a mapping `{ name: …, params: { … } }`")
+        .replace("expected struct BoundsSpec", "expected a mapping `{ lower: …, upper: … }`");
+    let message = message.as_str();
     const NAMES: [(&str, &str); 8] = [
         ("expected usize", "expected a whole number ≥ 0"),
         ("expected u64", "expected a whole number ≥ 0"),
@@ -124,6 +140,20 @@ fn plain_type_names(message: &str) -> String {
         if out.ends_with(from) {
             out = format!("{}{to}", &out[..out.len() - from.len()]);
         }
+    }
+    if let Some(rest) = out.strip_prefix("invalid type: ")
+        && !rest.starts_with("floating point")
+        && let Some((got, expected)) = rest.split_once(", expected ")
+    {
+        return format!("{got} is not valid: expected {expected}");
+    }
+    if let Some(rest) = out.strip_prefix("invalid type: floating point `")
+        && let Some((value, expected)) = rest.split_once("`, expected ")
+        && expected.starts_with("a whole number")
+    {
+        return format!(
+            "{value} is not valid: expected {expected}, written without a decimal point or exponent (whole numbers above 18446744073709551615 do not fit)"
+        );
     }
     out
 }
@@ -169,7 +199,14 @@ mod tests {
         let p = Params::new(json!({"paths": "many"}), "strategy.params");
         let e = p.parse::<Demo>().unwrap_err();
         assert_eq!(e.path, "strategy.params.paths");
-        assert!(e.message.contains("invalid type"), "{}", e.message);
+        assert_eq!(e.message, "string \"many\" is not valid: expected a whole number ≥ 0");
+
+        // A list is never mapped onto the fields by position.
+        for value in [json!([1, 2]), json!(3), json!("paths")] {
+            let e = Params::new(value.clone(), "strategy.params").parse::<Demo>().unwrap_err();
+            assert_eq!(e.path, "strategy.params");
+            assert!(e.message.contains("expected a mapping of parameter names to values"), "{value}: {}", e.message);
+        }
 
         let p = Params::new(json!({"paths": 0}), "strategy.params");
         let e = p.parse::<Demo>().unwrap_err();

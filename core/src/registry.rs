@@ -93,11 +93,36 @@ impl<C: ?Sized> Built<C> {
     }
 }
 
+/// ", did you mean `x`?" for the known name closest to `name`, when one is close.
+pub fn did_you_mean(name: &str, known: &[&str]) -> String {
+    let best = known.iter().map(|k| (edit_distance(name, k), *k)).min();
+    match best {
+        Some((d, k)) if d > 0 && d <= (name.chars().count() / 3).max(2) => format!(", did you mean `{k}`?"),
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Why a component could not be built.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum PluginError {
     /// No plugin of that kind has that name.
-    #[error("{path}: unknown {kind} `{name}`; known {kind} names: {}", known.join(", "))]
+    #[error("{path}: unknown {kind} `{name}`{}; known {kind} names: {}", did_you_mean(name, known), known.join(", "))]
     UnknownName {
         /// Kind looked up.
         kind: PluginKind,
@@ -293,5 +318,19 @@ impl PluginSpec {
         let built = build::<C>(&self.name, &crate::params::join_path(path, "name"), &params, ctx)?;
         self.params = built.resolved;
         Ok(built.component)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn close_names_are_suggested() {
+        let known = ["les", "logei", "mes", "sobol", "turbo"];
+        assert_eq!(did_you_mean("lse", &known), ", did you mean `les`?");
+        assert_eq!(did_you_mean("turob", &known), ", did you mean `turbo`?");
+        assert_eq!(did_you_mean("gradient", &known), "");
+        assert_eq!(did_you_mean("les", &known), "", "an exact name needs no suggestion");
     }
 }

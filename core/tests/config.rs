@@ -166,3 +166,33 @@ fn two_objective_selectors() {
 fn invalid_yaml() {
     insta::assert_snapshot!(load("objective: [unclosed\nbudget: 3\n").unwrap_err());
 }
+
+/// YAML-level faults in the user's words: no parser type names, no policy names.
+#[test]
+fn yaml_faults_are_said_plainly() {
+    let duplicated = load(&GOOD.replace("seed: 7", "seed: 7\nseed: 8")).unwrap_err();
+    assert!(duplicated.contains("key `seed` appears twice (lines 9 and 10)"), "{duplicated}");
+    let nan = load(&GOOD.replace("dim: 3", "dim: 3\n  noise_std: .nan")).unwrap_err();
+    assert!(nan.contains("objective.noise_std: NaN (`.nan`) is not a valid value: expected a finite number"), "{nan}");
+    let big = format!("{GOOD}x: [{}]\n", vec!["[1, 2, 3]"; 90_000].join(","));
+    let big = load(&big).unwrap_err();
+    assert!(big.contains("far larger than a config can be") && !big.contains("Nodes {"), "{big}");
+    let huge_seed = load(&GOOD.replace("seed: 7", "seed: 99999999999999999999999")).unwrap_err();
+    assert!(huge_seed.contains("whole numbers above 18446744073709551615 do not fit"), "{huge_seed}");
+    let spec = load(&GOOD.replace("strategy:\n  name: walk\n  params:\n    paths: 10", "strategy: walk")).unwrap_err();
+    assert!(!spec.contains("PluginSpec"), "{spec}");
+    for message in [&duplicated, &nan, &big, &huge_seed, &spec] {
+        for internal in ["DuplicateKeyPolicy", "policy", "struct ", "Options"] {
+            assert!(!message.contains(internal), "`{internal}` leaks into: {message}");
+        }
+    }
+}
+
+#[test]
+fn command_line_values_are_blamed_on_the_command_line() {
+    let overrides = Overrides { budget: Some(0), ..Overrides::default() };
+    let e = LoadedConfig::from_str(Path::new("configs/demo.yaml"), GOOD, &overrides).unwrap_err().to_string();
+    assert!(e.starts_with("configs/demo.yaml: --budget (given on the command line"), "{e}");
+    let huge = load(&GOOD.replace("budget: 20", "budget: 1000000000")).unwrap_err();
+    assert!(huge.contains("expected at most 100000000"), "{huge}");
+}

@@ -63,7 +63,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Run only shard I of N (1-based), e.g. `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, allow_hyphen_values = true)]
     pub shard: Option<(usize, usize)>,
     /// No progress output; the final summary line is still printed.
     #[arg(long, short)]

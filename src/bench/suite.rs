@@ -194,16 +194,7 @@ impl Suite {
     /// Parses suite `text` (from `file`, for messages) and expands it into runs under `out`.
     pub fn from_str(file: &Path, text: &str, out: &Path) -> Result<Self, SuiteError> {
         let err = |path: &str, message: String| error(file, text, path, message);
-        let value: Value = serde_saphyr::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            let first = message.lines().next().unwrap_or("invalid YAML").to_owned();
-            ConfigError {
-                file: file.to_owned(),
-                location: e.location().map(|l| (l.line() as usize, l.column() as usize)),
-                path: String::new(),
-                message: format!("not valid YAML: {first}"),
-            }
-        })?;
+        let value: Value = serde_saphyr::from_str(text).map_err(|e| les_core::config::yaml_error(file, text, &e))?;
         if !value.is_object() {
             return Err(err("", "expected a mapping with keys strategies, problems, seeds, budget".into()));
         }

@@ -188,7 +188,7 @@ fn parameter_errors_carry_paths() {
     assert_eq!(param_error("branin", json!({"noise_std": -0.5})).0, "objective.noise_std");
     let (path, message) = param_error("square", json!({"dim": "five"}));
     assert_eq!(path, "objective.dim");
-    assert!(message.contains("invalid type"), "{message}");
+    assert!(message.contains("string \"five\" is not valid: expected a whole number"), "{message}");
 }
 
 /// Central finite difference with step `h_i` per coordinate.
