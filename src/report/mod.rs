@@ -37,36 +37,26 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
-}
-
 fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v}"))
 }
 
-/// The tidy CSV of all evaluations.
+/// The tidy CSV of all evaluations (written with the `csv` crate, which quotes what needs it).
 pub fn runs_csv(runs: &[Run]) -> String {
-    let mut s = String::from("strategy,problem,dim,seed,evaluation,y,best_y,best_f,seconds\n");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut row = |fields: &[&str]| w.write_record(fields).expect("invariant: writing CSV to memory cannot fail");
+    row(&["strategy", "problem", "dim", "seed", "evaluation", "y", "best_y", "best_f", "seconds"]);
     for r in runs {
         let t = r.trace();
+        let (dim, seed) = (r.dim.to_string(), r.seed.to_string());
         for (i, e) in r.evaluations.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{},{},{},{}",
-                csv_field(&r.strategy),
-                csv_field(&r.problem),
-                r.dim,
-                r.seed,
-                i + 1,
-                opt(e.y),
-                opt(t.best_y[i]),
-                opt(t.best_f[i]),
-                e.seconds
-            );
+            let fields = [(i + 1).to_string(), opt(e.y), opt(t.best_y[i]), opt(t.best_f[i]), format!("{}", e.seconds)];
+            let [n, y, best_y, best_f, seconds] = fields.each_ref().map(String::as_str);
+            row(&[&r.strategy, &r.problem, &dim, &seed, n, y, best_y, best_f, seconds]);
         }
     }
-    s
+    let bytes = w.into_inner().expect("invariant: flushing CSV to memory cannot fail");
+    String::from_utf8(bytes).expect("invariant: the CSV is made of UTF-8 strings")
 }
 
 /// The order of problems and strategies in the suite file `les bench` copied into `dir`
@@ -178,5 +168,40 @@ pub fn main(args: ReportArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use les_core::journal::EvaluationRecord;
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        // Labels come from directory names: commas, quotes, line breaks and carriage returns
+        // (which hand-written quoting left bare) must all come back as they were.
+        let odd = "r,\"n\r\nd";
+        let run = Run {
+            dir: PathBuf::new(),
+            strategy: odd.into(),
+            problem: "p\rq".into(),
+            dim: 1,
+            seed: 3,
+            budget: 2,
+            finished: true,
+            evaluations: vec![
+                EvaluationRecord { index: 0, y: Some(2.0), seconds: 0.5, ..Default::default() },
+                EvaluationRecord { index: 1, error: Some("failed".into()), seconds: 0.25, ..Default::default() },
+            ],
+            iterations: vec![],
+        };
+        let text = runs_csv(&[run]);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(reader.headers().unwrap().len(), 9);
+        let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+        assert_eq!(
+            rows,
+            [[odd, "p\rq", "1", "3", "1", "2", "2", "", "0.5"], [odd, "p\rq", "1", "3", "2", "", "2", "", "0.25"]]
+        );
     }
 }
