@@ -133,14 +133,37 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
         md.push('\n');
     }
     let order = suite_order(dir);
-    for g in tables::group(&runs, &order) {
-        let t = tables::table(&g);
-        md.push_str(&tables::markdown(&t));
+    let groups = tables::group(&runs, &order);
+    let built: Vec<tables::Table> = groups.iter().map(tables::table).collect();
+    let untested: Vec<&tables::Table> = built.iter().filter(|t| !t.tested).collect();
+    if !untested.is_empty() {
+        let list: Vec<String> = untested
+            .iter()
+            .map(|t| {
+                let seeds = if t.paired_seeds == 1 { "seed" } else { "seeds" };
+                format!("{}, d = {} ({} paired {seeds})", t.problem, t.dim, t.paired_seeds)
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "## Too few seeds to test\n\n{} of {} tables have fewer than {} paired seeds, too few for the one-sided \
+             Wilcoxon signed-rank test to ever reach p < {}: nothing is bold in them, and their mean ranks are not \
+             a test: {}. Run at least {} seeds (`seeds:` in the suite) to test.\n",
+            untested.len(),
+            built.len(),
+            stats::min_pairs(),
+            stats::SIGNIFICANCE,
+            list.join("; "),
+            stats::min_pairs()
+        );
+    }
+    for (g, t) in groups.iter().zip(&built) {
+        md.push_str(&tables::markdown(t));
         let stem = format!("{}-d{}", g.problem, g.dim);
         let title = format!("{}, d = {}", g.problem, g.dim);
-        let best = plots::svg(&title, "best value so far", &plots::best_curves(&g), false)?;
+        let best = plots::svg(&title, "best value so far", &plots::best_curves(g), false)?;
         write(&plots_dir.join(format!("{stem}-best.svg")), &best)?;
-        let time = plots::svg(&title, "seconds per ask", &plots::time_curves(&g), true)?;
+        let time = plots::svg(&title, "seconds per ask", &plots::time_curves(g), true)?;
         write(&plots_dir.join(format!("{stem}-time.svg")), &time)?;
         let _ = writeln!(
             md,

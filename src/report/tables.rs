@@ -1,12 +1,14 @@
 //! Paper-style tables (§18): per problem and dimension, per strategy the median with 25th and
 //! 75th percentiles over seeds of (a) the final noise-free value of the best observed point and
 //! (b) the cumulative observed value; bold = the lowest mean rank over paired seeds and every
-//! strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05).
+//! strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05). With fewer paired
+//! seeds than the test needs to ever reach p < 0.05 ([`min_pairs`]), nothing is bold and the
+//! caption says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::load::Run;
-use super::stats::{bold_methods, quantile};
+use super::stats::{SIGNIFICANCE, bold_methods, min_pairs, quantile};
 
 /// The runs of one problem at one dimension, by strategy.
 #[derive(Debug)]
@@ -108,6 +110,9 @@ pub struct Table {
     pub dim: usize,
     /// Seeds every strategy has (the ranks and tests use these).
     pub paired_seeds: usize,
+    /// Whether there are enough paired seeds for the test to ever find a strategy significantly
+    /// worse ([`min_pairs`]); when not, nothing is bold.
+    pub tested: bool,
     /// One row per strategy.
     pub rows: Vec<Row>,
 }
@@ -156,7 +161,13 @@ pub fn table(group: &Group<'_>) -> Table {
             }
         })
         .collect();
-    Table { problem: group.problem.clone(), dim: group.dim, paired_seeds: paired.len(), rows }
+    Table {
+        problem: group.problem.clone(),
+        dim: group.dim,
+        paired_seeds: paired.len(),
+        tested: paired.len() >= min_pairs(),
+        rows,
+    }
 }
 
 /// A number with about 4 significant digits, in scientific notation when very large or small.
@@ -189,13 +200,39 @@ fn rank(r: f64) -> String {
     if r.is_finite() { format!("{r:.2}") } else { "–".to_owned() }
 }
 
+/// The caption of a table: what the cells are and what bold means, or why nothing is bold.
+fn caption(t: &Table) -> String {
+    let alpha = SIGNIFICANCE;
+    let min = min_pairs();
+    let quartiles = "Median [25 %, 75 %] over seeds";
+    if t.paired_seeds == 0 {
+        return format!(
+            "No seed has a complete run of every strategy, so nothing is ranked or tested. {quartiles} of the \
+             complete runs."
+        );
+    }
+    let seeds =
+        if t.paired_seeds == 1 { "1 paired seed".to_owned() } else { format!("{} paired seeds", t.paired_seeds) };
+    if t.tested {
+        format!(
+            "{seeds}. {quartiles}; bold: lowest mean rank and every strategy not significantly worse (one-sided \
+             Wilcoxon signed-rank, p < {alpha})."
+        )
+    } else {
+        format!(
+            "{seeds}: too few to test (the one-sided Wilcoxon signed-rank test behind the bold entries needs at \
+             least {min} paired seeds to ever reach p < {alpha}; with n seeds its smallest p is 2⁻ⁿ = {}), so \
+             nothing is bold and the mean ranks are not a test. {quartiles}.",
+            0.5f64.powi(t.paired_seeds as i32)
+        )
+    }
+}
+
 /// The table as markdown (a heading and a pipe table).
 pub fn markdown(t: &Table) -> String {
     let mut s = format!("### {}, d = {}\n\n", t.problem, t.dim);
-    s.push_str(&format!(
-        "{} paired seeds. Median [25 %, 75 %] over seeds; bold: lowest mean rank and every strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05).\n\n",
-        t.paired_seeds
-    ));
+    s.push_str(&caption(t));
+    s.push_str("\n\n");
     s.push_str("| strategy | runs | final value of best point | mean rank | cumulative observed value | mean rank |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|\n");
     for r in &t.rows {
@@ -256,6 +293,7 @@ mod tests {
         assert_eq!(groups.len(), 1);
         let t = table(&groups[0]);
         assert_eq!(t.paired_seeds, 8);
+        assert!(t.tested);
         let (good, bad) = (&t.rows[0], &t.rows[1]);
         assert_eq!((good.strategy.as_str(), good.runs, good.incomplete), ("good", 8, 1));
         assert!((good.final_value.unwrap().median - 1.045).abs() < 1e-12);
@@ -264,6 +302,25 @@ mod tests {
         assert!((bad.cumulative.unwrap().median - 7.045).abs() < 1e-12);
         let md = markdown(&t);
         assert!(md.contains("| good | 8 (+1 incomplete, left out) | **1.045 [1.028, 1.062]** | 1.00 |"), "{md}");
+        assert!(md.contains("8 paired seeds. Median"), "{md}");
+    }
+
+    #[test]
+    fn two_seeds_are_not_bolded_and_the_caption_says_why() {
+        let mut runs = Vec::new();
+        for seed in 1..=2 {
+            runs.push(run("good", seed, &[1.0], 1));
+            runs.push(run("bad", seed, &[2.0], 1));
+        }
+        let t = table(&group(&runs, &Order::default())[0]);
+        assert_eq!((t.paired_seeds, t.tested), (2, false));
+        assert!(t.rows.iter().all(|r| !r.final_bold && !r.cumulative_bold), "{t:?}");
+        let md = markdown(&t);
+        assert!(!md.contains("**"), "{md}");
+        assert!(md.contains("2 paired seeds: too few to test") && md.contains("at least 5 paired seeds"), "{md}");
+        assert!(md.contains("2⁻ⁿ = 0.25"), "{md}");
+        // The ranks are still there.
+        assert!(md.contains("| good | 2 | 1.000 [1.000, 1.000] | 1.00 |"), "{md}");
     }
 
     #[test]
