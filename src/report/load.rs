@@ -86,13 +86,18 @@ impl Run {
         self.finished || self.evaluations.len() >= self.budget
     }
 
-    /// For each iteration: (evaluations done before its ask, seconds the strategy spent on it:
-    /// the `tell` of the observations it builds on plus the `ask`).
+    /// For each strategy iteration (initial-design hand-outs, iteration 0, are left out):
+    /// (evaluations finished before its ask, seconds the strategy spent on it: the `tell` of the
+    /// observations it builds on plus the `ask`).
     pub fn strategy_times(&self) -> Vec<(usize, f64)> {
         self.iterations
             .iter()
+            .filter(|it| it.iteration > 0)
             .map(|it| {
-                let before = self.evaluations.iter().filter(|e| e.iteration < it.iteration).count();
+                let before = match it.told {
+                    Some(told) => told.min(self.evaluations.len()),
+                    None => self.evaluations.iter().filter(|e| e.iteration < it.iteration).count(),
+                };
                 (before, it.ask_seconds + it.tell_seconds.unwrap_or(0.0))
             })
             .collect()
@@ -244,10 +249,11 @@ mod tests {
             points: vec![vec![0.0]],
             ..Default::default()
         };
-        // One initial point (iteration 0), then iterations 1 and 2.
+        // One initial point (iteration 0, handed out by a record of its own), then iterations
+        // 1 and 2.
         let run = run(
             vec![eval(0, Some(1.0), None), eval(1, Some(2.0), None), eval(2, Some(0.5), None)],
-            vec![iteration(1, 0.25, Some(0.5)), iteration(2, 0.125, None)],
+            vec![iteration(0, 0.0, None), iteration(1, 0.25, Some(0.5)), iteration(2, 0.125, None)],
         );
         assert_eq!(run.strategy_times(), vec![(1, 0.75), (2, 0.125)]);
     }

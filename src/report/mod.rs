@@ -82,6 +82,21 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// What the report says about the plots, above the tables.
+fn plots_text() -> String {
+    format!(
+        "Plots: lines are the median over seeds, shaded bands the 25th to 75th percentile over seeds (the same \
+         quartiles as the tables), at each x over the runs that got that far: incomplete runs are drawn as far as \
+         they got, so the last points may summarize fewer seeds. The best-value plot has the number of \
+         evaluations on x. The time plot shows the seconds the strategy spent on each iteration (`tell` of the \
+         observations it builds on, then `ask`; the hand-outs of the initial design are not strategy iterations \
+         and are left out) against the number of evaluations finished before that ask, on a log axis on which \
+         times below {:e} s are drawn at {:e} s (under a table's plots when any were).\n\n",
+        plots::MIN_SECONDS,
+        plots::MIN_SECONDS
+    )
+}
+
 /// Writes the whole report; returns the path of `report.md`.
 pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
     let dirs = load::find_runs(dir, out);
@@ -110,6 +125,7 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
          Runs are paired by seed. Time per iteration: wall time the strategy spent on it (`tell` of the \
          observations it builds on, then `ask`).\n\n",
     );
+    md.push_str(&plots_text());
     if !problems.is_empty() {
         md.push_str("Run directories that could not be read:\n\n");
         for p in &problems {
@@ -161,14 +177,56 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<PathBuf, String> {
         md.push_str(&tables::markdown(t));
         let stem = format!("{}-d{}", g.problem, g.dim);
         let title = format!("{}, d = {}", g.problem, g.dim);
-        let best = plots::svg(&title, "best value so far", &plots::best_curves(g), false)?;
+        let best = plots::svg(
+            &plots::Chart {
+                title: &title,
+                x_label: "evaluations",
+                y_label: "best value so far",
+                log_y: false,
+                footer: "line: median over seeds; band: 25th to 75th percentile over seeds",
+            },
+            &plots::best_curves(g),
+        )?;
         write(&plots_dir.join(format!("{stem}-best.svg")), &best)?;
-        let time = plots::svg(&title, "seconds per ask", &plots::time_curves(g), true)?;
-        write(&plots_dir.join(format!("{stem}-time.svg")), &time)?;
+        let time = plots::time_curves(g);
+        let clamped = if time.clamped > 0 {
+            format!(
+                "; {} of {} times below {:e} s drawn at {:e} s",
+                time.clamped,
+                time.times,
+                plots::MIN_SECONDS,
+                plots::MIN_SECONDS
+            )
+        } else {
+            format!("; times below {:e} s would be drawn at {:e} s", plots::MIN_SECONDS, plots::MIN_SECONDS)
+        };
+        let footer = format!("line: median over seeds; band: 25th to 75th percentile over seeds{clamped}");
+        let svg = plots::svg(
+            &plots::Chart {
+                title: &title,
+                x_label: "evaluations finished before the ask",
+                y_label: "seconds per iteration (tell + ask)",
+                log_y: true,
+                footer: &footer,
+            },
+            &time.curves,
+        )?;
+        write(&plots_dir.join(format!("{stem}-time.svg")), &svg)?;
+        let alt = &title;
         let _ = writeln!(
             md,
-            "\n![best value so far, {title}](plots/{stem}-best.svg)\n![time per iteration, {title}](plots/{stem}-time.svg)\n"
+            "\n![best value so far, {alt}](plots/{stem}-best.svg)\n![time per iteration, {alt}](plots/{stem}-time.svg)\n"
         );
+        if time.clamped > 0 {
+            let _ = writeln!(
+                md,
+                "Time plot: {} of {} iteration times were below {:e} s and are drawn at {:e} s.\n",
+                time.clamped,
+                time.times,
+                plots::MIN_SECONDS,
+                plots::MIN_SECONDS
+            );
+        }
     }
     let report = out.join("report.md");
     write(&report, &md)?;
