@@ -79,14 +79,15 @@ pub fn best_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
     group
         .strategies
         .iter()
-        .map(|(label, runs)| {
-            let series: Vec<Vec<(f64, f64)>> = runs
+        .map(|s| {
+            let series: Vec<Vec<(f64, f64)>> = s
+                .runs
                 .iter()
                 .map(|r| {
                     r.trace().metric.iter().enumerate().filter_map(|(i, v)| v.map(|v| ((i + 1) as f64, v))).collect()
                 })
                 .collect();
-            (label.clone(), band(&series))
+            (s.label.clone(), band(&series))
         })
         .collect()
 }
@@ -110,8 +111,9 @@ pub fn time_curves(group: &Group<'_>) -> TimeCurves {
     let curves = group
         .strategies
         .iter()
-        .map(|(label, runs)| {
-            let series: Vec<Vec<(f64, f64)>> = runs
+        .map(|s| {
+            let series: Vec<Vec<(f64, f64)>> = s
+                .runs
                 .iter()
                 .map(|r| {
                     r.strategy_times()
@@ -130,7 +132,7 @@ pub fn time_curves(group: &Group<'_>) -> TimeCurves {
                         .collect()
                 })
                 .collect();
-            (label.clone(), band(&series))
+            (s.label.clone(), band(&series))
         })
         .collect();
     TimeCurves { curves, times, clamped }
@@ -272,6 +274,7 @@ mod tests {
     #[test]
     fn time_curves_count_what_they_clamp_and_skip_the_initial_design() {
         use crate::report::load::Run;
+        use crate::report::tables::StrategyRuns;
         use les_core::journal::{EvaluationRecord, IterationRecord};
         let it = |iteration: usize, ask_seconds: f64| IterationRecord { iteration, ask_seconds, ..Default::default() };
         let e =
@@ -287,8 +290,13 @@ mod tests {
             evaluations: vec![e(0, 0), e(1, 1), e(2, 2)],
             // The hand-out of the initial design (0 s) is not a strategy iteration.
             iterations: vec![it(0, 0.0), it(1, 1e-9), it(2, 0.5)],
+            torn: vec![],
         };
-        let group = Group { problem: "p".into(), dim: 1, strategies: vec![("s".into(), vec![&run])] };
+        let group = Group {
+            problem: "p".into(),
+            dim: 1,
+            strategies: vec![StrategyRuns { label: "s".into(), runs: vec![&run], unusable: 0 }],
+        };
         let t = time_curves(&group);
         assert_eq!((t.times, t.clamped), (2, 1));
         assert_eq!(t.curves[0].1, vec![(1.0, MIN_SECONDS, MIN_SECONDS, MIN_SECONDS), (2.0, 0.5, 0.5, 0.5)]);
