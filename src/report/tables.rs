@@ -289,7 +289,7 @@ fn caption(t: &Table) -> String {
 /// The runs cell: the runs summarized, and those left out.
 fn runs_cell(r: &Row) -> String {
     let left_out: Vec<String> =
-        [(r.incomplete, "incomplete"), (r.unusable, "unusable"), (r.without_value, "all failed")]
+        [(r.incomplete, "incomplete"), (r.unusable, "unusable"), (r.without_value, "without a successful evaluation")]
             .into_iter()
             .filter(|(n, _)| *n > 0)
             .map(|(n, what)| format!("+{n} {what}"))
@@ -407,7 +407,7 @@ mod tests {
         let groups = group(&runs, &refused, &Order::default());
         assert_eq!(groups.len(), 1);
         let md = markdown(&table(&groups[0]));
-        assert!(md.contains("| a | 1 (+1 unusable, +1 all failed, left out) |"), "{md}");
+        assert!(md.contains("| a | 1 (+1 unusable, +1 without a successful evaluation, left out) |"), "{md}");
         assert!(md.contains("| only-refused | 0 (+1 unusable, left out) | – |"), "{md}");
         assert!(md.contains("No seed has a complete run of every strategy"), "{md}");
     }
