@@ -35,6 +35,12 @@ fn ad_hoc_runs_are_labelled_from_their_config() {
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.contains("### square, d = 3") && md.contains("| random | 3 |"), "{md}");
     assert!(report.join("plots/square-d3-best.svg").is_file());
+    // The time plot says what it shows: its x axis, its bands, its floor.
+    let time = std::fs::read_to_string(report.join("plots/square-d3-time.svg")).unwrap();
+    assert!(time.contains("\nevaluations finished before the ask\n"), "{time}");
+    assert!(time.contains("band: 25th to 75th percentile over seeds;") && time.contains("below 1e-6 s"), "{time}");
+    assert!(md.contains("shaded bands the 25th to 75th percentile over seeds"), "{md}");
+    assert!(md.contains("times below 1e-6 s are drawn at 1e-6 s"), "{md}");
 }
 
 #[test]

@@ -1,8 +1,13 @@
 //! SVG plots of a group (one problem at one dimension), one line per strategy:
 //! - best-so-far value (noise-free f at the best observed point, or y) against evaluations,
 //!   median over seeds with a 25–75 % band (§18);
-//! - time per iteration (the strategy's `tell` + `ask` seconds) against evaluations, median over
-//!   seeds with a band, on a log axis.
+//! - time per iteration (the strategy's `tell` + `ask` seconds) against the asked evaluations
+//!   finished before that ask, median over seeds with a 25–75 % band, on a log axis where times
+//!   below [`MIN_SECONDS`] are drawn at it (the report says how many).
+//!
+//! Bands are the 25th and 75th percentiles (linear interpolation, as for the tables) over the runs
+//! that have a value at that x; incomplete runs count as far as they got. Each plot says so in a
+//! footer line.
 //!
 //! Drawn with plotters' SVG backend, which writes text as `<text>` elements: no font files are
 //! read (the workspace enables neither `ttf` nor `ab_glyph`; plotters then estimates text sizes).
@@ -20,8 +25,11 @@ const SIZE: (u32, u32) = (860, 500);
 /// Width of the legend panel right of the chart, in pixels.
 const LEGEND_WIDTH: u32 = 160;
 
-/// Smallest time shown on the log axis (seconds); shorter asks are drawn at this value.
-const MIN_SECONDS: f64 = 1e-6;
+/// Smallest time shown on the log axis (seconds); shorter iterations are drawn at this value.
+pub const MIN_SECONDS: f64 = 1e-6;
+
+/// Height of the footer line under the chart, in pixels.
+const FOOTER_HEIGHT: u32 = 24;
 
 /// Colors of the strategies (Tableau 10).
 const COLORS: [(u8, u8, u8); 10] = [
@@ -66,40 +74,88 @@ fn band(series: &[Vec<(f64, f64)>]) -> Curve {
         .collect()
 }
 
-/// Best-so-far curves: x = number of evaluations (1-based).
+/// Best-so-far curves: x = number of asked evaluations (1-based).
 pub fn best_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
     group
         .strategies
         .iter()
-        .map(|(label, runs)| {
-            let series: Vec<Vec<(f64, f64)>> = runs
+        .map(|s| {
+            let series: Vec<Vec<(f64, f64)>> = s
+                .runs
                 .iter()
                 .map(|r| {
                     r.trace().metric.iter().enumerate().filter_map(|(i, v)| v.map(|v| ((i + 1) as f64, v))).collect()
                 })
                 .collect();
-            (label.clone(), band(&series))
+            (s.label.clone(), band(&series))
         })
         .collect()
 }
 
-/// Strategy-time curves (`tell` + `ask`): x = evaluations done before the ask.
-pub fn time_curves(group: &Group<'_>) -> Vec<(String, Curve)> {
-    group
+/// Strategy-time curves (`tell` + `ask` of each strategy iteration; initial-design hand-outs
+/// left out): x = asked evaluations finished before the ask, times below [`MIN_SECONDS`] drawn
+/// at it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeCurves {
+    /// One curve per strategy.
+    pub curves: Vec<(String, Curve)>,
+    /// Iteration times in the curves.
+    pub times: usize,
+    /// Those below [`MIN_SECONDS`], drawn at it.
+    pub clamped: usize,
+}
+
+/// The strategy-time curves of a group.
+pub fn time_curves(group: &Group<'_>) -> TimeCurves {
+    let (mut times, mut clamped) = (0, 0);
+    let curves = group
         .strategies
         .iter()
-        .map(|(label, runs)| {
-            let series: Vec<Vec<(f64, f64)>> = runs
+        .map(|s| {
+            let series: Vec<Vec<(f64, f64)>> = s
+                .runs
                 .iter()
-                .map(|r| r.strategy_times().into_iter().map(|(n, t)| (n as f64, t.max(MIN_SECONDS))).collect())
+                .map(|r| {
+                    r.strategy_times()
+                        .into_iter()
+                        .map(|(n, t)| {
+                            times += 1;
+                            // NaN (a damaged record) is clamped too rather than dropped.
+                            let shown = if t >= MIN_SECONDS {
+                                t
+                            } else {
+                                clamped += 1;
+                                MIN_SECONDS
+                            };
+                            (n as f64, shown)
+                        })
+                        .collect()
+                })
                 .collect();
-            (label.clone(), band(&series))
+            (s.label.clone(), band(&series))
         })
-        .collect()
+        .collect();
+    TimeCurves { curves, times, clamped }
 }
 
-/// Draws curves with bands as an SVG document. `log_y` puts y on a log axis.
-pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) -> Result<String, String> {
+/// What a plot shows.
+#[derive(Clone, Debug)]
+pub struct Chart<'a> {
+    /// Caption above the chart.
+    pub title: &'a str,
+    /// Label of the x axis.
+    pub x_label: &'a str,
+    /// Label of the y axis.
+    pub y_label: &'a str,
+    /// Whether y is on a log axis.
+    pub log_y: bool,
+    /// A line under the chart: what the lines and bands are, what was clamped.
+    pub footer: &'a str,
+}
+
+/// Draws curves with bands as an SVG document.
+pub fn svg(chart: &Chart<'_>, curves: &[(String, Curve)]) -> Result<String, String> {
+    let log_y = chart.log_y;
     let points = curves.iter().flat_map(|(_, c)| c.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for &(x, lo, _, hi) in points {
@@ -114,6 +170,9 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
+    if !y0.is_finite() || !y1.is_finite() {
+        (y0, y1) = (if log_y { MIN_SECONDS } else { 0.0 }, 1.0);
+    }
     if log_y {
         y0 = y0.max(MIN_SECONDS) / 1.5;
         y1 = y1.max(y0 * 10.0) * 1.5;
@@ -126,6 +185,8 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
     {
         let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (root, footer) = root.split_vertically(SIZE.1 - FOOTER_HEIGHT);
+        footer.draw(&Text::new(chart.footer.to_owned(), (12, 4), ("sans-serif", 13))).map_err(|e| e.to_string())?;
         let (root, legend) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
         for (k, (label, _)) in curves.iter().enumerate() {
             let (r, g, b) = COLORS[k % COLORS.len()];
@@ -137,17 +198,17 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
         }
         let builder = |root| {
             let mut b = ChartBuilder::on(root);
-            b.caption(title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(70);
+            b.caption(chart.title, ("sans-serif", 20)).margin(12).x_label_area_size(40).y_label_area_size(70);
             b
         };
         macro_rules! draw {
             ($chart:expr) => {{
-                let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc("evaluations")
-                    .y_desc(y_label)
-                    .x_label_formatter(&|x| format!("{x:.0}"))
+                let mut plot = $chart;
+                plot.configure_mesh()
+                    .x_desc(chart.x_label)
+                    .y_desc(chart.y_label)
+                    // x counts evaluations: ticks between whole numbers stay unlabelled.
+                    .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { String::new() })
                     .y_label_formatter(&|y| tick(*y))
                     .light_line_style(WHITE.mix(0.0))
                     .draw()
@@ -158,12 +219,10 @@ pub fn svg(title: &str, y_label: &str, curves: &[(String, Curve)], log_y: bool) 
                     let mut outline: Vec<(f64, f64)> = curve.iter().map(|p| (p.0, p.3)).collect();
                     outline.extend(curve.iter().rev().map(|p| (p.0, p.1)));
                     if outline.len() >= 3 {
-                        chart
-                            .draw_series(std::iter::once(Polygon::new(outline, color.mix(0.15).filled())))
+                        plot.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.15).filled())))
                             .map_err(|e| e.to_string())?;
                     }
-                    chart
-                        .draw_series(LineSeries::new(curve.iter().map(|p| (p.0, p.2)), color.stroke_width(2)))
+                    plot.draw_series(LineSeries::new(curve.iter().map(|p| (p.0, p.2)), color.stroke_width(2)))
                         .map_err(|e| e.to_string())?;
                 }
             }};
@@ -196,14 +255,50 @@ mod tests {
         assert_eq!(c, vec![(1.0, 1.5, 2.0, 2.5), (2.0, 4.0, 4.0, 4.0)]);
     }
 
+    fn chart<'a>(title: &'a str, log_y: bool) -> Chart<'a> {
+        Chart { title, x_label: "evaluations", y_label: "value", log_y, footer: "line: median; band: 25–75 %" }
+    }
+
     #[test]
     fn svg_has_text_and_paths() {
         let curves = vec![("a".to_owned(), vec![(1.0, 0.5, 1.0, 1.5), (2.0, 0.2, 0.4, 0.9)])];
-        let s = svg("title", "value", &curves, false).unwrap();
+        let s = svg(&chart("title", false), &curves).unwrap();
         assert!(s.starts_with("<svg"), "{}", &s[..40.min(s.len())]);
         assert!(s.contains("<text") && s.contains("\ntitle\n"), "{s}");
+        assert!(s.contains("\nline: median; band: 25–75 %\n") && s.contains("\nevaluations\n"), "{s}");
         assert!(s.trim_end().ends_with("</svg>"));
-        let s = svg("t", "seconds", &curves, true).unwrap();
+        let s = svg(&chart("t", true), &curves).unwrap();
         assert!(s.contains("<polyline") || s.contains("<path"));
+    }
+
+    #[test]
+    fn time_curves_count_what_they_clamp_and_skip_the_initial_design() {
+        use crate::report::load::Run;
+        use crate::report::tables::StrategyRuns;
+        use les_core::journal::{EvaluationRecord, IterationRecord};
+        let it = |iteration: usize, ask_seconds: f64| IterationRecord { iteration, ask_seconds, ..Default::default() };
+        let e =
+            |index: usize, iteration: usize| EvaluationRecord { index, iteration, y: Some(1.0), ..Default::default() };
+        let run = Run {
+            dir: Default::default(),
+            strategy: "s".into(),
+            problem: "p".into(),
+            dim: 1,
+            seed: 1,
+            budget: 3,
+            finished: true,
+            evaluations: vec![e(0, 0), e(1, 1), e(2, 2)],
+            // The hand-out of the initial design (0 s) is not a strategy iteration.
+            iterations: vec![it(0, 0.0), it(1, 1e-9), it(2, 0.5)],
+            torn: vec![],
+        };
+        let group = Group {
+            problem: "p".into(),
+            dim: 1,
+            strategies: vec![StrategyRuns { label: "s".into(), runs: vec![&run], unusable: 0 }],
+        };
+        let t = time_curves(&group);
+        assert_eq!((t.times, t.clamped), (2, 1));
+        assert_eq!(t.curves[0].1, vec![(1.0, MIN_SECONDS, MIN_SECONDS, MIN_SECONDS), (2.0, 0.5, 0.5, 0.5)]);
     }
 }

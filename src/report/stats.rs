@@ -4,6 +4,14 @@
 /// Threshold of the one-sided Wilcoxon test: a method with p < this is significantly worse.
 pub const SIGNIFICANCE: f64 = 0.05;
 
+/// Fewest paired values (non-zero differences) with which the one-sided test can ever reach
+/// p < [`SIGNIFICANCE`]: under the null each sign is a fair coin, so even the most extreme
+/// outcome (every difference positive) has probability 2⁻ⁿ, ties or not. With α = 0.05 that is 5
+/// (2⁻⁴ = 0.0625, 2⁻⁵ = 0.03125).
+pub fn min_pairs() -> usize {
+    (1..).find(|&n| 0.5f64.powi(n) < SIGNIFICANCE).expect("invariant: 2^-n falls below any positive level") as usize
+}
+
 /// Largest number of non-zero differences for which the exact null distribution is used (when
 /// there are no ties); above it, or with ties, the normal approximation is used.
 pub const EXACT_MAX_N: usize = 25;
@@ -63,7 +71,9 @@ pub struct Wilcoxon {
 /// - n ≤ [`EXACT_MAX_N`] without ties among |d|: p = P(W⁺ ≥ w) under the exact null
 ///   distribution (each rank's sign a fair coin), counted by dynamic programming over sums.
 /// - Otherwise: normal approximation without continuity correction, mean n(n+1)/4 and variance
-///   n(n+1)(2n+1)/24 − Σ_t (t³ − t)/48 over groups of t tied |d|.
+///   n(n+1)(2n+1)/24 − Σ_t (t³ − t)/48 over groups of t tied |d|, and never below 2⁻ⁿ, the
+///   probability of the most extreme sign pattern (the approximation goes below it for tiny n
+///   with ties: n = 3 tied differences, all positive, would give p ≈ 0.042 instead of 1/8).
 ///
 /// No non-zero difference gives p = 1.
 pub fn wilcoxon_greater(x: &[f64], y: &[f64]) -> Wilcoxon {
@@ -96,7 +106,7 @@ pub fn wilcoxon_greater(x: &[f64], y: &[f64]) -> Wilcoxon {
     let mean = nf * (nf + 1.0) / 4.0;
     let ties: f64 = tie_groups.iter().map(|&t| (t as f64).powi(3) - t as f64).sum();
     let var = nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0 - ties / 48.0;
-    let p = if var > 0.0 { normal_sf((w_plus - mean) / var.sqrt()) } else { 1.0 };
+    let p = if var > 0.0 { normal_sf((w_plus - mean) / var.sqrt()).max(0.5f64.powi(n as i32)) } else { 1.0 };
     Wilcoxon { w_plus, n, p, exact: false }
 }
 
@@ -126,7 +136,9 @@ pub fn normal_sf(z: f64) -> f64 {
 /// method not significantly worse than it (one-sided Wilcoxon, p < [`SIGNIFICANCE`]).
 ///
 /// `values[m][s]` is method m's value on paired seed s (lower is better). Returns the mean ranks
-/// and the bold flags; with no seeds, nobody is bold.
+/// and the bold flags; with no seeds nobody is bold, and with fewer than [`min_pairs`] seeds
+/// nobody is bold either: no method could be significantly worse than another, and bolding them
+/// all would read as a tested tie.
 pub fn bold_methods(values: &[Vec<f64>]) -> (Vec<f64>, Vec<bool>) {
     let m = values.len();
     let seeds = values.first().map_or(0, |v| v.len());
@@ -139,6 +151,9 @@ pub fn bold_methods(values: &[Vec<f64>]) -> (Vec<f64>, Vec<bool>) {
         for (k, r) in average_ranks(&column).into_iter().enumerate() {
             mean_rank[k] += r / seeds as f64;
         }
+    }
+    if seeds < min_pairs() {
+        return (mean_rank, vec![false; m]);
     }
     let best = (0..m).min_by(|&a, &b| mean_rank[a].total_cmp(&mean_rank[b])).expect("invariant: m > 0");
     let bold = (0..m).map(|k| k == best || wilcoxon_greater(&values[k], &values[best]).p >= SIGNIFICANCE).collect();
@@ -219,6 +234,34 @@ mod tests {
         let nf = 25.0f64;
         let z = (exact.w_plus - nf * (nf + 1.0) / 4.0) / (nf * (nf + 1.0) * (2.0 * nf + 1.0) / 24.0).sqrt();
         assert!((exact.p - normal_sf(z)).abs() < 0.01, "{} vs {}", exact.p, normal_sf(z));
+    }
+
+    #[test]
+    fn too_few_pairs_are_never_significant() {
+        assert_eq!(min_pairs(), 5);
+        // n = 4 without ties: the most extreme outcome has p = 1/16 ≥ 0.05.
+        let w = wilcoxon_greater(&[1.0, 2.0, 3.0, 4.0], &[0.0; 4]);
+        assert!(w.exact && w.p == 0.0625, "{w:?}");
+        // n = 3 tied differences, all positive: the normal approximation alone says 0.042.
+        let w = wilcoxon_greater(&[1.0, 1.0, 1.0], &[0.0; 3]);
+        assert!(!w.exact && w.p == 0.125, "{w:?}");
+        // n = 5, all positive: 1/32 < 0.05, with ties as without.
+        assert_eq!(wilcoxon_greater(&[1.0, 2.0, 3.0, 4.0, 5.0], &[0.0; 5]).p, 0.03125);
+        assert!(wilcoxon_greater(&[1.0; 5], &[0.0; 5]).p < SIGNIFICANCE);
+    }
+
+    #[test]
+    fn nobody_is_bold_when_the_test_cannot_decide() {
+        // Method 1 worse on every seed: with 4 seeds that cannot be significant, so nothing is
+        // bold (not even the best, which would read as "the others are worse"); the ranks stay.
+        let good: Vec<f64> = (0..4).map(f64::from).collect();
+        let bad: Vec<f64> = good.iter().map(|v| v + 10.0).collect();
+        let (ranks, bold) = bold_methods(&[good.clone(), bad.clone()]);
+        assert_eq!(ranks, vec![1.0, 2.0]);
+        assert_eq!(bold, vec![false, false]);
+        // One more seed and the test decides.
+        let (good, bad) = ([good, vec![4.0]].concat(), [bad, vec![14.0]].concat());
+        assert_eq!(bold_methods(&[good, bad]).1, vec![true, false]);
     }
 
     #[test]

@@ -1,12 +1,25 @@
 //! Paper-style tables (§18): per problem and dimension, per strategy the median with 25th and
 //! 75th percentiles over seeds of (a) the final noise-free value of the best observed point and
 //! (b) the cumulative observed value; bold = the lowest mean rank over paired seeds and every
-//! strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05).
+//! strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05). With fewer paired
+//! seeds than the test needs to ever reach p < 0.05 ([`min_pairs`]), nothing is bold and the
+//! caption says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::load::Run;
-use super::stats::{bold_methods, quantile};
+use super::load::{Refused, Run};
+use super::stats::{SIGNIFICANCE, bold_methods, min_pairs, quantile};
+
+/// One strategy's runs in a group.
+#[derive(Debug)]
+pub struct StrategyRuns<'a> {
+    /// Strategy label.
+    pub label: String,
+    /// Its runs, sorted by seed.
+    pub runs: Vec<&'a Run>,
+    /// Its run directories that could not be used (see [`Refused`]).
+    pub unusable: usize,
+}
 
 /// The runs of one problem at one dimension, by strategy.
 #[derive(Debug)]
@@ -15,8 +28,8 @@ pub struct Group<'a> {
     pub problem: String,
     /// Dimension.
     pub dim: usize,
-    /// (strategy label, its runs sorted by seed).
-    pub strategies: Vec<(String, Vec<&'a Run>)>,
+    /// The strategies, in order.
+    pub strategies: Vec<StrategyRuns<'a>>,
 }
 
 /// The order of problems and strategies (labels listed first, in their order; others after,
@@ -33,16 +46,27 @@ fn position(list: &[String], label: &str) -> (usize, String) {
     (list.iter().position(|l| l == label).unwrap_or(list.len()), label.to_owned())
 }
 
-/// Groups runs by (problem, dim) and strategy in `order`, seeds sorted.
-pub fn group<'a>(runs: &'a [Run], order: &Order) -> Vec<Group<'a>> {
+/// Groups runs by (problem, dim) and strategy in `order`, seeds sorted; the refused run
+/// directories whose labels are known are counted in their strategy's row.
+pub fn group<'a>(runs: &'a [Run], refused: &[Refused], order: &Order) -> Vec<Group<'a>> {
     type Key = ((usize, String), usize);
-    let mut map: BTreeMap<Key, BTreeMap<(usize, String), Vec<&Run>>> = BTreeMap::new();
+    /// A strategy's runs and its count of refused run directories.
+    type Slot<'a> = (Vec<&'a Run>, usize);
+    let mut map: BTreeMap<Key, BTreeMap<(usize, String), Slot<'a>>> = BTreeMap::new();
     for r in runs {
         map.entry((position(&order.problems, &r.problem), r.dim))
             .or_default()
             .entry(position(&order.strategies, &r.strategy))
             .or_default()
+            .0
             .push(r);
+    }
+    for l in refused.iter().filter_map(|r| r.labels.as_ref()) {
+        map.entry((position(&order.problems, &l.problem), l.dim))
+            .or_default()
+            .entry(position(&order.strategies, &l.strategy))
+            .or_default()
+            .1 += 1;
     }
     map.into_iter()
         .map(|(((_, problem), dim), strategies)| Group {
@@ -50,9 +74,9 @@ pub fn group<'a>(runs: &'a [Run], order: &Order) -> Vec<Group<'a>> {
             dim,
             strategies: strategies
                 .into_iter()
-                .map(|((_, s), mut rs)| {
-                    rs.sort_by_key(|r| r.seed);
-                    (s, rs)
+                .map(|((_, label), (mut runs, unusable))| {
+                    runs.sort_by_key(|r| r.seed);
+                    StrategyRuns { label, runs, unusable }
                 })
                 .collect(),
         })
@@ -83,8 +107,13 @@ pub struct Row {
     pub strategy: String,
     /// Number of complete runs with a value (the ones summarized).
     pub runs: usize,
-    /// Runs that have not used their budget (still going, interrupted or failed); left out.
+    /// Runs that have not used their budget (still going, interrupted, failed, or with a torn
+    /// journal); left out.
     pub incomplete: usize,
+    /// Complete runs without a single successful evaluation (no value to summarize); left out.
+    pub without_value: usize,
+    /// Run directories that could not be used (damaged, duplicated, …); left out.
+    pub unusable: usize,
     /// Final value of the best observed point.
     pub final_value: Option<Summary>,
     /// Mean rank of the final value over paired seeds.
@@ -108,6 +137,9 @@ pub struct Table {
     pub dim: usize,
     /// Seeds every strategy has (the ranks and tests use these).
     pub paired_seeds: usize,
+    /// Whether there are enough paired seeds for the test to ever find a strategy significantly
+    /// worse ([`min_pairs`]); when not, nothing is bold.
+    pub tested: bool,
     /// One row per strategy.
     pub rows: Vec<Row>,
 }
@@ -119,8 +151,9 @@ pub fn table(group: &Group<'_>) -> Table {
     let per: Vec<BTreeMap<u64, (f64, f64)>> = group
         .strategies
         .iter()
-        .map(|(_, runs)| {
-            runs.iter()
+        .map(|s| {
+            s.runs
+                .iter()
                 .filter(|r| r.complete())
                 .filter_map(|r| Some((r.seed, (r.final_value()?, r.cumulative_y()))))
                 .collect()
@@ -140,13 +173,16 @@ pub fn table(group: &Group<'_>) -> Table {
         .strategies
         .iter()
         .enumerate()
-        .map(|(k, (label, runs))| {
+        .map(|(k, s)| {
             let finals: Vec<f64> = per[k].values().map(|v| v.0).collect();
             let cumulative: Vec<f64> = per[k].values().map(|v| v.1).collect();
+            let complete = s.runs.iter().filter(|r| r.complete()).count();
             Row {
-                strategy: label.clone(),
+                strategy: s.label.clone(),
                 runs: finals.len(),
-                incomplete: runs.iter().filter(|r| !r.complete()).count(),
+                incomplete: s.runs.len() - complete,
+                without_value: complete - finals.len(),
+                unusable: s.unusable,
                 final_value: Summary::of(&finals),
                 final_rank: final_rank[k],
                 final_bold: final_bold[k],
@@ -156,7 +192,13 @@ pub fn table(group: &Group<'_>) -> Table {
             }
         })
         .collect();
-    Table { problem: group.problem.clone(), dim: group.dim, paired_seeds: paired.len(), rows }
+    Table {
+        problem: group.problem.clone(),
+        dim: group.dim,
+        paired_seeds: paired.len(),
+        tested: paired.len() >= min_pairs(),
+        rows,
+    }
 }
 
 /// A number with about 4 significant digits, in scientific notation when very large or small.
@@ -189,25 +231,84 @@ fn rank(r: f64) -> String {
     if r.is_finite() { format!("{r:.2}") } else { "–".to_owned() }
 }
 
+/// `text` for a markdown table cell or heading: characters markdown would read as markup or as
+/// a cell border are escaped, line breaks become spaces.
+pub fn md_text(text: &str) -> String {
+    escape(text, "\\|*`[]<>")
+}
+
+/// `text` (a message of the report's own, which may hold `code` spans) for a markdown list item:
+/// as [`md_text`], but backticks are kept.
+pub fn md_prose(text: &str) -> String {
+    escape(text, "\\|*[]<>")
+}
+
+fn escape(text: &str, special: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if special.contains(c) => {
+                s.push('\\');
+                s.push(c);
+            }
+            '\n' | '\r' => s.push(' '),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The caption of a table: what the cells are and what bold means, or why nothing is bold.
+fn caption(t: &Table) -> String {
+    let alpha = SIGNIFICANCE;
+    let min = min_pairs();
+    let quartiles = "Median [25 %, 75 %] over seeds";
+    if t.paired_seeds == 0 {
+        return format!(
+            "No seed has a complete run of every strategy, so nothing is ranked or tested. {quartiles} of the \
+             complete runs."
+        );
+    }
+    let seeds =
+        if t.paired_seeds == 1 { "1 paired seed".to_owned() } else { format!("{} paired seeds", t.paired_seeds) };
+    if t.tested {
+        format!(
+            "{seeds}. {quartiles}; bold: lowest mean rank and every strategy not significantly worse (one-sided \
+             Wilcoxon signed-rank, p < {alpha})."
+        )
+    } else {
+        format!(
+            "{seeds}: too few to test (the one-sided Wilcoxon signed-rank test behind the bold entries needs at \
+             least {min} paired seeds to ever reach p < {alpha}; with n seeds its smallest p is 2⁻ⁿ = {}), so \
+             nothing is bold and the mean ranks are not a test. {quartiles}.",
+            0.5f64.powi(t.paired_seeds as i32)
+        )
+    }
+}
+
+/// The runs cell: the runs summarized, and those left out.
+fn runs_cell(r: &Row) -> String {
+    let left_out: Vec<String> =
+        [(r.incomplete, "incomplete"), (r.unusable, "unusable"), (r.without_value, "without a successful evaluation")]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("+{n} {what}"))
+            .collect();
+    if left_out.is_empty() { r.runs.to_string() } else { format!("{} ({}, left out)", r.runs, left_out.join(", ")) }
+}
+
 /// The table as markdown (a heading and a pipe table).
 pub fn markdown(t: &Table) -> String {
-    let mut s = format!("### {}, d = {}\n\n", t.problem, t.dim);
-    s.push_str(&format!(
-        "{} paired seeds. Median [25 %, 75 %] over seeds; bold: lowest mean rank and every strategy not significantly worse (one-sided Wilcoxon signed-rank, p < 0.05).\n\n",
-        t.paired_seeds
-    ));
+    let mut s = format!("### {}, d = {}\n\n", md_text(&t.problem), t.dim);
+    s.push_str(&caption(t));
+    s.push_str("\n\n");
     s.push_str("| strategy | runs | final value of best point | mean rank | cumulative observed value | mean rank |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|\n");
     for r in &t.rows {
-        let runs = if r.incomplete > 0 {
-            format!("{} (+{} incomplete, left out)", r.runs, r.incomplete)
-        } else {
-            r.runs.to_string()
-        };
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            r.strategy,
-            runs,
+            md_text(&r.strategy),
+            runs_cell(r),
             cell(r.final_value, r.final_bold),
             rank(r.final_rank),
             cell(r.cumulative, r.cumulative_bold),
@@ -237,6 +338,7 @@ mod tests {
                 .map(|(i, &y)| EvaluationRecord { index: i, iteration: i, x: vec![], y: Some(y), ..Default::default() })
                 .collect(),
             iterations: vec![],
+            torn: vec![],
         }
     }
 
@@ -252,10 +354,11 @@ mod tests {
         runs.push(run("good", 9, &[5.0], 2));
         runs.push(run("bad", 9, &[-100.0], 2));
         let order = Order { problems: vec![], strategies: vec!["good".into(), "bad".into()] };
-        let groups = group(&runs, &order);
+        let groups = group(&runs, &[], &order);
         assert_eq!(groups.len(), 1);
         let t = table(&groups[0]);
         assert_eq!(t.paired_seeds, 8);
+        assert!(t.tested);
         let (good, bad) = (&t.rows[0], &t.rows[1]);
         assert_eq!((good.strategy.as_str(), good.runs, good.incomplete), ("good", 8, 1));
         assert!((good.final_value.unwrap().median - 1.045).abs() < 1e-12);
@@ -264,6 +367,55 @@ mod tests {
         assert!((bad.cumulative.unwrap().median - 7.045).abs() < 1e-12);
         let md = markdown(&t);
         assert!(md.contains("| good | 8 (+1 incomplete, left out) | **1.045 [1.028, 1.062]** | 1.00 |"), "{md}");
+        assert!(md.contains("8 paired seeds. Median"), "{md}");
+    }
+
+    #[test]
+    fn two_seeds_are_not_bolded_and_the_caption_says_why() {
+        let mut runs = Vec::new();
+        for seed in 1..=2 {
+            runs.push(run("good", seed, &[1.0], 1));
+            runs.push(run("bad", seed, &[2.0], 1));
+        }
+        let t = table(&group(&runs, &[], &Order::default())[0]);
+        assert_eq!((t.paired_seeds, t.tested), (2, false));
+        assert!(t.rows.iter().all(|r| !r.final_bold && !r.cumulative_bold), "{t:?}");
+        let md = markdown(&t);
+        assert!(!md.contains("**"), "{md}");
+        assert!(md.contains("2 paired seeds: too few to test") && md.contains("at least 5 paired seeds"), "{md}");
+        assert!(md.contains("2⁻ⁿ = 0.25"), "{md}");
+        // The ranks are still there.
+        assert!(md.contains("| good | 2 | 1.000 [1.000, 1.000] | 1.00 |"), "{md}");
+    }
+
+    #[test]
+    fn left_out_runs_are_counted_in_their_row() {
+        use super::super::load::Labels;
+        let all_failed = {
+            let mut r = run("a", 2, &[], 1);
+            r.evaluations.push(EvaluationRecord { error: Some("boom".into()), ..Default::default() });
+            r.finished = true;
+            r
+        };
+        let runs = vec![run("a", 1, &[1.0], 1), all_failed];
+        let labels = |strategy: &str| Labels { problem: "p".into(), dim: 2, strategy: strategy.into(), seed: 3 };
+        let refused = [
+            Refused { dir: "x".into(), reason: "damaged".into(), labels: Some(labels("a")) },
+            Refused { dir: "y".into(), reason: "damaged".into(), labels: Some(labels("only-refused")) },
+            Refused { dir: "z".into(), reason: "no labels".into(), labels: None },
+        ];
+        let groups = group(&runs, &refused, &Order::default());
+        assert_eq!(groups.len(), 1);
+        let md = markdown(&table(&groups[0]));
+        assert!(md.contains("| a | 1 (+1 unusable, +1 without a successful evaluation, left out) |"), "{md}");
+        assert!(md.contains("| only-refused | 0 (+1 unusable, left out) | – |"), "{md}");
+        assert!(md.contains("No seed has a complete run of every strategy"), "{md}");
+    }
+
+    #[test]
+    fn labels_cannot_break_the_table() {
+        assert_eq!(md_text("a|b*c`d\ne"), "a\\|b\\*c\\`d e");
+        assert_eq!(md_prose("run `les run` <here>"), "run `les run` \\<here\\>");
     }
 
     #[test]
