@@ -429,10 +429,11 @@ fn labels_from_layout(root: &Path, dir: &Path) -> Option<Labels> {
 /// the config does not give it).
 fn labels_from_config(config: &Value, first: Option<&EvaluationRecord>) -> Labels {
     let objective = &config["objective"];
-    let problem = ["builtin", "command", "library"]
+    let problem = ["builtin", "external", "command", "library"]
         .iter()
         .find_map(|k| match &objective[*k] {
-            Value::String(s) if *k == "builtin" => Some(s.clone()),
+            // Built-in and external objectives have names; the others are labelled by kind.
+            Value::String(s) if *k == "builtin" || *k == "external" => Some(s.clone()),
             Value::Null => None,
             _ => Some((*k).to_owned()),
         })
