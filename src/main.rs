@@ -81,8 +81,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // RUST_LOG=info: the run's milestones (start, each ask with its time, the stop reason);
+    // debug: each phase, diagnostic and evaluation. Colour only on a terminal.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
     if let Err(e) = registry::check_duplicates() {

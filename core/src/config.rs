@@ -530,7 +530,16 @@ impl LoadedConfig {
         let mut spec = self.config.strategy.clone();
         let strategy = spec.build::<dyn Strategy>("strategy", &ctx).map_err(|e| self.locate_plugin_error(e))?;
         let budget = self.config.budget as usize;
+        // The record says what runs: strategies that make their own design (sobol, random)
+        // evaluate no initial points, and their resolved config says 0.
         let initial_points = if strategy.uses_initial_design() { self.config.initial_points as usize } else { 0 };
+        if initial_points == 0 && self.config.initial_points > 0 && !strategy.uses_initial_design() {
+            tracing::info!(
+                "strategy `{}` makes its own design: initial_points {} is recorded as 0",
+                spec.name,
+                self.config.initial_points
+            );
+        }
         let output = PathBuf::from(self.config.output.clone().unwrap_or_else(|| {
             let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
             format!("runs/{stem}-seed{}", self.config.seed)
@@ -539,7 +548,7 @@ impl LoadedConfig {
             "objective": objective_resolved,
             "strategy": spec,
             "budget": budget,
-            "initial_points": self.config.initial_points,
+            "initial_points": initial_points,
             "seed": self.config.seed,
             "output": output.to_string_lossy(),
             "on_error": self.config.on_error,

@@ -31,7 +31,7 @@ pub mod surrogate;
 pub use acquisition::Acquisition;
 pub use bounds::Bounds;
 pub use data::{Dataset, Observation};
-pub use objective::{GpHyperparameters, KernelKind, Objective, ObjectiveError, ObjectiveInfo};
+pub use objective::{EvaluationContext, GpHyperparameters, KernelKind, Objective, ObjectiveError, ObjectiveInfo};
 pub use optimizer::{DescentSequences, InnerOptimizer};
 pub use params::{ParamError, Params, PluginParams};
 pub use registry::{BuildContext, Built, PluginEntry, PluginError, PluginKind};

@@ -31,6 +31,17 @@ impl ObjectiveInfo {
     }
 }
 
+/// Which trial of which run an evaluation belongs to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvaluationContext {
+    /// The trial id (as `les ask` and the journal name it).
+    pub trial: usize,
+    /// The run seed.
+    pub seed: u64,
+    /// The run directory, when the run has one.
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
 /// Why one evaluation failed. Handled by the run's `on_error` policy, never fatal by itself.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ObjectiveError {
@@ -86,6 +97,12 @@ pub trait Objective: Send + Sync {
     /// The value at `x` (native coordinates, `d` values). An error or a non-finite value is a
     /// failed evaluation that the runner records and handles by its `on_error` policy.
     fn evaluate(&self, x: &[f64]) -> Result<f64, ObjectiveError>;
+
+    /// The value at `x` for one trial of a run: objectives that name output files after the
+    /// trial (a simulation, a command) override this; the default calls [`Objective::evaluate`].
+    fn evaluate_in(&self, x: &[f64], _ctx: &EvaluationContext) -> Result<f64, ObjectiveError> {
+        self.evaluate(x)
+    }
 
     /// The gradient at `x` in native coordinates, when the objective has a cheap analytic one.
     fn gradient(&self, _x: &[f64]) -> Option<Vec<f64>> {

@@ -20,7 +20,7 @@ use crate::config::{BuiltRun, CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME, ConfigErr
 use crate::journal::{CONFIG_FILE, EvaluationRecord, IterationRecord, JournalError};
 use crate::lock::LockError;
 use crate::study::{Evaluation, Outcome, Study, StudyError, Trial};
-use crate::{ObjectiveError, stream_rng};
+use crate::{EvaluationContext, ObjectiveError, stream_rng};
 
 /// How a run ended (a run that could not start is a [`RunError`] instead).
 #[derive(Clone, Debug, PartialEq)]
@@ -199,6 +199,12 @@ pub fn run(run: BuiltRun, mode: Mode, observer: &mut dyn RunObserver) -> Result<
 pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOutcome, RunError> {
     let budget = study.budget();
     let used = study.status().used;
+    tracing::info!(
+        "run {}: strategy {}, objective {}, budget {budget}, {used} evaluations already journaled",
+        study.dir().map_or_else(|| "in memory".to_owned(), |d| d.display().to_string()),
+        study.resolved()["strategy"]["name"].as_str().unwrap_or("?"),
+        study.info().name
+    );
     observer.started(budget, used.min(budget));
     let mut best: Option<f64> = None;
     for record in study.records() {
@@ -217,6 +223,9 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
             // The initial design as one batch (one journal record), then one ask at a time.
             match study.ask(study.design_remaining().max(1)) {
                 Ok(asked) => {
+                    for record in &asked.records {
+                        log_ask(record);
+                    }
                     for record in asked.records.iter().filter(|r| r.iteration > 0) {
                         observer.asked(record);
                     }
@@ -236,6 +245,16 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
             study.tell_evaluation(trial.id, evaluation).map_err(into_run_error)?;
             let records = study.records();
             let record = records.last().expect("invariant: just told");
+            match (&record.y, &record.error) {
+                (Some(y), _) => tracing::debug!(
+                    "evaluation {} (trial {}): y = {y} in {:.3} s",
+                    record.index,
+                    trial.id,
+                    record.seconds
+                ),
+                (_, Some(e)) => tracing::info!("evaluation {} (trial {}) failed: {e}", record.index, trial.id),
+                _ => {}
+            }
             if let Some(y) = record.y {
                 best = Some(best.map_or(y, |b: f64| b.min(y)));
             }
@@ -245,8 +264,32 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
             }
         }
     };
+    tracing::info!("run ended: {}", status.reason());
     let summary = study.write_summary(&status).map_err(into_run_error)?;
     Ok(RunOutcome { status, summary, dir: study.dir().map(PathBuf::from).unwrap_or_default() })
+}
+
+/// An ask at info (iteration, points, time), its phases and diagnostics at debug.
+fn log_ask(record: &IterationRecord) {
+    if record.iteration == 0 {
+        tracing::info!("initial design: {} point(s), trials {:?}", record.points.len(), record.trials);
+        return;
+    }
+    let fit = record.phases.get("fit").and_then(Value::as_f64);
+    tracing::info!(
+        "iteration {}: asked {} point(s) in {:.3} s{}{}",
+        record.iteration,
+        record.points.len(),
+        record.ask_seconds,
+        fit.map(|f| format!(" (fit {f:.3} s)")).unwrap_or_default(),
+        record.stop.as_ref().map(|s| format!("; the strategy stops: {s}")).unwrap_or_default()
+    );
+    for (phase, seconds) in &record.phases {
+        tracing::debug!("iteration {} phase {phase}: {seconds} s", record.iteration);
+    }
+    for (key, value) in &record.diagnostics {
+        tracing::debug!("iteration {} {key}: {value}", record.iteration);
+    }
 }
 
 fn into_run_error(e: StudyError) -> RunError {
@@ -261,9 +304,10 @@ fn into_run_error(e: StudyError) -> RunError {
 fn evaluate(study: &Study, trial: &Trial) -> Evaluation {
     let objective = study.objective();
     let info = objective.info();
+    let ctx = EvaluationContext { trial: trial.id, seed: study.seed(), run_dir: study.dir().map(PathBuf::from) };
     let start = Instant::now();
     let result = objective
-        .evaluate(&trial.x)
+        .evaluate_in(&trial.x, &ctx)
         .and_then(|v| if v.is_finite() { Ok(v) } else { Err(ObjectiveError::NonFinite(v)) });
     let seconds = start.elapsed().as_secs_f64();
     match result {

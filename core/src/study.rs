@@ -312,7 +312,12 @@ impl Study {
     /// (only `budget`, `output` and `on_error` may differ; the new values are kept).
     pub fn resume(run: BuiltRun) -> Result<Self, StudyError> {
         let dir = run.output.clone();
-        let stored = read_run_config(&dir)?;
+        let mut stored = read_run_config(&dir)?;
+        // Runs of older versions recorded the config's initial_points for strategies that make
+        // their own design, where it never had an effect; they resume as they are.
+        if !run.strategy.uses_initial_design() && run.resolved["initial_points"] == 0 {
+            stored["initial_points"] = 0.into();
+        }
         if let Some((path, stored, given)) = first_difference(&stored, &run.resolved, "") {
             return Err(RunError::ResumeMismatch { dir, path, stored, given }.into());
         }

@@ -1,5 +1,5 @@
 //! Statistics of the report: quantiles, ranks over seeds and the one-sided Wilcoxon
-//! signed-rank test used for the bold entries of the tables (§18 of the algorithm notes).
+//! signed-rank test used for the bold entries of the tables (§18 of docs/les-algorithm.md).
 
 /// Threshold of the one-sided Wilcoxon test: a method with p < this is significantly worse.
 pub const SIGNIFICANCE: f64 = 0.05;

@@ -5,7 +5,7 @@
 //! block without the `builtin` key to the objective as parameters at path `objective`, so errors
 //! read `objective.dim`. Every built-in reports its **native** box; the runner maps the unit cube
 //! that the strategies work in affinely onto it, which reproduces the paper's convention "each
-//! function maps [0, 1]^d to its native domain" (algorithm notes §16.3). All built-ins are exact:
+//! function maps [0, 1]^d to its native domain" (docs/les-algorithm.md §16.3). All built-ins are exact:
 //! `evaluate` returns the noise-free value and the runner adds 𝒩(0, noise_std²) noise.
 //!
 //! | name | domain | minimum | d |

@@ -4,7 +4,9 @@
 //! `{"x": [x₁, …, x_d]}` and a newline to its stdin, closes stdin and waits for it to exit. The
 //! value is read from stdout: the whole output, or else its last non-empty line, must be one
 //! number (`0.25`, `-1e3`) or a JSON object with a numeric `y` (`{"y": 0.25}`; other keys are
-//! ignored). Anything else the program wants to say goes to stderr.
+//! ignored). Anything else the program wants to say goes to stderr. In a run, stdin also
+//! carries `trial`, `seed` and `run_dir` (and the environment `LES_TRIAL`, `LES_SEED`,
+//! `LES_RUN_DIR`), and stderr is kept in `RUN_DIR/logs/trial-N.stderr`.
 //!
 //! A non-zero exit status, a timeout, or unreadable output is a failed evaluation
 //! ([`ObjectiveError::Failed`]) whose message says what was wrong and ends with the last lines
@@ -45,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use les_core::params::{ParamError, Params, PluginParams};
 use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
-use les_core::{Bounds, Objective, ObjectiveError, ObjectiveInfo};
+use les_core::{Bounds, EvaluationContext, Objective, ObjectiveError, ObjectiveInfo};
 use serde::{Deserialize, Serialize};
 
 /// Config key path of the command objective, used in build errors.
@@ -196,14 +198,16 @@ impl CommandObjective {
         ObjectiveError::Failed(format!("{} {what}{tail}", self.describe()))
     }
 
-    fn spawn(&self) -> std::io::Result<Child> {
+    fn spawn(&self, ctx: Option<&EvaluationContext>) -> std::io::Result<Child> {
         let mut command = Command::new(&self.command[0]);
-        command
-            .args(&self.command[1..])
-            .envs(&self.env)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.args(&self.command[1..]).envs(&self.env);
+        if let Some(ctx) = ctx {
+            command.env("LES_TRIAL", ctx.trial.to_string()).env("LES_SEED", ctx.seed.to_string());
+            if let Some(dir) = &ctx.run_dir {
+                command.env("LES_RUN_DIR", dir);
+            }
+        }
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         #[cfg(unix)]
         {
             // Its own process group, so that a timeout can kill whatever it started.
@@ -328,20 +332,65 @@ impl Objective for CommandObjective {
     }
 
     fn evaluate(&self, x: &[f64]) -> Result<f64, ObjectiveError> {
+        self.run(x, None)
+    }
+
+    fn evaluate_in(&self, x: &[f64], ctx: &EvaluationContext) -> Result<f64, ObjectiveError> {
+        self.run(x, Some(ctx))
+    }
+}
+
+impl CommandObjective {
+    /// One evaluation: `{"x": [...]}` on stdin, plus `trial`, `seed` and `run_dir` when it
+    /// belongs to a run (also as `LES_TRIAL`, `LES_SEED`, `LES_RUN_DIR` in the environment), so
+    /// that a simulation can name its output files; its stderr is kept in
+    /// `RUN_DIR/logs/trial-N.stderr` when it wrote any.
+    fn run(&self, x: &[f64], ctx: Option<&EvaluationContext>) -> Result<f64, ObjectiveError> {
         let expected = self.info.dim();
         if x.len() != expected {
             return Err(ObjectiveError::Dimension { got: x.len(), expected });
         }
-        let input = format!("{}\n", serde_json::json!({ "x": x }));
-        let mut child = self.spawn().map_err(|e| {
+        let mut message = serde_json::json!({ "x": x });
+        if let Some(ctx) = ctx {
+            message["trial"] = ctx.trial.into();
+            message["seed"] = ctx.seed.into();
+            if let Some(dir) = &ctx.run_dir {
+                message["run_dir"] = dir.to_string_lossy().into_owned().into();
+            }
+        }
+        let input = format!("{message}\n");
+        let result = self.run_process(&input, ctx);
+        let (value, err_bytes) = match result {
+            Ok((v, e)) => (Ok(v), e),
+            Err((e, bytes)) => (Err(e), bytes),
+        };
+        let log = ctx.and_then(|c| save_stderr(c, &err_bytes));
+        match (value, log) {
+            (Err(ObjectiveError::Failed(m)), Some(path)) => {
+                Err(ObjectiveError::Failed(format!("{m}\n(whole stderr: {})", path.display())))
+            }
+            (v, _) => v,
+        }
+    }
+
+    fn run_process(
+        &self,
+        input: &str,
+        ctx: Option<&EvaluationContext>,
+    ) -> Result<(f64, Vec<u8>), (ObjectiveError, Vec<u8>)> {
+        let input = input.to_owned();
+        let mut child = self.spawn(ctx).map_err(|e| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound { " (not found: is it on PATH?)" } else { "" };
-            ObjectiveError::Failed(format!("{} could not be started{hint}: {e}", self.describe()))
+            (ObjectiveError::Failed(format!("{} could not be started{hint}: {e}", self.describe())), Vec::new())
         })?;
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             kill(&mut child);
-            return Err(ObjectiveError::Failed(format!("{}: its pipes could not be opened", self.describe())));
+            return Err((
+                ObjectiveError::Failed(format!("{}: its pipes could not be opened", self.describe())),
+                Vec::new(),
+            ));
         };
         let stdout = read_in_background(stdout);
         let stderr = read_in_background(stderr);
@@ -358,21 +407,50 @@ impl Objective for CommandObjective {
             Ok(Some(status)) => status,
             Ok(None) => {
                 let limit = self.timeout.map(|t| t.as_secs_f64()).unwrap_or_default();
-                return Err(self.failed(format_args!("timed out after {limit} s and was killed"), &err_bytes));
+                let e = self.failed(format_args!("timed out after {limit} s and was killed"), &err_bytes);
+                return Err((e, err_bytes));
             }
-            Err(e) => return Err(self.failed(format_args!("could not be waited for: {e}"), &err_bytes)),
+            Err(e) => {
+                let e = self.failed(format_args!("could not be waited for: {e}"), &err_bytes);
+                return Err((e, err_bytes));
+            }
         };
         if !status.success() {
-            return Err(self.failed(describe_status(status), &err_bytes));
+            let e = self.failed(describe_status(status), &err_bytes);
+            return Err((e, err_bytes));
         }
         let Ok(out_bytes) = stdout.recv_timeout(OUTPUT_GRACE) else {
-            return Err(self.failed(
+            let e = self.failed(
                 "exited, but its stdout stayed open (a background process it started still holds it)",
                 &err_bytes,
-            ));
+            );
+            return Err((e, err_bytes));
         };
-        let y = parse_output(&String::from_utf8_lossy(&out_bytes)).map_err(|what| self.failed(what, &err_bytes))?;
-        if y.is_finite() { Ok(y) } else { Err(ObjectiveError::NonFinite(y)) }
+        let y = match parse_output(&String::from_utf8_lossy(&out_bytes)) {
+            Ok(y) => y,
+            Err(what) => {
+                let e = self.failed(what, &err_bytes);
+                return Err((e, err_bytes));
+            }
+        };
+        if y.is_finite() { Ok((y, err_bytes)) } else { Err((ObjectiveError::NonFinite(y), err_bytes)) }
+    }
+}
+
+/// Keeps a trial's stderr in `RUN_DIR/logs/trial-N.stderr` (when there is a run directory and
+/// the command wrote anything); the path, or `None`.
+fn save_stderr(ctx: &EvaluationContext, bytes: &[u8]) -> Option<PathBuf> {
+    let dir = ctx.run_dir.as_ref()?.join("logs");
+    if bytes.is_empty() {
+        return None;
+    }
+    let path = dir.join(format!("trial-{}.stderr", ctx.trial));
+    match std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, bytes)) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::warn!("{}: cannot keep the command's stderr: {e}", path.display());
+            None
+        }
     }
 }
 
@@ -434,6 +512,7 @@ inventory::submit! {
         name: "command",
         summary: "an objective evaluated by running an external command once per point",
         details: "Runs `command: [PROGRAM, ARGS...]` for every evaluation, writes {\"x\": [...]} to its stdin \
+                  (in a run also trial, seed and run_dir; its stderr is kept in RUN_DIR/logs/trial-N.stderr) \
                   and reads one number, or {\"y\": number}, from its stdout (the last non-empty line). \
                   Keys: command (required), dim (default: length of bounds), bounds {lower, upper} (default: \
                   the unit cube [0,1]^dim), timeout_s (default: none; the process group is killed when it \

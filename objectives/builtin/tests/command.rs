@@ -235,3 +235,28 @@ fn parameters_are_checked() {
     assert_eq!(e.path, "objective.bounds");
     assert!(e.message.contains("not below"), "{}", e.message);
 }
+
+/// In a run, the command learns its trial, the run seed and the run directory (stdin and
+/// environment), and its stderr is kept per trial in the run directory.
+#[test]
+fn a_trial_knows_its_run_and_keeps_its_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = objective(json!({
+        "command": sh("read line; echo \"$line\" >&2; echo \"env $LES_TRIAL $LES_SEED $LES_RUN_DIR\" >&2; echo $LES_TRIAL"),
+        "dim": 1,
+    }));
+    let ctx = les_core::EvaluationContext { trial: 7, seed: 42, run_dir: Some(tmp.path().to_owned()) };
+    assert_eq!(f.evaluate_in(&[0.5], &ctx).unwrap(), 7.0);
+    let log = std::fs::read_to_string(tmp.path().join("logs/trial-7.stderr")).unwrap();
+    let first: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(first, json!({"x": [0.5], "trial": 7, "seed": 42, "run_dir": tmp.path().to_string_lossy()}));
+    assert_eq!(log.lines().nth(1).unwrap(), format!("env 7 42 {}", tmp.path().display()));
+    // A failure says where the whole stderr is.
+    let fails = objective(json!({ "command": sh("echo broken >&2; exit 3"), "dim": 1 }));
+    let ctx = les_core::EvaluationContext { trial: 8, ..ctx };
+    let message = failure(fails.evaluate_in(&[0.5], &ctx));
+    assert!(message.contains("exited with status 3") && message.contains("trial-8.stderr"), "{message}");
+    // Outside a run only the point is sent.
+    let plain = objective(json!({ "command": sh("read line; test \"$line\" = '{\"x\":[0.5]}' && echo 1"), "dim": 1 }));
+    assert_eq!(plain.evaluate(&[0.5]).unwrap(), 1.0);
+}

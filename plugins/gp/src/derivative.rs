@@ -1,5 +1,5 @@
 //! Derivative GP: the posterior of the gradient `∇f(x)` of a GP conditioned on value
-//! observations (les-algorithm.md §6.4; GIBO, Müller et al. 2021), and how it shrinks after
+//! observations (docs/les-algorithm.md §6.4; GIBO, Müller et al. 2021), and how it shrinks after
 //! hypothetical value observations (GIBO's acquisition).
 //!
 //! With `Lc` the Cholesky factor of `K_XX + σ_n² I`, `J(x)` the `d×n` matrix of

@@ -1,4 +1,4 @@
-//! Exact Gaussian-process surrogate `gp` of `les` (les-algorithm.md §5–§7, §10.3).
+//! Exact Gaussian-process surrogate `gp` of `les` (docs/les-algorithm.md §5–§7, §10.3).
 //!
 //! # Model
 //! A zero-mean GP on inputs in the unit cube `[0,1]^d` with an ARD kernel (`se_ard` default,
@@ -139,7 +139,7 @@ Parameters (default):
 
 Signal variance: MAP, init 1, no prior. Cholesky with escalating relative jitter 1e-10..1e-6 of the \
 mean diagonal; a matrix that still fails is a NotPositiveDefinite error.
-Reference: les-algorithm.md sections 5-7 and 10.3; Rasmussen & Williams (2006), ch. 2 and 5.";
+Reference: docs/les-algorithm.md sections 5-7 and 10.3; Rasmussen & Williams (2006), ch. 2 and 5.";
 
 inventory::submit! {
     SurrogateEntry {

@@ -1,6 +1,6 @@
 //! MAP-II hyperparameter fit: maximize `log p(y | θ) + log p(θ)` over
 //! `θ = (log ℓ_1 … log ℓ_d, log σ_f² [, log σ_n²])` with box-bounded L-BFGS
-//! ([`crate::lbfgs`]), analytic gradients and several starts (les-algorithm.md §6.2–§6.3).
+//! ([`crate::lbfgs`]), analytic gradients and several starts (docs/les-algorithm.md §6.2–§6.3).
 //!
 //! Gradients: with `K = K_f + σ_n² I`, `α = K⁻¹ y` and `W = ααᵀ − K⁻¹`,
 //! `∂ log p(y|θ)/∂θ = ½ Σ_jk W_jk ∂K_jk/∂θ`, where
@@ -30,7 +30,7 @@ pub const MAX_ATTEMPTS: usize = 20;
 /// Rows of the kernel matrices per parallel task.
 const ROWS_PER_TASK: usize = 16;
 
-/// Length-scale constraint of the log-normal priors, les-algorithm.md §6.2.
+/// Length-scale constraint of the log-normal priors, docs/les-algorithm.md §6.2.
 pub const LENGTHSCALE_BOUNDS: (f64, f64) = (1e-4, 1e10);
 /// Numerical safeguard bounds of σ_f² (the model has only a positivity constraint).
 pub const SIGNAL_VARIANCE_BOUNDS: (f64, f64) = (1e-6, 1e6);
@@ -66,7 +66,7 @@ pub struct LengthscaleSetting {
 }
 
 impl LengthscaleSetting {
-    /// Resolves `prior` for dimension `d` (les-algorithm.md §6.2).
+    /// Resolves `prior` for dimension `d` (docs/les-algorithm.md §6.2).
     pub fn resolve(prior: &LengthscalePrior, d: usize) -> Result<Self, String> {
         let sqrt2 = std::f64::consts::SQRT_2;
         let sqrt3 = 3.0f64.sqrt();
@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn initial_lengthscales_match_the_spec_table() {
-        // les-algorithm.md §6.2: high d=5 → 0.08, medium d=20 → 0.33, low d=50 → 2.65,
+        // docs/les-algorithm.md §6.2: high d=5 → 0.08, medium d=20 → 0.33, low d=50 → 2.65,
         // extremely low d=20 → 43.7.
         let cases = [
             (LengthscalePrior::High, 5, 0.08),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::paths::PathPrecision;
 use crate::rff::DEFAULT_FEATURES;
 
-/// Default observation-noise standard deviation σ_n (model scale), les-algorithm.md §6.2.
+/// Default observation-noise standard deviation σ_n (model scale), docs/les-algorithm.md §6.2.
 pub const DEFAULT_NOISE_STD: f64 = 2e-3;
 /// Lower bound of a fitted noise standard deviation (§6.2 noise constraint).
 pub const NOISE_STD_MIN: f64 = 1.41e-3;
@@ -80,7 +80,7 @@ pub struct LogNormalSpec {
     pub sigma: f64,
 }
 
-/// The length-scale prior ("complexity"), les-algorithm.md §6.2.
+/// The length-scale prior ("complexity"), docs/les-algorithm.md §6.2.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum LengthscalePrior {

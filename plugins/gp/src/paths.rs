@@ -1,5 +1,5 @@
 //! Posterior (and prior) GP sample paths by pathwise conditioning (Wilson et al. 2020, 2021;
-//! les-algorithm.md §7), evaluated for `L` paths at once.
+//! docs/les-algorithm.md §7), evaluated for `L` paths at once.
 //!
 //! Path `l` is `f^l(x) = W_l·φ(x) + Σ_j V_{l,j} k(x, x_j)`: a random-feature prior draw
 //! ([`crate::rff`]; `B` features shared by all paths, weights `W ~ 𝒩(0, I)` per path) plus the

@@ -1,5 +1,5 @@
 //! Conditioning on virtual observations without refitting, by the Schur complement
-//! (les-algorithm.md §10.3).
+//! (docs/les-algorithm.md §10.3).
 //!
 //! Given the posterior `p(f | D)` with Cholesky factor `Lc` of `K_XX + σ_n² I`, and `M`
 //! candidates `C`:

@@ -4,7 +4,7 @@
 //!
 //! Reference: D. Stenger, A. Lindicke, A. von Rohr, S. Trimpe, *Local Entropy Search over
 //! Descent Sequences for Bayesian Optimization*, ICLR 2026 (arXiv 2511.19241). Specification:
-//! `les-algorithm.md` §8–§15.
+//! `docs/les-algorithm.md` §8–§15.
 //!
 //! # Algorithm (one `ask`)
 //!

@@ -1,5 +1,5 @@
 //! Inner optimizers of `les`: iterative methods run on a whole batch of `L` posterior sample
-//! paths at once to simulate descent sequences (spec §8 of `les-algorithm.md`).
+//! paths at once to simulate descent sequences (spec §8 of `docs/les-algorithm.md`).
 //!
 //! Registered as inner optimizers:
 //!

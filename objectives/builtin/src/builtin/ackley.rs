@@ -1,4 +1,4 @@
-//! `ackley` (a = 20, b = 0.2, c = 2π) on [−32.768, 32.768]^d, §16.3 of the algorithm notes.
+//! `ackley` (a = 20, b = 0.2, c = 2π) on [−32.768, 32.768]^d, §16.3 of docs/les-algorithm.md.
 //!
 //! f(x) = −a·exp(−b·√(mean_i x_i²)) − exp(mean_i cos(c·x_i)) + a + e, minimum 0 at x = 0.
 //! Evaluated as a·(1 − exp(−b·r)) + (e − exp(m)), which is algebraically the same and exactly 0

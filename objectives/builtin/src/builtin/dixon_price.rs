@@ -1,4 +1,4 @@
-//! `dixon_price` on [−10, 10]^d, §16.3 of the algorithm notes.
+//! `dixon_price` on [−10, 10]^d, §16.3 of docs/les-algorithm.md.
 //!
 //! f(x) = (x_1 − 1)² + Σ_{i=2..d} i·(2x_i² − x_{i−1})², minimum 0 at x_i = 2^{−(2^i−2)/2^i}.
 

@@ -1,7 +1,7 @@
 //! `gp_sample`: one draw from a zero-mean GP prior with a squared-exponential ARD kernel
 //! (σ_f² = 1), the paper's within-model and out-of-model benchmark objective.
 //!
-//! # Algorithm (algorithm notes §16.2, §6.2, §7.1)
+//! # Algorithm (docs/les-algorithm.md §16.2, §6.2, §7.1)
 //!
 //! The draw is a random-Fourier-feature approximation with `B` features (default 1024):
 //!
@@ -356,7 +356,7 @@ inventory::submit! {
         summary: "a draw from a GP prior (SE-ARD, σ_f² = 1, 1024 random Fourier features) on [0,1]^d",
         details: "gp_sample: f(x) = sqrt(2/B) Σ_b w_b cos(Σ_i Ω_bi x_i/ℓ_i + τ_b) with w, Ω ~ N(0,1), τ ~ U[0,2π), \
 B = features: one draw from a zero-mean GP prior with a squared-exponential ARD kernel and signal variance 1 \
-(algorithm notes §16.2). Native box [0, 1]^d (the runner's unit-cube map is the identity). Minimum unknown. \
+(docs/les-algorithm.md §16.2). Native box [0, 1]^d (the runner's unit-cube map is the identity). Minimum unknown. \
 Length scales are drawn iid as log ℓ_i ~ N(μ_c + ln √d, s_c²) from the complexity prior (high: μ = −2.5√2, \
 s = √3/5; medium: −2√2, √3/4; low: −√2, √3/2; extremely_low: √2, √3) or given as lengthscales (d values; \
 exclusive with complexity). The true hyperparameters (SE-ARD, ℓ, σ_f² = 1, noise_std) are exposed for \

@@ -1,6 +1,6 @@
 //! `rover`: the 60-D rover trajectory benchmark (Wang et al. 2018, as used by the LES paper).
 //!
-//! # Algorithm (algorithm notes §16.5)
+//! # Algorithm (docs/les-algorithm.md §16.5)
 //!
 //! 1. The 60 inputs, each in the native interval [−0.5·4/60, 4/60] = [−0.0333, 0.0667], are 30
 //!    two-dimensional increments (x_{2k}, x_{2k+1}). The control points are their cumulative sums
@@ -310,7 +310,7 @@ points (consecutive duplicates dropped) of a not-a-knot cubic interpolating spli
 cumulative chord length (FITPACK splprep(k=3, s=0)), sampled at 1000 equally spaced parameters. Cost field: \
 0.05, plus 20 inside 34 squares of side 0.1 centred on {0, 0.2, …, 1}² without (0,0) and (1,1) or outside \
 the unit square (half-open containment). cost = Σ segment length × mean cost of its ends + 100·L1 distance \
-of the end to (0.95, 0.95); y = cost − 5 (minimized). Algorithm notes §16.5. Native box [−0.5·4/60, 4/60]^60 \
+of the end to (0.95, 0.95); y = cost − 5 (minimized). docs/les-algorithm.md §16.5. Native box [−0.5·4/60, 4/60]^60 \
 = [−0.0333, 0.0667]^60; the runner maps the unit cube to the native box, as the paper does. Minimum unknown. \
 Parameters: dim (may be omitted; must be 60), noise_std (default 0: noise-free; the runner adds \
 N(0, noise_std²) to each observation). evaluate returns the noise-free value; no gradient (piecewise \

@@ -1,4 +1,4 @@
-//! `square`: the shifted sphere on the unit cube (§16.3 of the algorithm notes).
+//! `square`: the shifted sphere on the unit cube (§16.3 of docs/les-algorithm.md).
 //!
 //! f(x) = Σ_i (x_i − 0.5)², x ∈ [0, 1]^d, minimum 0 at x = 0.5·1.
 
