@@ -86,7 +86,12 @@ fn check_prints_the_resolved_config() {
     let cfg = write(tmp.path(), "ok.yaml", CONFIG);
     let (code, stdout, stderr) = run(&["check", cfg.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("initial_points: 2") && stdout.contains("on_error: stop"), "{stdout}");
+    // `random` makes its own design: the record says it evaluates no initial points.
+    assert!(stdout.contains("initial_points: 0") && stdout.contains("on_error: stop"), "{stdout}");
+    let les = write(tmp.path(), "les.yaml", &CONFIG.replace("name: random", "name: les"));
+    let (code, stdout, stderr) = run(&["check", les.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("initial_points: 2"), "{stdout}");
 }
 
 #[test]
