@@ -96,6 +96,42 @@ pub struct ResumeArgs {
     pub quiet: bool,
 }
 
+/// Arguments of `les repair`.
+#[derive(clap::Args)]
+pub struct RepairArgs {
+    /// The run directory.
+    pub dir: PathBuf,
+}
+
+/// `les repair`: truncates a damaged journal to its last consistent point.
+pub fn repair(args: RepairArgs) -> ExitCode {
+    match les_core::study::repair(&args.dir) {
+        Ok(r) if r.saved.is_none() => {
+            println!(
+                "{}: the journal is consistent ({} evaluations, {} asks); nothing to repair",
+                args.dir.display(),
+                r.evaluations_kept,
+                r.asks_kept
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            println!(
+                "{}: kept {} evaluations and {} asks; dropped {} evaluation line(s) and {} ask line(s), saved to {}",
+                args.dir.display(),
+                r.evaluations_kept,
+                r.asks_kept,
+                r.evaluations_dropped,
+                r.asks_dropped,
+                r.saved.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            );
+            println!("next: les resume {} evaluates again what was dropped", args.dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 /// The exit code for a failed study call: 2 for what the user can fix by calling differently
 /// (a usage, config or state error), 1 for a failure of the run itself.
 pub fn exit_code(e: &StudyError) -> u8 {
@@ -110,6 +146,7 @@ pub fn exit_code(e: &StudyError) -> u8 {
 pub fn run_error_code(e: &RunError) -> u8 {
     match e {
         RunError::OutputExists(_)
+        | RunError::JournalWithoutConfig(_)
         | RunError::NothingToResume(_)
         | RunError::ResumeMismatch { .. }
         | RunError::Locked(_)

@@ -59,6 +59,8 @@ enum Command {
     Status(asktell::StatusArgs),
     /// Continue a `les run` in its run directory, with the config it holds.
     Resume(asktell::ResumeArgs),
+    /// Truncate a damaged journal to its last consistent point (the dropped lines are saved).
+    Repair(asktell::RepairArgs),
     /// Check a config: parse it, build every component and print the resolved config.
     Check {
         /// The run config (YAML).
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
         Command::Tell(args) => asktell::tell(args),
         Command::Status(args) => asktell::status(args),
         Command::Resume(args) => asktell::resume(args),
+        Command::Repair(args) => asktell::repair(args),
         Command::Check { config } => check(&config),
         Command::List { kind } => list(kind.as_deref()),
         Command::Describe { name } => describe(&name),

@@ -381,3 +381,59 @@ fn the_shell_example_survives_being_killed() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(observed(&killed), want);
 }
+
+/// A damaged line in the middle of the journal: `les repair` keeps what comes before it, saves
+/// the rest, and a resume ends with the evaluations of the undamaged run.
+#[test]
+fn repair_then_resume_recovers_a_damaged_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("branin.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let dir = tmp.path().join("run");
+    let d = dir.to_str().unwrap();
+    assert_eq!(run(&["run", config.to_str().unwrap(), "--out", d, "--quiet"]).0, 0);
+    let want = observed(&dir);
+    let path = dir.join(EVALUATIONS_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[4] = "{ damaged".to_owned();
+    std::fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let (code, _, stderr) = run(&["resume", d]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(":5: damaged journal line") && stderr.contains("les repair"), "{stderr}");
+    let (code, stdout, stderr) = run(&["repair", d]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("kept 4 evaluations") && stdout.contains("dropped 4 evaluation line(s)"), "{stdout}");
+    let saved =
+        std::fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("dropped-"));
+    let saved = std::fs::read_to_string(saved.expect("the dropped lines are saved").path()).unwrap();
+    assert!(saved.contains("{ damaged") && saved.contains(&lines[7].replace('"', "\\\"")), "{saved}");
+    let (code, _, stderr) = run(&["resume", d, "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(observed(&dir), want);
+    let (code, stdout, _) = run(&["repair", d]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("nothing to repair"), "{stdout}");
+}
+
+/// A journal whose config.yaml was deleted: a fresh run says how to continue, and the resume
+/// it names works (no loop between `--resume` and `--out`).
+#[test]
+fn a_journal_without_its_config_resumes_with_the_config_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("branin.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let (c, dir) = (config.to_str().unwrap(), tmp.path().join("run"));
+    let d = dir.to_str().unwrap();
+    assert_eq!(run(&["run", c, "--out", d, "--quiet"]).0, 0);
+    let want = observed(&dir);
+    std::fs::remove_file(dir.join("config.yaml")).unwrap();
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let (code, _, stderr) = run(&["run", c, "--out", d]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("holds a run journal but no config.yaml") && stderr.contains("--resume"), "{stderr}");
+    let (code, _, stderr) = run(&["run", c, "--resume", d, "--budget", "9", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(observed(&dir)[..8], want[..]);
+    assert_eq!(observed(&dir).len(), 9);
+}

@@ -117,7 +117,7 @@ pub enum JournalError {
     },
     /// A line that is not the last one does not parse: the journal was edited or damaged.
     #[error(
-        "{path}:{line}: damaged journal line ({message}); only a torn LAST line is repaired automatically — fix or remove this line by hand"
+        "{path}:{line}: damaged journal line ({message}); only a torn last line is repaired automatically: run `les repair` on the run directory to keep the records before this line (the dropped lines are saved beside the journal), then resume"
     )]
     Damaged {
         /// The file.

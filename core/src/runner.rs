@@ -102,6 +102,11 @@ pub enum RunError {
         /// Evaluations journaled.
         used: usize,
     },
+    /// A fresh run into a directory that holds a journal without its config.
+    #[error(
+        "{0} holds a run journal but no {CONFIG_FILE} (was it deleted?): continue the run with `les run CONFIG --resume {0}` and the config it was started with, or move {0} away to start afresh"
+    )]
+    JournalWithoutConfig(PathBuf),
     /// A fresh run would overwrite an existing run.
     #[error(
         "run directory {0} already exists and holds a run; continue it with `--resume {0}`, or choose another directory with `--out`"

@@ -291,8 +291,10 @@ impl Study {
         for name in RUN_FILES {
             // `symlink_metadata`: a dangling link counts too (the journal would write through it).
             if std::fs::symlink_metadata(dir.join(name)).is_ok() {
-                return Err(if name == CONFIG_FILE || name == EVALUATIONS_FILE {
+                return Err(if name == CONFIG_FILE {
                     RunError::OutputExists(dir.clone())
+                } else if name == EVALUATIONS_FILE {
+                    RunError::JournalWithoutConfig(dir.clone())
                 } else {
                     RunError::ForeignFile { dir: dir.clone(), file: name.to_owned() }
                 }
@@ -312,6 +314,14 @@ impl Study {
     /// (only `budget`, `output` and `on_error` may differ; the new values are kept).
     pub fn resume(run: BuiltRun) -> Result<Self, StudyError> {
         let dir = run.output.clone();
+        let journaled = dir.join(EVALUATIONS_FILE).exists() || dir.join(ITERATIONS_FILE).exists();
+        if !dir.join(CONFIG_FILE).exists() && journaled {
+            // The journal without its config (deleted by hand): the config given now takes its
+            // place; a wrong one is caught as soon as a journaled point disagrees.
+            let _lock = RunLock::acquire(&dir).map_err(RunError::from)?;
+            tracing::warn!("{}: no {CONFIG_FILE}; resuming with the config given", dir.display());
+            write_atomic(&dir.join(CONFIG_FILE), to_yaml(&run.resolved).as_bytes())?;
+        }
         let mut stored = read_run_config(&dir)?;
         // Runs of older versions recorded the config's initial_points for strategies that make
         // their own design, where it never had an effect; they resume as they are.
@@ -1026,6 +1036,86 @@ impl Study {
 
 fn join_ids(ids: &BTreeSet<TrialId>) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// What [`repair`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Repair {
+    /// Evaluation records kept, and the lines dropped from `evaluations.jsonl`.
+    pub evaluations_kept: usize,
+    /// Lines dropped from `evaluations.jsonl` (the damaged one and everything after it).
+    pub evaluations_dropped: usize,
+    /// Ask records kept.
+    pub asks_kept: usize,
+    /// Lines dropped from `iterations.jsonl`.
+    pub asks_dropped: usize,
+    /// Where the dropped lines were saved, when any were.
+    pub saved: Option<PathBuf>,
+}
+
+/// Truncates the journal of the run in `dir` to its last consistent point: the evaluation
+/// records before the first damaged line, and the asks those records back. The dropped lines
+/// are saved to `DIR/dropped-<unix seconds>.jsonl` first, so nothing is lost; a resume then
+/// evaluates again what was dropped. Holds the run's lock.
+pub fn repair(dir: &Path) -> Result<Repair, StudyError> {
+    if !dir.join(CONFIG_FILE).exists() && !dir.join(EVALUATIONS_FILE).exists() {
+        return Err(RunError::NothingToResume(dir.to_owned()).into());
+    }
+    let _lock = RunLock::acquire(dir).map_err(RunError::from)?;
+    let eval_path = dir.join(EVALUATIONS_FILE);
+    let iter_path = dir.join(ITERATIONS_FILE);
+    let read_lines = |path: &Path| -> Result<Vec<String>, RunError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).split_inclusive('\n').map(str::to_owned).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io(path)(e)),
+        }
+    };
+    let eval_lines = read_lines(&eval_path)?;
+    let iter_lines = read_lines(&iter_path)?;
+    // Keep the longest prefix of whole lines that parse and carry their position as index.
+    let mut evaluations: Vec<EvaluationRecord> = Vec::new();
+    for line in &eval_lines {
+        let parsed =
+            line.ends_with('\n').then(|| serde_json::from_str::<EvaluationRecord>(line.trim_end()).ok()).flatten();
+        match parsed {
+            Some(r) if r.index == evaluations.len() => evaluations.push(r),
+            _ => break,
+        }
+    }
+    let mut iterations: Vec<IterationRecord> = Vec::new();
+    for line in &iter_lines {
+        match line.ends_with('\n').then(|| serde_json::from_str::<IterationRecord>(line.trim_end()).ok()).flatten() {
+            Some(r) => iterations.push(r),
+            None => break,
+        }
+    }
+    iterations.truncate(asks_backed_by(&evaluations, &iterations));
+    let report = Repair {
+        evaluations_kept: evaluations.len(),
+        evaluations_dropped: eval_lines.len() - evaluations.len(),
+        asks_kept: iterations.len(),
+        asks_dropped: iter_lines.len() - iterations.len(),
+        saved: None,
+    };
+    if report.evaluations_dropped == 0 && report.asks_dropped == 0 {
+        return Ok(report);
+    }
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let saved = dir.join(format!("dropped-{stamp}.jsonl"));
+    let mut text = String::new();
+    for (file, lines, kept) in
+        [(EVALUATIONS_FILE, &eval_lines, evaluations.len()), (ITERATIONS_FILE, &iter_lines, iterations.len())]
+    {
+        for line in &lines[kept..] {
+            text.push_str(&serde_json::json!({"file": file, "line": line.trim_end_matches('\n')}).to_string());
+            text.push('\n');
+        }
+    }
+    write_atomic(&saved, text.as_bytes())?;
+    write_atomic(&eval_path, eval_lines[..evaluations.len()].concat().as_bytes())?;
+    write_atomic(&iter_path, iter_lines[..iterations.len()].concat().as_bytes())?;
+    Ok(Repair { saved: Some(saved), ..report })
 }
 
 /// How many leading ask records saw only evaluations the journal holds (all, for a journal
