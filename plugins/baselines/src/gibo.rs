@@ -356,10 +356,23 @@ inventory::submit! {
     StrategyEntry {
         name: "gibo",
         summary: "GIBO local gradient-information BO; `step_rule: hci` for HCI-GIBO",
-        details: "Müller et al. 2021 / He et al. 2025. Evaluates the current point, takes up to d \
+        details: concat!(
+            "Müller et al. 2021 / He et al. 2025. Evaluates the current point, takes up to d \
                   samples that most reduce the trace of the gradient posterior covariance there, \
                   then steps θ ← θ − 0.25·ℓ⊙μ∇/‖μ∇‖ clamped to the cube. `step_rule: hci` steps \
                   early when p_trust > confidence (0.9). GP on the last 5d observations.",
+            "\n",
+            r"
+Parameters:
+  surrogate             {name: gp}   the surrogate (SE-ARD kernel), with its params
+  step_rule             plain        plain (GIBO) | hci (high-confidence improvement, He et al. 2025)
+  confidence            0.9          HCI's α: stop collecting gradient samples once the step is trusted with this probability
+  max_samples_per_step  d            acquisition samples per step at most (null = d)
+  training_window       5d           observations the GP sees, the most recent ones (null = 5d)
+  learning_rate         0.25         step size η of the normalized gradient step
+  acq_optimizer         {raw_samples: 64, restarts: 5, max_iters: 100}
+                                     Sobol raw samples, local ascents from the best of them, iterations each"
+        ),
         default_params: les_core::registry::defaults_of::<GiboParams>,
         build,
     }

@@ -157,11 +157,19 @@ inventory::submit! {
     StrategyEntry {
         name: "logei",
         summary: "analytic log expected improvement (LogEI), multi-start L-BFGS",
-        details: "Ament et al. 2023. Fits the surrogate every iteration, maximizes ln EI over the \
+        details: concat!(
+            "Ament et al. 2023. Fits the surrogate every iteration, maximizes ln EI over the \
                   best observation (model output scale) by projected L-BFGS from the best \
                   `acq_optimizer.restarts` of `acq_optimizer.raw_samples` Sobol raw samples \
                   (paper: 10 of 512). `surrogate`: the model ({ name: gp } by default); \
                   logEI-DSP = the gp with `lengthscale_prior: dimension_scaled`.",
+            "\n",
+            r"
+Parameters:
+  surrogate      {name: gp}   the surrogate, with its params
+  acq_optimizer  {raw_samples: 512, restarts: 10, max_iters: 200}
+                              Sobol raw samples, local ascents from the best of them, L-BFGS iterations each"
+        ),
         default_params: les_core::registry::defaults_of::<LogEiParams>,
         build,
     }

@@ -284,10 +284,21 @@ inventory::submit! {
     StrategyEntry {
         name: "mes",
         summary: "max-value entropy search (analytic, Gumbel or pathwise min-value samples)",
-        details: "Wang & Jegelka 2017, as BoTorch's qMaxValueEntropy with q = 1: 10 min-value \
+        details: concat!(
+            "Wang & Jegelka 2017, as BoTorch's qMaxValueEntropy with q = 1: 10 min-value \
                   samples on 5000 uniform candidates plus the data (Gumbel approximation by \
                   default, `max_value_sampler: paths` for exact pathwise samples), the noise-free \
                   analytic MES acquisition, maximized like LogEI (10 restarts, 512 raw samples).",
+            "\n",
+            r"
+Parameters:
+  surrogate            {name: gp}   the surrogate, with its params
+  n_candidates         5000         uniform candidates on which the minimum values are sampled
+  n_max_value_samples  10           samples K of the minimum value
+  max_value_sampler    gumbel       gumbel (BoTorch's approximation) | paths (minima of posterior sample paths)
+  acq_optimizer        {raw_samples: 512, restarts: 10, max_iters: 200}
+                                    Sobol raw samples, local ascents from the best of them, L-BFGS iterations each"
+        ),
         default_params: les_core::registry::defaults_of::<MesParams>,
         build,
     }

@@ -384,11 +384,26 @@ inventory::submit! {
     StrategyEntry {
         name: "turbo",
         summary: "TuRBO-1: one trust region, Thompson sampling on Sobol candidates",
-        details: "Eriksson et al. 2019, as in BoTorch's TuRBO-1 tutorial with the paper's settings: \
+        details: concat!(
+            "Eriksson et al. 2019, as in BoTorch's TuRBO-1 tutorial with the paper's settings: \
                   length 0.8 in [0.5^7, 1.6], success tolerance 10, failure tolerance ⌈max(4, d)⌉, \
                   ×2 / ½, improvement 1e-3·|best|, min(5000, max(2000, 200d)) perturbed Sobol \
                   candidates (probability min(20/d, 1)), box ∝ length scales / geomean. No restart \
                   unless `restart_on_collapse`.",
+            "\n",
+            r"
+Parameters:
+  surrogate                     {name: gp}      the surrogate, with its params
+  length_init                   0.8             initial side length of the trust region (unit cube)
+  length_min                    0.0078125       side length (0.5^7) below which the region has collapsed
+  length_max                    1.6             largest side length
+  success_tolerance             10              successes in a row that double the side length (the original paper: 3)
+  failure_tolerance             ⌈max(4, d)⌉     failures in a row that halve it (null = the default)
+  improvement_threshold         0.001           relative improvement over |best| that counts as a success
+  n_candidates                  min(5000, max(2000, 200d))  Thompson-sampling candidates (null = the default)
+  max_perturbation_probability  20.0            a candidate perturbs each coordinate with probability min(20/d, 1): this is the 20
+  restart_on_collapse           false           restart the region when it collapses (the reference never does)"
+        ),
         default_params: les_core::registry::defaults_of::<TurboParams>,
         build,
     }
