@@ -91,6 +91,10 @@ pub struct ResumeArgs {
     /// A new, larger budget.
     #[arg(long, allow_negative_numbers = true)]
     pub budget: Option<i64>,
+    /// Evaluate the failed trials again first (each uses one evaluation of the budget); the
+    /// new outcomes are journaled next to the failures.
+    #[arg(long)]
+    pub retry_failed: bool,
     /// No progress output; the summary is still printed.
     #[arg(long, short)]
     pub quiet: bool,
@@ -459,6 +463,19 @@ pub fn resume(args: ResumeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    if args.retry_failed {
+        match study.ask_retries() {
+            Ok(asked) => {
+                if !args.quiet {
+                    eprintln!("retrying {} failed trial(s)", asked.trials.len());
+                }
+                for note in &asked.notes {
+                    eprintln!("note: {note}");
+                }
+            }
+            Err(e) => return fail(&e),
+        }
+    }
     let mut observer =
         crate::progress::Progress::new(!args.quiet, std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let outcome = runner::drive(&mut study, &mut observer);

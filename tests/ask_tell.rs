@@ -437,3 +437,43 @@ fn a_journal_without_its_config_resumes_with_the_config_given() {
     assert_eq!(observed(&dir)[..8], want[..]);
     assert_eq!(observed(&dir).len(), 9);
 }
+
+/// A failed evaluation is never a dead end: `les resume --retry-failed` evaluates it again and
+/// journals the new outcome next to the failure; the run that the failure stopped goes on.
+#[test]
+fn failed_trials_are_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flag = tmp.path().join("broken");
+    std::fs::write(&flag, "").unwrap();
+    // Fails while the file `broken` exists.
+    let config = tmp.path().join("flaky.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "objective: {{ command: [sh, -c, 'test -e {} && exit 3; echo 1'], dim: 2 }}\nstrategy: {{ name: random }}\nbudget: 4\nseed: 1\n",
+            flag.display()
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("run");
+    let d = dir.to_str().unwrap();
+    let (code, _, stderr) = run(&["run", config.to_str().unwrap(), "--out", d, "--quiet"]);
+    assert_eq!(code, 1, "the first evaluation fails under on_error: stop: {stderr}");
+    assert!(stderr.contains("--retry-failed"), "{stderr}");
+    // A plain resume replays the failure.
+    assert_eq!(run(&["resume", d, "--quiet"]).0, 1);
+    std::fs::remove_file(&flag).unwrap();
+    let (code, _, stderr) = run(&["resume", d, "--retry-failed", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let evals = evaluations(&dir);
+    assert_eq!(evals.len(), 4, "the budget counts the retry");
+    assert!(evals[0].error.is_some() && evals[1].y == Some(1.0) && evals[1].x == evals[0].x, "{evals:?}");
+    assert_ne!(evals[0].trial, evals[1].trial, "the retry is a trial of its own");
+    let iterations: Vec<les_core::journal::IterationRecord> =
+        read_journal_unchanged(&dir.join(ITERATIONS_FILE)).unwrap().records;
+    assert_eq!(iterations[1].retry_of, evals[0].trial);
+    // Resuming the finished run again changes nothing.
+    let before = std::fs::read(dir.join(EVALUATIONS_FILE)).unwrap();
+    assert_eq!(run(&["resume", d, "--retry-failed", "--quiet"]).0, 0);
+    assert_eq!(std::fs::read(dir.join(EVALUATIONS_FILE)).unwrap(), before);
+}

@@ -82,6 +82,10 @@ pub struct IterationRecord {
     /// The trials in flight (asked, not yet told) when this ask was made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<usize>,
+    /// Set on a retry (`les resume --retry-failed`): the failed trial whose point this ask
+    /// hands out again. A retry is not a strategy iteration; `iteration` is the failed trial's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<usize>,
     /// Wall time of `ask` in seconds.
     pub ask_seconds: f64,
     /// Wall time of the strategy's `tell` of the observations this ask builds on (the previous

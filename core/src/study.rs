@@ -246,7 +246,11 @@ pub struct Study {
     used: usize,
     imported_ok: usize,
     stop: Option<String>,
-    evaluation_failure: Option<String>,
+    /// The first failed evaluation under `on_error: stop` that no retry has taken up: its trial
+    /// and the message that ends the run.
+    evaluation_failure: Option<(TrialId, String)>,
+    /// Failed trials that a retry asked again.
+    retried: BTreeSet<TrialId>,
     strategy_failure: Option<String>,
     last_tell_seconds: Option<f64>,
     started: Instant,
@@ -412,6 +416,7 @@ impl Study {
             imported_ok: 0,
             stop: None,
             evaluation_failure: None,
+            retried: BTreeSet::new(),
             strategy_failure: None,
             last_tell_seconds: None,
             started: Instant::now(),
@@ -479,7 +484,7 @@ impl Study {
         if let Some(m) = &self.strategy_failure {
             return Some(RunStatus::StrategyFailed(m.clone()));
         }
-        if let Some(m) = &self.evaluation_failure {
+        if let Some((_, m)) = &self.evaluation_failure {
             return Some(RunStatus::EvaluationFailed(m.clone()));
         }
         if !self.pending.is_empty() {
@@ -531,7 +536,7 @@ impl Study {
         }
         let k = k.max(1);
         while asked.trials.len() < k {
-            if let Some(m) = &self.evaluation_failure {
+            if let Some((_, m)) = &self.evaluation_failure {
                 asked.notes.push(format!("the run has ended: {m}"));
                 break;
             }
@@ -718,6 +723,46 @@ impl Study {
         self.journal_ask(record, asked)
     }
 
+    /// Asks again, as new trials, the failed evaluations of asked trials that no retry took up
+    /// yet, in trial order (at most the budget left; `notes` says when some did not fit). A
+    /// retry uses one evaluation of the budget; its outcome is journaled next to the failure,
+    /// and a run that a failure ended under `on_error: stop` goes on.
+    pub fn ask_retries(&mut self) -> Result<Asked, StudyError> {
+        if self.read_only {
+            return Err(StudyError::ReadOnly);
+        }
+        let mut asked = Asked::default();
+        let failed: Vec<(TrialId, usize)> = self
+            .records
+            .iter()
+            .filter(|r| r.source.is_none() && r.error.is_some())
+            .filter_map(|r| r.trial.or(Some(r.index)).map(|t| (t, r.iteration)))
+            .filter(|(t, _)| !self.retried.contains(t))
+            .collect();
+        for (i, &(trial, iteration)) in failed.iter().enumerate() {
+            if self.budget.saturating_sub(self.used + self.pending.len()) == 0 {
+                asked.notes.push(format!(
+                    "{} failed trial(s) not retried: the budget is used up; give a larger budget with --budget",
+                    failed.len() - i
+                ));
+                break;
+            }
+            let unit = self.trials[&trial].unit.clone();
+            let record = IterationRecord { iteration, points: vec![unit], retry_of: Some(trial), ..Default::default() };
+            self.take_up_retry(trial);
+            self.journal_ask(record, &mut asked)?;
+        }
+        Ok(asked)
+    }
+
+    /// Marks `failed` as taken up by a retry; a run it had ended goes on.
+    fn take_up_retry(&mut self, failed: TrialId) {
+        self.retried.insert(failed);
+        if self.evaluation_failure.as_ref().is_some_and(|(t, _)| *t == failed) {
+            self.evaluation_failure = None;
+        }
+    }
+
     /// Tells the outcome of an asked trial.
     pub fn tell(&mut self, id: TrialId, outcome: Outcome) -> Result<(), StudyError> {
         self.tell_evaluation(id, outcome.into())
@@ -876,12 +921,13 @@ impl Study {
         {
             self.data.push(&unit, y);
         } else if record.source.is_none() && self.on_error == OnError::Stop && self.evaluation_failure.is_none() {
-            self.evaluation_failure = Some(format!(
-                "evaluation {} at {:?}: {} (set `on_error: skip` to record failures and continue)",
+            let message = format!(
+                "evaluation {} at {:?}: {} (set `on_error: skip` to record failures and continue, or retry it with `les resume DIR --retry-failed`)",
                 record.index,
                 record.x,
                 record.error.as_deref().unwrap_or("no value")
-            ));
+            );
+            self.evaluation_failure = Some((record.trial.unwrap_or(record.index), message));
         }
         self.records.push(record);
         self.units.push(unit);
@@ -932,7 +978,9 @@ impl Study {
                 };
                 self.apply(r)?;
             }
-            if it.iteration == 0 {
+            if let Some(failed) = it.retry_of {
+                self.take_up_retry(failed);
+            } else if it.iteration == 0 {
                 for (i, unit) in it.points.iter().enumerate() {
                     let expected = self.design_point(self.design_handed + i);
                     if unit != &expected {
