@@ -28,6 +28,25 @@
 //!
 //! The budget counts the evaluations of asked trials; observations told without an ask do not
 //! use it.
+//!
+//! ```no_run
+//! use les_core::config::Overrides;
+//! use les_core::{Outcome, Study};
+//!
+//! # fn measure(_x: &[f64]) -> f64 { 0.0 }
+//! # fn main() -> Result<(), les_core::StudyError> {
+//! // The plugins the config names must be linked into the program (`les` links them all).
+//! let mut study = Study::create_from_file("furnace.yaml".as_ref(), &Overrides::default())?;
+//! study.tell_unasked(&[250.0, 1.0], Outcome::Value(17.0), "notebook, 3 May")?;
+//! loop {
+//!     let asked = study.ask(1)?;
+//!     let Some(trial) = asked.trials.first() else { break };
+//!     study.tell(trial.id, Outcome::Value(measure(&trial.x)))?;
+//! }
+//! println!("best: {:?}", study.best());
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -312,6 +331,13 @@ impl Study {
         let mut study = Self::from_built(run, Some(journal));
         study.import_initial_data()?;
         Ok(study)
+    }
+
+    /// A fresh study from a config file (with command-line style `overrides`), in the run
+    /// directory the config names.
+    pub fn create_from_file(config: &Path, overrides: &Overrides) -> Result<Self, StudyError> {
+        let run = LoadedConfig::from_file(config, overrides).and_then(|c| c.build()).map_err(RunError::Config)?;
+        Self::create(run)
     }
 
     /// Continues the study in the run's output directory, whose config must be the one given
