@@ -4,6 +4,9 @@
 //! in every combination of `run --resume`, `resume`, `ask`/`tell` and `bench`; warm start
 //! from CSV; and the shell example in objectives/examples/ask-tell.
 
+mod common;
+
+use common::{les, repo, run, run_in};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,33 +17,6 @@ use les_core::params::Params;
 use les_core::registry::{self, BuildContext};
 // Linked for its registrations (the built-in objectives this test evaluates itself).
 use les_objectives as _;
-
-fn les() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_les"))
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = les().args(args).output().expect("the les binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-/// `run` with `cwd` as the current directory.
-fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = les().args(args).current_dir(cwd).output().expect("the les binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn evaluations(dir: &Path) -> Vec<EvaluationRecord> {
     read_journal_unchanged(&dir.join(EVALUATIONS_FILE)).unwrap().records

@@ -1,26 +1,12 @@
 //! The command line end to end: help, listing, describing, config errors and their exit
 //! codes, a run killed with SIGKILL and resumed, and every example config in `configs/`.
 
+mod common;
+
+use common::{les, repo, run};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn les() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_les"))
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = les().args(args).output().expect("the les binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
