@@ -91,6 +91,9 @@ pub struct ResumeArgs {
     /// A new, larger budget.
     #[arg(long, allow_negative_numbers = true)]
     pub budget: Option<i64>,
+    /// Evaluations to keep in flight at once (replaces the config's `workers`).
+    #[arg(long, allow_negative_numbers = true)]
+    pub workers: Option<i64>,
     /// Evaluate the failed trials again first (each uses one evaluation of the budget); the
     /// new outcomes are journaled next to the failures.
     #[arg(long)]
@@ -169,8 +172,12 @@ fn fail(e: &StudyError) -> ExitCode {
 
 /// `les init`.
 pub fn init(args: InitArgs) -> ExitCode {
-    let overrides =
-        Overrides { seed: args.seed, budget: args.budget, output: args.out.map(|p| p.to_string_lossy().into_owned()) };
+    let overrides = Overrides {
+        seed: args.seed,
+        budget: args.budget,
+        output: args.out.map(|p| p.to_string_lossy().into_owned()),
+        workers: None,
+    };
     let built = match LoadedConfig::from_file(&args.config, &overrides).and_then(|c| c.build()) {
         Ok(b) => b,
         Err(e) => {
@@ -458,7 +465,7 @@ pub fn status(args: StatusArgs) -> ExitCode {
 
 /// `les resume`: `les run` continued from the run directory's own config.
 pub fn resume(args: ResumeArgs) -> ExitCode {
-    let overrides = Overrides { budget: args.budget, ..Overrides::default() };
+    let overrides = Overrides { budget: args.budget, workers: args.workers, ..Overrides::default() };
     let mut study = match Study::open_with(&args.dir, &overrides) {
         Ok(s) => s,
         Err(e) => return fail(&e),

@@ -39,6 +39,9 @@ enum Command {
         /// Replace the config's budget (number of objective evaluations).
         #[arg(long, allow_negative_numbers = true)]
         budget: Option<i64>,
+        /// Evaluations to keep in flight at once (replaces the config's `workers`).
+        #[arg(long, allow_negative_numbers = true)]
+        workers: Option<i64>,
         /// Replace the config's output directory.
         #[arg(long, conflicts_with = "resume")]
         out: Option<PathBuf>,
@@ -96,9 +99,9 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config, seed, budget, out, resume, quiet } => {
+        Command::Run { config, seed, budget, workers, out, resume, quiet } => {
             let output = resume.as_ref().or(out.as_ref()).map(|p| p.to_string_lossy().into_owned());
-            let overrides = Overrides { seed, budget, output };
+            let overrides = Overrides { seed, budget, output, workers };
             run(&config, &overrides, if resume.is_some() { Mode::Resume } else { Mode::Fresh }, quiet)
         }
         Command::Init(args) => asktell::init(args),

@@ -11,6 +11,7 @@ pub struct Progress {
     enabled: bool,
     bar: Option<ProgressBar>,
     last_ask: Option<f64>,
+    in_flight: usize,
 }
 
 impl Progress {
@@ -25,7 +26,7 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Self { enabled, bar, last_ask: None }
+        Self { enabled, bar, last_ask: None, in_flight: 0 }
     }
 
     /// Clears the bar.
@@ -42,6 +43,9 @@ impl Progress {
         };
         if let Some(t) = self.last_ask {
             m.push_str(&format!("  last ask {t:.3}s"));
+        }
+        if self.in_flight > 1 {
+            m.push_str(&format!("  {} in flight", self.in_flight));
         }
         m
     }
@@ -73,5 +77,9 @@ impl RunObserver for Progress {
 
     fn asked(&mut self, record: &IterationRecord) {
         self.last_ask = Some(record.ask_seconds);
+    }
+
+    fn in_flight(&mut self, evaluations: usize) {
+        self.in_flight = evaluations;
     }
 }

@@ -453,3 +453,56 @@ fn failed_trials_are_retried() {
     assert_eq!(run(&["resume", d, "--retry-failed", "--quiet"]).0, 0);
     assert_eq!(std::fs::read(dir.join(EVALUATIONS_FILE)).unwrap(), before);
 }
+
+/// `--workers 4` keeps four command evaluations in flight (each sees the others running), and
+/// the journal holds every trial once, in completion order.
+#[test]
+fn workers_run_commands_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flags = tmp.path().join("running");
+    std::fs::create_dir_all(&flags).unwrap();
+    let script = format!(
+        "touch {f}/$LES_TRIAL; sleep 0.4; ls {f} | wc -l >&2; rm {f}/$LES_TRIAL; echo $LES_TRIAL",
+        f = flags.display()
+    );
+    let config = tmp.path().join("sleepy.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "objective: {{ command: [sh, -c, '{script}'], dim: 2 }}\nstrategy: {{ name: sobol }}\nbudget: 8\nseed: 1\n"
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("run");
+    let (code, _, stderr) =
+        run(&["run", config.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--workers", "4", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    let evals = evaluations(&dir);
+    let mut trials: Vec<usize> = evals.iter().map(|r| r.trial.unwrap()).collect();
+    assert!(evals.iter().all(|r| r.y == r.trial.map(|t| t as f64)), "each value is its own trial's");
+    trials.sort_unstable();
+    assert_eq!(trials, (0..8).collect::<Vec<_>>(), "every trial once");
+    let most = (0..8)
+        .map(|t| {
+            std::fs::read_to_string(dir.join(format!("logs/trial-{t}.stderr")))
+                .unwrap()
+                .trim()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .max()
+        .unwrap();
+    assert!(most >= 2, "evaluations overlapped ({most} running at once at most)");
+    // Sobol takes pending trials into account: the points are those of a serial run.
+    let serial = tmp.path().join("serial");
+    assert_eq!(run(&["run", config.to_str().unwrap(), "--out", serial.to_str().unwrap(), "--quiet"]).0, 0);
+    let points = |d: &Path| {
+        let mut p: Vec<(usize, Vec<f64>)> = evaluations(d).into_iter().map(|r| (r.trial.unwrap(), r.x)).collect();
+        p.sort_by_key(|e| e.0);
+        p
+    };
+    assert_eq!(points(&dir), points(&serial));
+    // `workers` may change on resume.
+    let (code, _, stderr) = run(&["resume", dir.to_str().unwrap(), "--workers", "2", "--budget", "9", "--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -36,7 +36,10 @@ pub const DEFAULT_INITIAL_POINTS: usize = 2;
 pub const MAX_BUDGET: i64 = 100_000_000;
 
 /// Top-level keys whose value may change when a run is resumed (the rest must match).
-pub const CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME: [&str; 3] = ["budget", "output", "on_error"];
+pub const CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME: [&str; 4] = ["budget", "output", "on_error", "workers"];
+
+/// The most evaluations a run keeps in flight at once.
+pub const MAX_WORKERS: i64 = 1024;
 
 /// What the runner does when an evaluation fails (error, NaN or ±inf).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,11 +73,19 @@ pub struct RunConfig {
     /// Policy for failed evaluations.
     #[serde(default)]
     pub on_error: OnError,
+    /// Evaluations kept in flight at once (each in its own thread; commands in their own
+    /// processes). 1 = one after another.
+    #[serde(default = "default_workers")]
+    pub workers: i64,
     /// Observations to start from (warm start): a CSV file with a header row (`x0, x1, …,
     /// y`) or JSON lines of `{"x": [...], "y": number}`; a relative path is resolved against the
     /// current directory, like `library:` and `command:` paths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_data: Option<String>,
+}
+
+fn default_workers() -> i64 {
+    1
 }
 
 fn default_initial_points() -> i64 {
@@ -90,6 +101,8 @@ pub struct Overrides {
     pub budget: Option<i64>,
     /// Replaces `output`.
     pub output: Option<String>,
+    /// Replaces `workers`.
+    pub workers: Option<i64>,
 }
 
 /// A config error located in its file.
@@ -331,6 +344,8 @@ pub struct BuiltRun {
     pub resolved: Value,
     /// Observations to import before the first ask (see [`crate::initial_data`]).
     pub initial_data: Option<PathBuf>,
+    /// Evaluations kept in flight at once.
+    pub workers: usize,
 }
 
 impl fmt::Debug for BuiltRun {
@@ -370,7 +385,7 @@ impl LoadedConfig {
             return Err(err(
                 Some((1, 1)),
                 "",
-                "expected a mapping with keys objective, strategy, budget, seed (and optionally initial_points, initial_data, output, on_error)".into(),
+                "expected a mapping with keys objective, strategy, budget, seed (and optionally initial_points, initial_data, output, on_error, workers)".into(),
             ));
         }
         let mut config: RunConfig = serde_path_to_error::deserialize(&value).map_err(|e| {
@@ -391,6 +406,10 @@ impl LoadedConfig {
         if let Some(output) = &overrides.output {
             config.output = Some(output.clone());
             overridden.push("output");
+        }
+        if let Some(workers) = overrides.workers {
+            config.workers = workers;
+            overridden.push("workers");
         }
         let loaded = Self { file: file.to_owned(), config, map, overridden };
         loaded.validate_top_level()?;
@@ -433,6 +452,15 @@ impl LoadedConfig {
                     c.budget,
                     c.budget,
                     c.budget as f64 * 200e-9
+                ),
+            ));
+        }
+        if !(1..=MAX_WORKERS).contains(&c.workers) {
+            return Err(self.error(
+                "workers",
+                format!(
+                    "{} is not valid: expected a whole number from 1 to {MAX_WORKERS} (evaluations in flight at once)",
+                    c.workers
                 ),
             ));
         }
@@ -553,6 +581,10 @@ impl LoadedConfig {
             "output": output.to_string_lossy(),
             "on_error": self.config.on_error,
         });
+        // Written only when not 1, so that configs of earlier versions resolve as they did.
+        if self.config.workers != 1 {
+            resolved["workers"] = self.config.workers.into();
+        }
         let initial_data = match &self.config.initial_data {
             None => None,
             Some(file) => {
@@ -573,6 +605,7 @@ impl LoadedConfig {
             output,
             resolved,
             initial_data,
+            workers: self.config.workers as usize,
         })
     }
 }

@@ -9,7 +9,9 @@
 //! run killed at any moment and resumed ends with exactly the evaluations of an uninterrupted
 //! run.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use rand::RngExt;
@@ -20,7 +22,7 @@ use crate::config::{BuiltRun, CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME, ConfigErr
 use crate::journal::{CONFIG_FILE, EvaluationRecord, IterationRecord, JournalError};
 use crate::lock::LockError;
 use crate::study::{Evaluation, Outcome, Study, StudyError, Trial};
-use crate::{EvaluationContext, ObjectiveError, stream_rng};
+use crate::{EvaluationContext, Objective, ObjectiveError, stream_rng};
 
 /// How a run ended (a run that could not start is a [`RunError`] instead).
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +166,8 @@ pub trait RunObserver {
     fn evaluated(&mut self, _record: &EvaluationRecord, _best: Option<f64>) {}
     /// Called after each fresh `ask`.
     fn asked(&mut self, _record: &IterationRecord) {}
+    /// Called when the number of evaluations in flight changes.
+    fn in_flight(&mut self, _evaluations: usize) {}
 }
 
 /// An observer that does nothing.
@@ -218,35 +222,63 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
         }
         observer.evaluated(record, best);
     }
-    let status = loop {
-        if let Some(status) = study.finished() {
-            break status;
-        }
-        // A resumed run's trials in flight first, in trial order; then new ones.
-        let mut trials = study.pending();
-        if trials.is_empty() {
-            // The initial design as one batch (one journal record), then one ask at a time.
-            match study.ask(study.design_remaining().max(1)) {
-                Ok(asked) => {
-                    for record in &asked.records {
-                        log_ask(record);
+    let workers = study.workers().max(1);
+    let objective = study.objective_handle();
+    let seed = study.seed();
+    let run_dir = study.dir().map(PathBuf::from);
+    // Trials to evaluate, in order: a resumed run's trials in flight first (in trial order),
+    // then what each ask hands out (the initial design as one batch, then one ask at a time).
+    let mut queue: VecDeque<Trial> = study.pending().into();
+    let status = std::thread::scope(|scope| -> Result<RunStatus, RunError> {
+        let (done_tx, done_rx) = mpsc::channel::<(Trial, Evaluation)>();
+        let mut in_flight = 0usize;
+        let mut strategy_failed: Option<String> = None;
+        loop {
+            // Keep up to `workers` evaluations in flight, asking as soon as a slot is free.
+            while in_flight < workers && strategy_failed.is_none() && study.finished().is_none() {
+                let Some(trial) = queue.pop_front() else {
+                    match study.ask(study.design_remaining().max(1)) {
+                        Ok(asked) => {
+                            for record in &asked.records {
+                                log_ask(record);
+                            }
+                            for record in asked.records.iter().filter(|r| r.iteration > 0) {
+                                observer.asked(record);
+                            }
+                            if asked.trials.is_empty() {
+                                break;
+                            }
+                            queue.extend(asked.trials);
+                            continue;
+                        }
+                        Err(StudyError::Strategy(m)) => {
+                            strategy_failed = Some(m);
+                            break;
+                        }
+                        Err(e) => return Err(into_run_error(e)),
                     }
-                    for record in asked.records.iter().filter(|r| r.iteration > 0) {
-                        observer.asked(record);
-                    }
-                    trials = asked.trials;
+                };
+                in_flight += 1;
+                if workers == 1 {
+                    // One at a time on this thread: exactly the runs of a serial loop.
+                    let evaluation = evaluate(objective.as_ref(), seed, run_dir.clone(), &trial);
+                    let _ = done_tx.send((trial, evaluation));
+                } else {
+                    let (objective, run_dir, done_tx) = (objective.clone(), run_dir.clone(), done_tx.clone());
+                    scope.spawn(move || {
+                        let evaluation = evaluate(objective.as_ref(), seed, run_dir, &trial);
+                        let _ = done_tx.send((trial, evaluation));
+                    });
                 }
-                Err(StudyError::Strategy(m)) => break RunStatus::StrategyFailed(m),
-                Err(e) => return Err(into_run_error(e)),
+                observer.in_flight(in_flight);
             }
-        }
-        if trials.is_empty() {
-            // Nothing asked and not finished cannot happen with nothing pending; say so
-            // rather than spin.
-            break study.finished().unwrap_or(RunStatus::StrategyFailed("proposed no point".to_owned()));
-        }
-        for trial in trials {
-            let evaluation = evaluate(study, &trial);
+            if in_flight == 0 {
+                break;
+            }
+            // The next evaluation to finish is told first: the journal is in completion order.
+            let Ok((trial, evaluation)) = done_rx.recv() else { break };
+            in_flight -= 1;
+            observer.in_flight(in_flight);
             study.tell_evaluation(trial.id, evaluation).map_err(into_run_error)?;
             let records = study.records();
             let record = records.last().expect("invariant: just told");
@@ -264,11 +296,15 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
                 best = Some(best.map_or(y, |b: f64| b.min(y)));
             }
             observer.evaluated(record, best);
-            if study.finished().is_some() {
-                break;
-            }
         }
-    };
+        Ok(match (study.finished(), strategy_failed) {
+            (Some(status), _) => status,
+            (None, Some(m)) => RunStatus::StrategyFailed(m),
+            // Nothing asked, nothing pending and not finished cannot happen; say so rather
+            // than spin.
+            (None, None) => RunStatus::StrategyFailed("proposed no point".to_owned()),
+        })
+    })?;
     tracing::info!("run ended: {}", status.reason());
     let summary = study.write_summary(&status).map_err(into_run_error)?;
     Ok(RunOutcome { status, summary, dir: study.dir().map(PathBuf::from).unwrap_or_default() })
@@ -305,11 +341,11 @@ fn into_run_error(e: StudyError) -> RunError {
 }
 
 /// Evaluates one trial: the objective's value (non-finite values are failures) plus the
-/// observation noise, drawn from a stream of the run seed and the trial id.
-fn evaluate(study: &Study, trial: &Trial) -> Evaluation {
-    let objective = study.objective();
+/// observation noise, drawn from a stream of the run seed and the trial id (so it does not
+/// depend on which evaluation finishes first).
+fn evaluate(objective: &dyn Objective, seed: u64, run_dir: Option<PathBuf>, trial: &Trial) -> Evaluation {
     let info = objective.info();
-    let ctx = EvaluationContext { trial: trial.id, seed: study.seed(), run_dir: study.dir().map(PathBuf::from) };
+    let ctx = EvaluationContext { trial: trial.id, seed, run_dir };
     let start = Instant::now();
     let result = objective
         .evaluate_in(&trial.x, &ctx)
@@ -318,7 +354,7 @@ fn evaluate(study: &Study, trial: &Trial) -> Evaluation {
     match result {
         Ok(value) => {
             let noise = if info.noise_std > 0.0 {
-                let z: f64 = stream_rng(study.seed(), "observation_noise", trial.id as u64).sample(StandardNormal);
+                let z: f64 = stream_rng(seed, "observation_noise", trial.id as u64).sample(StandardNormal);
                 info.noise_std * z
             } else {
                 0.0

@@ -50,6 +50,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::RngExt;
@@ -236,7 +237,9 @@ struct DirJournal {
 
 /// A stateful optimizer: see the module docs.
 pub struct Study {
-    objective: Box<dyn Objective>,
+    /// Shared with the evaluation threads of a loop that runs several at once.
+    objective: Arc<dyn Objective>,
+    workers: usize,
     info: ObjectiveInfo,
     strategy: Box<dyn Strategy>,
     budget: usize,
@@ -417,7 +420,8 @@ impl Study {
         let info = run.objective.info().clone();
         let dim = info.dim();
         Self {
-            objective: run.objective,
+            objective: Arc::from(run.objective),
+            workers: run.workers,
             info,
             strategy: run.strategy,
             budget: run.budget,
@@ -454,6 +458,16 @@ impl Study {
     /// The objective (for a loop that evaluates it, like `les run`).
     pub fn objective(&self) -> &dyn Objective {
         self.objective.as_ref()
+    }
+
+    /// The objective, shared, for evaluations on other threads.
+    pub fn objective_handle(&self) -> Arc<dyn Objective> {
+        Arc::clone(&self.objective)
+    }
+
+    /// How many evaluations a loop over this study keeps in flight (`workers` in the config).
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     /// The objective's description (bounds, name …).

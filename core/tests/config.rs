@@ -105,7 +105,7 @@ fn a_good_config_resolves_every_default() {
 
 #[test]
 fn overrides_replace_file_values() {
-    let o = Overrides { seed: Some(3), budget: Some(5), output: Some("elsewhere".into()) };
+    let o = Overrides { seed: Some(3), budget: Some(5), output: Some("elsewhere".into()), workers: None };
     let run = LoadedConfig::from_str(Path::new("c.yaml"), GOOD, &o).unwrap().build().unwrap();
     assert_eq!((run.seed, run.budget), (3, 5));
     assert_eq!(run.output, Path::new("elsewhere"));

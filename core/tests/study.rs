@@ -314,3 +314,71 @@ fn a_study_in_memory_writes_nothing() {
     assert_eq!(study.best().map(|b| (b.trial, b.y)), Some((id, 0.0)));
     assert!(!dir.exists());
 }
+
+/// Sleeps, then answers like [`Bowl`]; counts how many calls overlap.
+struct Sleepy {
+    inner: Bowl,
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+impl Objective for Sleepy {
+    fn info(&self) -> &les_core::ObjectiveInfo {
+        self.inner.info()
+    }
+    fn evaluate(&self, x: &[f64]) -> Result<f64, les_core::ObjectiveError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        // Later trials finish sooner, so completion order differs from asking order.
+        std::thread::sleep(std::time::Duration::from_millis(30 - (10.0 * x[0].abs().min(2.0)) as u64));
+        self.running.fetch_sub(1, SeqCst);
+        self.inner.evaluate(x)
+    }
+}
+
+/// The initial design is the same whatever is in flight, so with four workers a run of only
+/// design points gives the same points and values as with one, evaluated up to four at a time
+/// and journaled in completion order, each trial once.
+#[test]
+fn workers_keep_evaluations_in_flight() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |name: &str, workers: usize| {
+        let dir = tmp.path().join(name);
+        let mut run = built(&dir, 12, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1);
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        run.objective =
+            Box::new(Sleepy { inner: Bowl::new(2, 0.0, f64::INFINITY), running: 0.into(), most: most.clone() });
+        run.strategy = Box::new(NeedsData(Perturb { step: 0.5, best: None, batch: 1 }));
+        run.workers = workers;
+        run.initial_points = 12;
+        let start = std::time::Instant::now();
+        let outcome = runner::run(run, Mode::Fresh, &mut Silent).unwrap();
+        (dir, outcome, most.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    let (serial, outcome, most) = run("one", 1);
+    assert_eq!(outcome.status, RunStatus::BudgetExhausted);
+    assert_eq!(most, 1, "workers: 1 evaluates one at a time");
+    let (parallel, outcome, most) = run("four", 4);
+    assert_eq!(outcome.status, RunStatus::BudgetExhausted);
+    assert!((2..=4).contains(&most), "up to four at once, {most} seen");
+    let mut a = observed(&serial);
+    let mut b = observed(&parallel);
+    assert_eq!(b.len(), 12);
+    let mut trials: Vec<Option<usize>> = evaluations(&parallel).iter().map(|r| r.trial).collect();
+    trials.sort();
+    trials.dedup();
+    assert_eq!(trials.len(), 12, "every trial once");
+    // The same points and values, in another order.
+    let key = |v: &mut Vec<(usize, usize, Vec<f64>, Option<f64>)>| {
+        for e in v.iter_mut() {
+            e.0 = 0;
+        }
+        v.sort_by(|p, q| p.2.partial_cmp(&q.2).unwrap());
+    };
+    key(&mut a);
+    key(&mut b);
+    assert_eq!(a, b);
+    let iterations: Vec<les_core::journal::IterationRecord> =
+        les_core::journal::read_journal(&parallel.join(ITERATIONS_FILE)).unwrap().records;
+    assert_eq!(iterations.len(), 1, "the whole design in one hand-out");
+}

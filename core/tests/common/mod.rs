@@ -94,6 +94,7 @@ pub fn built(dir: &Path, budget: usize, objective: Bowl, on_error: OnError, batc
         output: dir.to_owned(),
         resolved: json!({"strategy": {"name": "perturb", "params": {}}, "budget": budget, "seed": 11}),
         initial_data: None,
+        workers: 1,
     }
 }
 
