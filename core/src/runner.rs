@@ -233,6 +233,8 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
         let (done_tx, done_rx) = mpsc::channel::<(Trial, Evaluation)>();
         let mut in_flight = 0usize;
         let mut strategy_failed: Option<String> = None;
+        // Each distinct note of the asks is logged once.
+        let mut notes = std::collections::BTreeSet::new();
         loop {
             // Keep up to `workers` evaluations in flight, asking as soon as a slot is free.
             while in_flight < workers && strategy_failed.is_none() && study.finished().is_none() {
@@ -241,6 +243,11 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
                         Ok(asked) => {
                             for record in &asked.records {
                                 log_ask(record);
+                            }
+                            for note in asked.notes {
+                                if notes.insert(note.clone()) {
+                                    tracing::warn!("{note}");
+                                }
                             }
                             for record in asked.records.iter().filter(|r| r.iteration > 0) {
                                 observer.asked(record);

@@ -351,7 +351,6 @@ fn workers_keep_evaluations_in_flight() {
         run.strategy = Box::new(NeedsData(Perturb { step: 0.5, best: None, batch: 1 }));
         run.workers = workers;
         run.initial_points = 12;
-        let start = std::time::Instant::now();
         let outcome = runner::run(run, Mode::Fresh, &mut Silent).unwrap();
         (dir, outcome, most.load(std::sync::atomic::Ordering::SeqCst))
     };
