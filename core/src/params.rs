@@ -89,6 +89,14 @@ impl Params {
             let inner = if inner == "." { String::new() } else { inner };
             from_serde_message(&join_path(&self.path, &inner), &e.inner().to_string())
         })?;
+        // serde also maps a list onto a nested struct's fields by position: where the parsed
+        // struct has a mapping and the config a list, the config was not what it meant.
+        if let Some(path) = list_for_mapping(&self.value, &to_value(&parsed), "") {
+            return Err(ParamError::new(
+                join_path(&self.path, &path),
+                "a list is not valid: expected a mapping of parameter names to values, e.g. { key: value }",
+            ));
+        }
         parsed.validate().map_err(|e| e.prefixed(&self.path))?;
         Ok(parsed)
     }
@@ -101,6 +109,20 @@ impl Params {
 
 /// A serde message about the block at `parent` turned into an error at the offending key:
 /// an unknown key is reported at the key itself, a missing one at its parent block.
+/// The first key path where `given` holds a list and `parsed` a mapping.
+fn list_for_mapping(given: &Value, parsed: &Value, path: &str) -> Option<String> {
+    match (given, parsed) {
+        (Value::Array(_), Value::Object(_)) => Some(path.to_owned()),
+        (Value::Object(g), Value::Object(p)) => {
+            g.iter().find_map(|(k, gv)| p.get(k).and_then(|pv| list_for_mapping(gv, pv, &join_path(path, k))))
+        }
+        (Value::Array(g), Value::Array(p)) => {
+            g.iter().zip(p).enumerate().find_map(|(i, (gv, pv))| list_for_mapping(gv, pv, &format!("{path}[{i}]")))
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn from_serde_message(parent: &str, message: &str) -> ParamError {
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some(end) = rest.find('`')
@@ -121,9 +143,15 @@ pub(crate) fn from_serde_message(parent: &str, message: &str) -> ParamError {
 /// serde names Rust types (`expected usize`); say what a config author should write.
 fn plain_type_names(message: &str) -> String {
     // Internal type names that serde puts in its messages, as a user would say them.
-    let message = message
+    let mut message = message
         .replace("expected struct PluginSpec", "expected a mapping `{ name: …, params: { … } }`")
         .replace("expected struct BoundsSpec", "expected a mapping `{ lower: …, upper: … }`");
+    // Any other parameter struct: a mapping of its keys (`les describe` lists them).
+    while let Some(at) = message.find("expected struct ") {
+        let name_end =
+            message[at + 16..].find(|c: char| !c.is_alphanumeric() && c != '_').map_or(message.len(), |e| at + 16 + e);
+        message.replace_range(at..name_end, "expected a mapping of parameter names to values");
+    }
     let message = message.as_str();
     const NAMES: [(&str, &str); 8] = [
         ("expected usize", "expected a whole number ≥ 0"),
@@ -200,6 +228,15 @@ mod tests {
         let e = p.parse::<Demo>().unwrap_err();
         assert_eq!(e.path, "strategy.params.paths");
         assert_eq!(e.message, "string \"many\" is not valid: expected a whole number ≥ 0");
+
+        // No Rust type name reaches the user.
+        let p = Params::new(json!({"paths": 3, "inner": [1]}), "strategy.params");
+        let e = p.parse::<Demo>().unwrap_err();
+        assert_eq!(e.path, "strategy.params.inner");
+        assert!(!e.message.contains("struct") && e.message.contains("expected a mapping"), "{}", e.message);
+        let p = Params::new(json!({"inner": "fast"}), "strategy.params");
+        let e = p.parse::<Demo>().unwrap_err();
+        assert_eq!(e.message, "string \"fast\" is not valid: expected a mapping of parameter names to values");
 
         // A list is never mapped onto the fields by position.
         for value in [json!([1, 2]), json!(3), json!("paths")] {
