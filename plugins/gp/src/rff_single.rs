@@ -45,7 +45,7 @@ pub const CHUNK: usize = 64;
 pub const LANES: usize = 8;
 
 /// Phases beyond this magnitude take the double-precision sine and cosine: the reductions
-/// below are accurate up to it (quadrant numbers below 2¹⁴, see [`PIO2_2`] and [`PI_2`]), and
+/// below are accurate up to it (quadrant numbers below 2¹⁴, see `PIO2_2` and `PI_2`), and
 /// the phase itself carries an error of `|θ|·2⁻²⁴` anyway.
 pub const SINCOS_F32_FAST_LIMIT: f32 = 16_384.0;
 
