@@ -18,8 +18,9 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::isa::Isa;
 use crate::linalg::symmetric_minus_crossprod_par;
-use crate::rff::exp_fast;
+use crate::rff::exp_fast_with;
 
 const SQRT5: f64 = 2.236_067_977_499_79;
 
@@ -94,9 +95,39 @@ impl Kernel {
         }
     }
 
-    /// `k` of every `r²` in `values`, in place: the branch-free [`exp_fast`] lets the loop
-    /// vectorize (kernel matrices of a few thousand points are millions of exponentials).
+    /// `k` of every `r²` in `values`, in place: the branch-free
+    /// [`exp_fast`](crate::rff::exp_fast) lets the loop vectorize (kernel matrices of a few
+    /// thousand points are millions of exponentials). Compiled for AVX2/FMA (fused
+    /// multiply-adds in the exponential) where the CPU has them, chosen at run time.
     pub fn k_of_r2_in_place(&self, values: &mut [f64]) {
+        self.k_of_r2_in_place_isa(Isa::detected(), values);
+    }
+
+    /// [`Kernel::k_of_r2_in_place`] in the variant `isa`.
+    pub(crate) fn k_of_r2_in_place_isa(&self, isa: Isa, values: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if isa.avx2_fma() {
+            // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+            unsafe { self.k_of_r2_in_place_avx2(values) };
+            return;
+        }
+        if isa.portable_fused() {
+            self.k_of_r2_in_place_with::<true>(values);
+        } else {
+            self.k_of_r2_in_place_with::<false>(values);
+        }
+    }
+
+    /// [`Kernel::k_of_r2_in_place_with`] compiled for AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn k_of_r2_in_place_avx2(&self, values: &mut [f64]) {
+        self.k_of_r2_in_place_with::<true>(values);
+    }
+
+    #[inline(always)]
+    fn k_of_r2_in_place_with<const FMA: bool>(&self, values: &mut [f64]) {
+        let exp_fast = exp_fast_with::<FMA>;
         let s2 = self.signal_variance;
         match self.kind {
             KernelKind::SeArd => values.iter_mut().for_each(|v| *v = s2 * exp_fast(-0.5 * *v)),
@@ -189,6 +220,34 @@ impl Kernel {
     /// (starting from the first input's term, which is `0 + t²` exactly), so `K(A, A)` is
     /// exactly symmetric and an entry does not depend on the rows filled with it.
     pub fn fill_column(&self, a: &ScaledPoints, rows: Range<usize>, b: &[f64], out: &mut [f64]) {
+        self.fill_column_isa(Isa::detected(), a, rows, b, out);
+    }
+
+    /// [`Kernel::fill_column`] in the variant `isa`: the distance loop is compiled for AVX2
+    /// too (twice the width; the same operations in the same order).
+    pub(crate) fn fill_column_isa(&self, isa: Isa, a: &ScaledPoints, rows: Range<usize>, b: &[f64], out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if isa.avx2_fma() {
+            // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+            unsafe { self.fill_column_avx2(a, rows, b, out) };
+            return;
+        }
+        if isa.portable_fused() {
+            self.fill_column_with::<true>(a, rows, b, out);
+        } else {
+            self.fill_column_with::<false>(a, rows, b, out);
+        }
+    }
+
+    /// [`Kernel::fill_column_with`] compiled for AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn fill_column_avx2(&self, a: &ScaledPoints, rows: Range<usize>, b: &[f64], out: &mut [f64]) {
+        self.fill_column_with::<true>(a, rows, b, out);
+    }
+
+    #[inline(always)]
+    fn fill_column_with<const FMA: bool>(&self, a: &ScaledPoints, rows: Range<usize>, b: &[f64], out: &mut [f64]) {
         let input = |i: usize| &a.input_major[i * a.len + rows.start..i * a.len + rows.end];
         match b.split_first() {
             None => out.fill(0.0),
@@ -205,7 +264,7 @@ impl Kernel {
                 *v += t * t;
             }
         }
-        self.k_of_r2_in_place(out);
+        self.k_of_r2_in_place_with::<FMA>(out);
     }
 
     /// Rows `rows` of column `j` of the Gram matrix `K(A, A)` (see [`Kernel::gram`]), written
@@ -251,6 +310,48 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::isa::{avx2_fma_or_skip, test_variants};
+
+    #[test]
+    fn kernel_matrices_of_every_variant() {
+        // 37 × 23 points in d = 3 and 6: vector bodies and remainders of the distance loop.
+        for d in [3, 6] {
+            let a: Vec<f64> = (0..37 * d).map(|i| ((i * 37) % 101) as f64 / 101.0).collect();
+            let b: Vec<f64> = (0..23 * d).map(|i| ((i * 53) % 97) as f64 / 97.0).collect();
+            let lengthscales: Vec<f64> = (0..d).map(|i| 0.1 + 0.15 * i as f64).collect();
+            for kind in [KernelKind::SeArd, KernelKind::Matern52] {
+                let k = Kernel::new(kind, lengthscales.clone(), 1.7);
+                let (sa, sb) = (k.scale_points(&a), k.scale_points(&b));
+                let mut by_isa = Vec::new();
+                for isa in test_variants() {
+                    let mut out = vec![0.0; 37 * 23];
+                    for (j, col) in out.chunks_mut(37).enumerate() {
+                        k.fill_column_isa(isa, &sa, 0..37, sb.point(j), col);
+                    }
+                    for (c, v) in out.iter().enumerate() {
+                        // The same r² (pairwise, in the loop's order) through the standard `exp`.
+                        let (x, y) = (sa.point(c % 37), sb.point(c / 37));
+                        let r2 = x.iter().zip(y).fold(0.0, |r2, (x, y)| r2 + (x - y) * (x - y));
+                        let want = k.k_of_r2(r2);
+                        // exp_fast's 4 ulp (its test) and the roundings of the kernel's factors.
+                        assert!(
+                            (v - want).abs() <= 8.0 * f64::EPSILON * want,
+                            "{}, {kind:?}, d = {d}, entry {c}: {v} vs {want}",
+                            isa.name()
+                        );
+                    }
+                    by_isa.push((isa, out));
+                }
+                if avx2_fma_or_skip("AVX2 vs fused portable kernel matrix, bit for bit") {
+                    let bits = |fused: bool| -> Vec<u64> {
+                        let found = by_isa.iter().find(|r| if fused { r.0.portable_fused() } else { r.0.avx2_fma() });
+                        found.expect("variant").1.iter().map(|v| v.to_bits()).collect()
+                    };
+                    assert_eq!(bits(false), bits(true), "{kind:?}, d = {d}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn gram_from_the_upper_triangle_equals_the_full_matrix() {

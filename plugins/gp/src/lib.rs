@@ -59,8 +59,10 @@
 //! One `value_and_grad` call of `L` paths with `B` features costs `2·L·d·(B + n)`
 //! multiply-adds, `L·B` sine/cosine pairs and `L·n` exponentials. The random-feature part
 //! (all of the sines and cosines, most of the multiply-adds) runs in single precision by
-//! default ([`rff_single`]: fused per path, AVX2 where the build has it, `Ω` laid out chunk by
-//! chunk so that a chunk's frequencies stay in L1); the kernel part in double precision.
+//! default ([`rff_single`]: fused per path, AVX2/FMA where the CPU has it, chosen at run time
+//! and named by [`rff_single::kernel_name`], `Ω` laid out chunk by chunk so that a chunk's
+//! frequencies stay in L1); the kernel part in double precision. The same seed gives the same
+//! bits on every x86-64 CPU with AVX2 and FMA, whatever machine built the binary.
 //! [`PathSet::values`](les_core::PathBatch::values) skips the gradients, and
 //! [`PathBatch::gradients_block`](les_core::PathBatch::gradients_block) the values (sine
 //! only, [`rff_single::SingleFeatures::gradients`]) for one block of [`paths::PATH_BLOCK`]
@@ -82,6 +84,7 @@
 pub mod cholesky;
 pub mod derivative;
 pub mod exact;
+mod isa;
 pub mod kernel;
 pub mod lbfgs;
 pub mod linalg;

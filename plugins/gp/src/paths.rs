@@ -36,10 +36,11 @@ use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
+use crate::isa::Isa;
 use crate::kernel::Kernel;
 use crate::linalg::{cholesky_solve_in_place, gemm_tn};
 use crate::posterior::GpPosterior;
-use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast, sincos, sincos_reduced, sum4};
+use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast_with, sincos_reduced_with, sincos_with, sum4};
 use crate::rff_single::{self, SingleFeatures};
 
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -83,6 +84,8 @@ pub struct PathSet {
     update: DMatrix<f64>,
     /// The feature part in single precision, when chosen by [`PathSet::with_precision`].
     single: Option<SingleFeatures>,
+    /// Variant of the hot loops ([`Isa::detected`]; tests force others).
+    isa: Isa,
 }
 
 impl PathSet {
@@ -131,7 +134,25 @@ impl PathSet {
         let inv_ls: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
         let data = DMatrix::from_fn(n, d, |j, i| x[j * d + i] * inv_ls[i]);
         let amp = (2.0 * kernel.signal_variance / features.n_features().max(1) as f64).sqrt();
-        Self { omega_t: features.omega.transpose(), kernel, inv_ls, features, amp, weights, data, update, single: None }
+        Self {
+            omega_t: features.omega.transpose(),
+            kernel,
+            inv_ls,
+            features,
+            amp,
+            weights,
+            data,
+            update,
+            single: None,
+            isa: Isa::detected(),
+        }
+    }
+
+    /// The same paths evaluated by the variant `isa` of the hot loops (tests compare them).
+    #[cfg(test)]
+    pub(crate) fn with_isa(mut self, isa: Isa) -> Self {
+        self.isa = isa;
+        self
     }
 
     /// Evaluates the random-feature part in `precision` (constructors give `Double`).
@@ -231,10 +252,10 @@ impl PathSet {
                     let g: &mut [f64] = if want_grad { &mut grads[l0 * d..l1 * d] } else { &mut [] };
                     if want_values {
                         let v = &mut values[l0..l1];
-                        single.value_and_grad(first + l0, x, v, g, &mut lanes);
+                        single.evaluate(first + l0, x, v, g, &mut lanes, self.isa);
                         v.iter_mut().for_each(|x| *x *= self.amp);
                     } else {
-                        single.gradients(first + l0, x, g, &mut lanes);
+                        single.evaluate_gradients(first + l0, x, g, &mut lanes, self.isa);
                     }
                     g.iter_mut().for_each(|x| *x *= self.amp);
                 }
@@ -267,6 +288,28 @@ impl PathSet {
     /// kernel, value and gradient of a block while it is in registers. `lanes` is scratch of
     /// `4d` entries (four gradient accumulators per input).
     fn matheron(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        if self.isa.avx2_fma() {
+            // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+            return unsafe { self.matheron_avx2(l, x, grad, lanes) };
+        }
+        if self.isa.portable_fused() {
+            self.matheron_with::<true>(l, x, grad, lanes)
+        } else {
+            self.matheron_with::<false>(l, x, grad, lanes)
+        }
+    }
+
+    /// [`PathSet::matheron_with`] compiled for AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn matheron_avx2(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
+        self.matheron_with::<true>(l, x, grad, lanes)
+    }
+
+    /// [`PathSet::matheron`] with fused multiply-adds in the exponential when `FMA`.
+    #[inline(always)]
+    fn matheron_with<const FMA: bool>(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
         let n = self.n_data();
         let v = &self.update.as_slice()[l * n..(l + 1) * n];
         let lanes = &mut lanes[..4 * x.len()];
@@ -275,15 +318,15 @@ impl PathSet {
         let want_grad = !grad.is_empty();
         let mut start = 0;
         while start + 16 <= n {
-            self.matheron_block::<16>(start, x, v, &mut value, lanes, want_grad);
+            self.matheron_block::<16, FMA>(start, x, v, &mut value, lanes, want_grad);
             start += 16;
         }
         while start + 4 <= n {
-            self.matheron_block::<4>(start, x, v, &mut value, lanes, want_grad);
+            self.matheron_block::<4, FMA>(start, x, v, &mut value, lanes, want_grad);
             start += 4;
         }
         while start < n {
-            self.matheron_block::<1>(start, x, v, &mut value, lanes, want_grad);
+            self.matheron_block::<1, FMA>(start, x, v, &mut value, lanes, want_grad);
             start += 1;
         }
         for (g, lane) in grad.iter_mut().zip(lanes.chunks_exact(4)) {
@@ -294,7 +337,7 @@ impl PathSet {
 
     /// One block of `W` data points of [`PathSet::matheron`].
     #[inline(always)]
-    fn matheron_block<const W: usize>(
+    fn matheron_block<const W: usize, const FMA: bool>(
         &self,
         start: usize,
         x: &[f64],
@@ -309,6 +352,7 @@ impl PathSet {
         squared_distances::<W>(data, n, start, x, &mut r2);
         let v: &[f64; W] = v[start..start + W].try_into().expect("invariant: W points");
         let s2 = self.kernel.signal_variance;
+        let exp_fast = exp_fast_with::<FMA>;
         // `kv = V ⊙ k` (value weights), `gv = V ⊙ g` (gradient weights); branch-free.
         let mut kv = [0.0f64; W];
         let mut gv = [0.0f64; W];
@@ -356,6 +400,45 @@ impl PathSet {
         proj_buf: &mut [f64],
         s_buf: &mut [f64],
     ) {
+        #[cfg(target_arch = "x86_64")]
+        if self.isa.avx2_fma() {
+            // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+            unsafe { self.features_double_avx2(first, xt, values, grads, proj_buf, s_buf) };
+            return;
+        }
+        if self.isa.portable_fused() {
+            self.features_double_with::<true>(first, xt, values, grads, proj_buf, s_buf);
+        } else {
+            self.features_double_with::<false>(first, xt, values, grads, proj_buf, s_buf);
+        }
+    }
+
+    /// [`PathSet::features_double_with`] compiled for AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn features_double_avx2(
+        &self,
+        first: usize,
+        xt: DMatrixView<'_, f64>,
+        values: &mut [f64],
+        grads: &mut [f64],
+        proj_buf: &mut [f64],
+        s_buf: &mut [f64],
+    ) {
+        self.features_double_with::<true>(first, xt, values, grads, proj_buf, s_buf);
+    }
+
+    /// [`PathSet::features_double`] with fused multiply-adds in the sine/cosine when `FMA`.
+    #[inline(always)]
+    fn features_double_with<const FMA: bool>(
+        &self,
+        first: usize,
+        xt: DMatrixView<'_, f64>,
+        values: &mut [f64],
+        grads: &mut [f64],
+        proj_buf: &mut [f64],
+        s_buf: &mut [f64],
+    ) {
         let d = self.kernel.dim();
         let lb = values.len();
         let b = self.features.n_features();
@@ -376,13 +459,13 @@ impl PathSet {
             }
             if big == 0 {
                 for ((p, s), (t, wb)) in pcol.iter_mut().zip(scol.iter_mut()).zip(tau.iter().zip(w)) {
-                    let (sn, cs) = sincos_reduced(*p + t);
+                    let (sn, cs) = sincos_reduced_with::<FMA>(*p + t);
                     *p = wb * cs;
                     *s = wb * sn;
                 }
             } else {
                 for ((p, s), (t, wb)) in pcol.iter_mut().zip(scol.iter_mut()).zip(tau.iter().zip(w)) {
-                    let (sn, cs) = sincos(*p + t);
+                    let (sn, cs) = sincos_with::<FMA>(*p + t);
                     *p = wb * cs;
                     *s = wb * sn;
                 }
@@ -475,7 +558,9 @@ const NALGEBRA_SMALL_DIM: usize = 5;
 
 /// `out ← alpha·aᵀ·b + beta·out` for `out` `d×L_b`, given `aᵀ` (`d×k`, contiguous), `a`
 /// (`k×d`) and `b` (`k×L_b`, column-major). For `d > 5` a GEMM on `aᵀ`; for small `d` (where nalgebra would run `k` axpys of
-/// length `d` per column) `d·L_b` long dot products of columns of `a` and `b`.
+/// length `d` per column) `d·L_b` long dot products of columns of `a` and `b`. Inlined into
+/// the AVX2 variant of [`PathSet::features_double`] too.
+#[inline(always)]
 fn product_tn(
     out: &mut DMatrixViewMut<'_, f64>,
     alpha: f64,
@@ -520,4 +605,131 @@ fn normal_matrix(rows: usize, cols: usize, std: f64, rng: &mut StreamRng) -> DMa
             std * z
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use les_core::registry::BuildContext;
+    use les_core::{Dataset, Params, Surrogate, stream_rng};
+    use serde_json::json;
+
+    use super::*;
+    use crate::ExactGp;
+    use crate::isa::{avx2_fma_or_skip, test_variants};
+
+    /// 60 posterior paths of a fixed-hyperparameter GP on `n` points in dimension `d`, and one
+    /// point per path (deterministic).
+    fn paths(kind: KernelKind, d: usize, n: usize, precision: PathPrecision) -> (PathSet, Vec<f64>) {
+        let unit = |k: usize| ((k * 7919 + 13) % 1009) as f64 / 1009.0;
+        let x: Vec<f64> = (0..n * d).map(unit).collect();
+        let y =
+            x.chunks(d).map(|p| p.iter().enumerate().map(|(i, v)| ((i + 1) as f64 * 3.0 * v).sin()).sum()).collect();
+        let data = Dataset::from_rows(d, x, y);
+        let kernel = if kind == KernelKind::SeArd { "se_ard" } else { "matern52" };
+        let params = json!({
+            "kernel": kernel,
+            "hyperparameters": { "fixed": { "lengthscales": [0.3], "signal_variance": 1.3 } },
+            "features": 200,
+        });
+        let ctx = BuildContext { dim: d, ..Default::default() };
+        let (mut gp, _) = ExactGp::from_params(&Params::new(params, "surrogate.params"), &ctx).expect("params");
+        gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit");
+        let set = gp.sample_path_set(60, &mut stream_rng(2, "paths", 0)).expect("paths").with_precision(precision);
+        let xs = (0..60 * d).map(|k| unit(k + 5000)).collect();
+        (set, xs)
+    }
+
+    /// Values and gradients of every path, and the gradients of `gradients_block` (the
+    /// descent's call), with the hot loops of `isa`.
+    fn evaluate(set: &PathSet, isa: Isa, xs: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let set = set.clone().with_isa(isa);
+        let (l, d) = (set.n_paths(), set.dim());
+        let (mut v, mut g, mut g_only) = (vec![0.0; l], vec![0.0; l * d], vec![0.0; l * d]);
+        set.value_and_grad(xs, &mut v, &mut g);
+        for (k, (x, g)) in xs.chunks(PATH_BLOCK * d).zip(g_only.chunks_mut(PATH_BLOCK * d)).enumerate() {
+            set.gradients_block(k * PATH_BLOCK, x, g);
+        }
+        (v, g, g_only)
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// `(d, n)`: d = 5 takes the small-d dot products of the double-precision gradient, d = 7
+    /// the GEMM; n = 41 the Matheron part's blocks of 16 and 4 points and its scalar tail.
+    const SHAPES: [(usize, usize); 2] = [(5, 41), (7, 41)];
+    const KINDS: [KernelKind; 2] = [KernelKind::SeArd, KernelKind::Matern52];
+
+    #[test]
+    fn the_avx2_variant_has_the_bits_of_the_fused_portable_source() {
+        if !avx2_fma_or_skip("the_avx2_variant_has_the_bits_of_the_fused_portable_source") {
+            return;
+        }
+        for kind in KINDS {
+            for (d, n) in SHAPES {
+                for precision in [PathPrecision::Single, PathPrecision::Double] {
+                    let (set, xs) = paths(kind, d, n, precision);
+                    let avx2 = evaluate(&set, Isa::detected(), &xs);
+                    let fused = evaluate(&set, Isa::PORTABLE_FUSED, &xs);
+                    let what = format!("{kind:?}, d = {d}, {precision:?}");
+                    assert_eq!(bits(&avx2.0), bits(&fused.0), "values, {what}");
+                    assert_eq!(bits(&avx2.1), bits(&fused.1), "gradients, {what}");
+                    assert_eq!(bits(&avx2.2), bits(&fused.2), "gradients only, {what}");
+                    // Not trivially so: the separate multiply-adds of the portable variant differ.
+                    let portable = evaluate(&set, Isa::PORTABLE, &xs);
+                    assert_ne!(bits(&avx2.1), bits(&portable.1), "AVX2 and portable gradients, {what}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_variant_agrees_with_the_others_to_rounding_in_double_precision() {
+        // First-order bound on the difference of two variants of the same sums: per term a few
+        // ulp (sine/cosine below 1e-15, exp_fast 4 ulp, their tests), and each of the B + n
+        // partial sums may round differently. Magnitudes: |cos|, |sin| ≤ 1, k ≤ σ_f² and
+        // g ≤ (5/3)σ_f² (Matérn; g = k for SE).
+        let eps = f64::EPSILON;
+        for kind in KINDS {
+            for (d, n) in SHAPES {
+                let (set, xs) = paths(kind, d, n, PathPrecision::Double);
+                let variants: Vec<_> = test_variants().into_iter().map(|isa| (isa, evaluate(&set, isa, &xs))).collect();
+                let b = set.features.n_features();
+                let s2 = set.kernel.signal_variance;
+                let data = set.data.as_slice();
+                for p in 0..set.n_paths() {
+                    let w = &set.weights.as_slice()[p * b..(p + 1) * b];
+                    let v = &set.update.as_slice()[p * n..(p + 1) * n];
+                    let factor = 4.0 * (b + n + 16) as f64 * eps;
+                    let vb = factor
+                        * (set.amp * w.iter().map(|x| x.abs()).sum::<f64>()
+                            + s2 * v.iter().map(|x| x.abs()).sum::<f64>());
+                    let gb: Vec<f64> = (0..d)
+                        .map(|i| {
+                            let xi = xs[p * d + i] * set.inv_ls[i];
+                            let feature: f64 = (0..b).map(|k| (w[k] * set.features.omega[(k, i)]).abs()).sum();
+                            let kernel: f64 = (0..n).map(|j| (v[j] * (data[i * n + j] - xi)).abs()).sum();
+                            factor * (set.amp * feature + 5.0 / 3.0 * s2 * kernel) * set.inv_ls[i]
+                        })
+                        .collect();
+                    for (isa_a, a) in &variants {
+                        for (isa_b, e) in &variants {
+                            let what = format!("{kind:?}, d = {d}, path {p}: {} vs {}", isa_a.name(), isa_b.name());
+                            assert!(
+                                (a.0[p] - e.0[p]).abs() <= vb,
+                                "{what}: value {} vs {} (bound {vb})",
+                                a.0[p],
+                                e.0[p]
+                            );
+                            for (i, bound) in gb.iter().enumerate() {
+                                let (x, y) = (a.1[p * d + i], e.1[p * d + i]);
+                                assert!((x - y).abs() <= *bound, "{what}, input {i}: {x} vs {y} (bound {bound})");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -13,8 +13,16 @@
 //! The cosines are evaluated with [`sincos`], a branch-free, vectorizable sine/cosine pair
 //! (Cody–Waite reduction and the fdlibm kernel polynomials, a few ulp accurate for
 //! `|x| < 1e5`, falling back to the standard library beyond).
+//!
+//! [`exp_fast`], [`sincos`] and [`sincos_reduced`] are the portable variants (a separate
+//! multiply and add at each step: the same bits on every machine, fast without FMA). The
+//! crate's own loops over them (kernel matrices, sample paths, [`RandomFeatures::features`])
+//! run the fused variants (`mul_add`) in functions compiled for AVX2/FMA where the CPU has
+//! them, chosen at run time (see `isa.rs`).
 
 use les_core::{KernelKind, StreamRng};
+
+use crate::isa::Isa;
 use nalgebra::DMatrix;
 use rand_distr::{ChiSquared, Distribution, StandardNormal, Uniform};
 
@@ -72,12 +80,54 @@ impl RandomFeatures {
         let xt = DMatrix::from_fn(d, m, |i, j| xs[j * d + i] / lengthscales[i]);
         let mut phi = &self.omega * xt;
         let amp = (2.0 * signal_variance / self.n_features() as f64).sqrt();
-        for mut col in phi.column_iter_mut() {
-            for (v, t) in col.iter_mut().zip(&self.tau) {
-                *v = amp * sincos(*v + t).1;
+        scaled_cosines(Isa::detected(), phi.as_mut_slice(), &self.tau, amp);
+        phi
+    }
+}
+
+/// `v ← amp · cos(v + τ_b)` for every column of `phi` (`B` entries each, one per `τ_b`), in
+/// the variant `isa`.
+pub(crate) fn scaled_cosines(isa: Isa, phi: &mut [f64], tau: &[f64], amp: f64) {
+    #[cfg(target_arch = "x86_64")]
+    if isa.avx2_fma() {
+        // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+        unsafe { scaled_cosines_avx2(phi, tau, amp) };
+        return;
+    }
+    if isa.portable_fused() {
+        scaled_cosines_with::<true>(phi, tau, amp);
+    } else {
+        scaled_cosines_with::<false>(phi, tau, amp);
+    }
+}
+
+/// [`scaled_cosines_with`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scaled_cosines_avx2(phi: &mut [f64], tau: &[f64], amp: f64) {
+    scaled_cosines_with::<true>(phi, tau, amp);
+}
+
+/// A column at a time: the branch-free kernel where every phase is in its range (so the loop
+/// vectorizes without calling the standard library's `cos` for every entry, which LLVM would
+/// otherwise do to select between the two), [`sincos_with`] elsewhere.
+#[inline(always)]
+fn scaled_cosines_with<const FMA: bool>(phi: &mut [f64], tau: &[f64], amp: f64) {
+    for col in phi.chunks_exact_mut(tau.len().max(1)) {
+        let mut big = 0u64;
+        for (v, t) in col.iter().zip(tau) {
+            let x = v + t;
+            big |= u64::from(x.abs() > SINCOS_FAST_LIMIT || x.is_nan());
+        }
+        if big == 0 {
+            for (v, t) in col.iter_mut().zip(tau) {
+                *v = amp * sincos_reduced_with::<FMA>(*v + t).1;
+            }
+        } else {
+            for (v, t) in col.iter_mut().zip(tau) {
+                *v = amp * sincos_with::<FMA>(*v + t).1;
             }
         }
-        phi
     }
 }
 
@@ -113,20 +163,27 @@ mod consts {
 }
 use consts::*;
 
-/// `a·b + c`, fused (one rounding) where the build targets a CPU with FMA instructions — the
-/// `.cargo/config.toml` builds for the compiling machine — and two roundings elsewhere, so a
-/// portable build does not fall back to the slow software `fma`. Within one build the result
-/// is fixed, whatever the thread count.
+/// `a·b + c`: fused (`mul_add`, one rounding) when `FMA`, two roundings otherwise. The choice
+/// is the caller's type parameter, never the build's target: `FMA = true` runs only in
+/// functions compiled with `#[target_feature(enable = "avx2,fma")]` (where `mul_add` is one
+/// `vfmadd`; elsewhere it would be a slow, though exact, software `fma` call) and in tests.
 #[inline(always)]
-fn madd(a: f64, b: f64, c: f64) -> f64 {
-    if cfg!(target_feature = "fma") { a.mul_add(b, c) } else { a * b + c }
+pub(crate) fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// `e^x` for `x ≤ 709`: branch-free so that loops over it vectorize (Cody–Waite reduction by
 /// `ln 2`, degree-13 Taylor polynomial on `|r| ≤ ln2/2`, about 1 ulp). Arguments below −708
-/// are clamped (the result is then ≈ 3e-308 instead of a smaller number or 0).
+/// are clamped (the result is then ≈ 3e-308 instead of a smaller number or 0). The portable
+/// variant (see the module docs).
 #[inline(always)]
 pub fn exp_fast(x: f64) -> f64 {
+    exp_fast_with::<false>(x)
+}
+
+/// [`exp_fast`] with the polynomial's multiply-adds fused when `FMA` (see [`madd`]).
+#[inline(always)]
+pub(crate) fn exp_fast_with<const FMA: bool>(x: f64) -> f64 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
     let x = x.clamp(-708.0, 709.0);
     let t = x * LOG2_E + ROUND_MAGIC;
@@ -148,7 +205,7 @@ pub fn exp_fast(x: f64) -> f64 {
         1.0,
         1.0,
     ] {
-        p = madd(p, r, c);
+        p = madd::<FMA>(p, r, c);
     }
     // 2^k from the low bits of t (= 2^51 + k); k + 1023 ∈ [2, 2046] after the clamp.
     let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
@@ -176,27 +233,41 @@ pub fn sum4(v: &[f64]) -> f64 {
 }
 
 /// `(sin x, cos x)`: branch-free for `|x| ≤ SINCOS_FAST_LIMIT` so that loops over it
-/// vectorize; the standard library beyond.
+/// vectorize; the standard library beyond. The portable variant (see the module docs).
 #[inline(always)]
 pub fn sincos(x: f64) -> (f64, f64) {
+    sincos_with::<false>(x)
+}
+
+/// [`sincos`] with fused multiply-adds when `FMA` (see [`madd`]).
+#[inline(always)]
+pub(crate) fn sincos_with<const FMA: bool>(x: f64) -> (f64, f64) {
     if x.abs() > SINCOS_FAST_LIMIT || x.is_nan() {
         return x.sin_cos();
     }
-    sincos_reduced(x)
+    sincos_reduced_with::<FMA>(x)
 }
 
-/// The branch-free kernel of [`sincos`]; callers guarantee `|x| ≤ SINCOS_FAST_LIMIT`.
+/// The branch-free kernel of [`sincos`]; callers guarantee `|x| ≤ SINCOS_FAST_LIMIT`. The
+/// portable variant (see the module docs).
 #[inline(always)]
 pub fn sincos_reduced(x: f64) -> (f64, f64) {
+    sincos_reduced_with::<false>(x)
+}
+
+/// [`sincos_reduced`] with fused multiply-adds when `FMA` (see [`madd`]).
+#[inline(always)]
+pub(crate) fn sincos_reduced_with<const FMA: bool>(x: f64) -> (f64, f64) {
+    let m = madd::<FMA>;
     let t = x * FRAC_2_PI + ROUND_MAGIC;
     let q = t - ROUND_MAGIC;
     let quadrant = t.to_bits(); // low bits = q mod 4 (2^51 ≡ 0 mod 4)
-    let r = madd(-q, PIO2_2T, madd(-q, PIO2_2, madd(-q, PIO2_1, x)));
+    let r = m(-q, PIO2_2T, m(-q, PIO2_2, m(-q, PIO2_1, x)));
     let z = r * r;
-    let ps = madd(madd(madd(madd(madd(S6, z, S5), z, S4), z, S3), z, S2), z, S1);
-    let sr = madd(r * z, ps, r);
-    let pc = madd(madd(madd(madd(madd(C6, z, C5), z, C4), z, C3), z, C2), z, C1);
-    let cr = madd(z * z, pc, madd(-0.5, z, 1.0));
+    let ps = m(m(m(m(m(S6, z, S5), z, S4), z, S3), z, S2), z, S1);
+    let sr = m(r * z, ps, r);
+    let pc = m(m(m(m(m(C6, z, C5), z, C4), z, C3), z, C2), z, C1);
+    let cr = m(z * z, pc, m(-0.5, z, 1.0));
     // Quadrant k: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s).
     let swap = 0u64.wrapping_sub(quadrant & 1);
     let (sb, cb) = (sr.to_bits(), cr.to_bits());
@@ -210,33 +281,70 @@ pub fn sincos_reduced(x: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::isa::{avx2_fma_or_skip, test_variants};
+
+    type SinCos = fn(f64) -> (f64, f64);
+
+    /// The portable variant and the fused one (what the AVX2/FMA loops compute).
+    const SINCOS: [(&str, SinCos); 2] = [("portable", sincos_with::<false>), ("fused", sincos_with::<true>)];
 
     #[test]
     fn sincos_matches_std() {
-        let mut worst: f64 = 0.0;
-        let mut x = -2000.0;
-        while x < 2000.0 {
-            let (s, c) = sincos(x);
-            worst = worst.max((s - x.sin()).abs()).max((c - x.cos()).abs());
-            x += 0.0137;
+        for (name, sincos) in SINCOS {
+            let mut worst: f64 = 0.0;
+            let mut x = -2000.0;
+            while x < 2000.0 {
+                let (s, c) = sincos(x);
+                worst = worst.max((s - x.sin()).abs()).max((c - x.cos()).abs());
+                x += 0.0137;
+            }
+            assert!(worst < 1e-15, "{name}: worst error {worst}");
+            for x in [0.0, -0.0, 1e-300, std::f64::consts::FRAC_PI_4, 3e4, -9.9e4, 2e5, -7e8] {
+                let (s, c) = sincos(x);
+                assert!((s - x.sin()).abs() < 1e-14 && (c - x.cos()).abs() < 1e-14, "{name}: x = {x}");
+            }
         }
-        assert!(worst < 1e-15, "worst error {worst}");
-        for x in [0.0, -0.0, 1e-300, std::f64::consts::FRAC_PI_4, 3e4, -9.9e4, 2e5, -7e8] {
-            let (s, c) = sincos(x);
-            assert!((s - x.sin()).abs() < 1e-14 && (c - x.cos()).abs() < 1e-14, "x = {x}");
-        }
+        assert_eq!(sincos(1.3).0.to_bits(), sincos_with::<false>(1.3).0.to_bits(), "the public one is portable");
     }
 
     #[test]
     fn exp_fast_matches_std() {
-        let mut x = -700.0;
-        while x < 700.0 {
-            let (a, b) = (exp_fast(x), x.exp());
-            assert!((a - b).abs() <= 4.0 * f64::EPSILON * b, "x = {x}: {a} vs {b}");
-            x += 0.0731;
+        for (name, exp) in [("portable", exp_fast_with::<false> as fn(f64) -> f64), ("fused", exp_fast_with::<true>)] {
+            let mut x = -700.0;
+            while x < 700.0 {
+                let (a, b) = (exp(x), x.exp());
+                assert!((a - b).abs() <= 4.0 * f64::EPSILON * b, "{name}: x = {x}: {a} vs {b}");
+                x += 0.0731;
+            }
+            assert_eq!(exp(0.0), 1.0, "{name}");
+            assert!(exp(-1e6) < 1e-307, "{name}");
         }
-        assert_eq!(exp_fast(0.0), 1.0);
-        assert!(exp_fast(-1e6) < 1e-307);
+    }
+
+    #[test]
+    fn feature_cosines_of_every_variant() {
+        // B = 37 features, 5 columns; phases up to ±3e5 in column 2, past SINCOS_FAST_LIMIT for
+        // some (the other columns take the branch-free kernel throughout).
+        let tau: Vec<f64> = (0..37).map(|b| 0.17 * b as f64).collect();
+        let scale = |k: usize| if k / 37 == 2 && k % 11 == 0 { 6e5 } else { 60.0 };
+        let phases: Vec<f64> = (0..5 * 37).map(|k| ((k * 7919) % 1000) as f64 / 1000.0 * scale(k) - 0.5).collect();
+        let amp = 0.7;
+        let mut by_isa = Vec::new();
+        for isa in test_variants() {
+            let mut phi = phases.clone();
+            scaled_cosines(isa, &mut phi, &tau, amp);
+            for (k, v) in phi.iter().enumerate() {
+                let want = amp * (phases[k] + tau[k % 37]).cos();
+                assert!((v - want).abs() < 1e-14, "{}: entry {k}: {v} vs {want}", isa.name());
+            }
+            by_isa.push((isa, phi));
+        }
+        if avx2_fma_or_skip("AVX2 vs fused portable feature cosines, bit for bit") {
+            let bits = |isa: &dyn Fn(crate::isa::Isa) -> bool| -> Vec<u64> {
+                by_isa.iter().find(|r| isa(r.0)).expect("variant").1.iter().map(|v| v.to_bits()).collect()
+            };
+            assert_eq!(bits(&|i| i.avx2_fma()), bits(&|i| i.portable_fused()));
+        }
     }
 
     #[test]

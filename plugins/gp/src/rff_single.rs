@@ -21,6 +21,20 @@
 //! polynomial of degree 9, the sign folded into the weight. No cosine polynomial, no quadrant
 //! swap, no value sum: about half the multiply-adds of the sine/cosine pair, and 0.65 against
 //! 1.0 µs per path at `d = 5` (1.45 against 1.8 µs at `d = 20`) on the development machine.
+//!
+//! # Kernels
+//! Two implementations of the same arithmetic, chosen at run time ([`kernel_name`] says which
+//! runs): AVX2/FMA intrinsics (`avx2`, functions with `#[target_feature(enable = "avx2,fma")]`)
+//! where `is_x86_feature_detected!` finds both features, and portable Rust
+//! ([`SingleFeatures::accumulate_portable`]) elsewhere. The build's target does not matter: the
+//! workspace builds for baseline x86-64, and the AVX2 kernel gives the same bits on every CPU
+//! that has AVX2 and FMA, whatever machine compiled it. The portable source is generic over
+//! fused multiply-adds: with them it gives the AVX2 kernel's bits (the same operations in the
+//! same order; tested), and the portable kernel that runs on CPUs without FMA takes a separate
+//! multiply and add instead (a software `fma` would be exact but very slow), so its results
+//! differ in the last bits, within the rounding bounds of the tests.
+
+use crate::isa::Isa;
 
 /// Features per chunk of the fused kernel (eight AVX2 registers of `f32`: eight independent
 /// multiply-add chains for the phases); `B` is padded to a multiple of it with zero weights and
@@ -30,22 +44,41 @@ pub const CHUNK: usize = 64;
 /// Accumulator lanes of the sums (one AVX2 register of `f32`).
 pub const LANES: usize = 8;
 
-/// Phases beyond this magnitude take the double-precision sine and cosine: the three-part
-/// reduction below is exact for quadrant numbers below 2¹⁶ (|θ| < 1.0e5), and the phase
-/// itself carries an error of `|θ|·2⁻²⁴` anyway.
+/// Phases beyond this magnitude take the double-precision sine and cosine: the reductions
+/// below are accurate up to it (quadrant numbers below 2¹⁴, see `PIO2_2` and `PI_2`), and
+/// the phase itself carries an error of `|θ|·2⁻²⁴` anyway.
 pub const SINCOS_F32_FAST_LIMIT: f32 = 16_384.0;
 
+/// `a·b + c`: fused (`mul_add`) when `FMA`, two roundings otherwise. The portable kernel runs
+/// with `FMA = false`; `FMA = true` (a software `fma` outside an FMA context) is for the tests
+/// that compare the portable source with the AVX2 kernel bit for bit.
 #[inline(always)]
-fn madd(a: f32, b: f32, c: f32) -> f32 {
-    if cfg!(target_feature = "fma") { a.mul_add(b, c) } else { a * b + c }
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// Which kernel [`SingleFeatures::value_and_grad`] and [`SingleFeatures::gradients`] run on
+/// this CPU: `"avx2-fma"` (the CPU has AVX2 and FMA, detected once at run time) or
+/// `"portable"`. Nothing else (no environment variable, not the build's target) changes it.
+pub fn kernel_name() -> &'static str {
+    Isa::detected().name()
 }
 
 /// `1.5·2²³`: adding it rounds to an integer, kept in the low mantissa bits.
 const ROUND_MAGIC: f32 = 12_582_912.0;
-/// π/2 = PIO2_1 + PIO2_2 + PIO2_3; PIO2_1 has 8 significant bits, so `q·PIO2_1` is exact.
+/// π/2 = PIO2_1 + PIO2_2 + PIO2_3 (the AVX2 kernel's split); PIO2_1 has 8 significant bits, so
+/// `q·PIO2_1` is exact. With fused multiply-adds the other products need not be exact.
 const PIO2_1: f32 = 1.570_312_5;
+/// 11 significant bits: `q·PIO2_2` would not be exact for `q ≥ 2¹³` (|θ| ≳ 12868) without a
+/// fused multiply-add (an error up to 2.6e-7 there), so the separate multiply-add of the
+/// portable kernel takes [`PIO2_2_SEPARATE`] and [`PIO2_3_SEPARATE`] instead.
 const PIO2_2: f32 = 4.837_513e-4;
 const PIO2_3: f32 = 7.549_79e-8;
+/// π/2 = PIO2_1 + PIO2_2_SEPARATE + PIO2_3_SEPARATE to 5e-15, with 9 significant bits in
+/// PIO2_2_SEPARATE (`507·2⁻²⁰`): both `q·PIO2_1` and `q·PIO2_2_SEPARATE` are exact for
+/// `q < 2¹⁵`, so only the last, small product rounds.
+const PIO2_2_SEPARATE: f32 = 4.835_128_8e-4;
+const PIO2_3_SEPARATE: f32 = 3.139_164_7e-7;
 /// Cephes `sinf` on |r| ≤ π/4: `sin r ≈ r + r³(S1 + S2 r² + S3 r⁴)`.
 const S1: f32 = -1.666_665_5e-1;
 const S2: f32 = 8.332_161e-3;
@@ -62,6 +95,7 @@ const PI_FMA_2: f32 = -8.742_278e-8;
 /// π = PI_1 + PI_2 + PI_3 without a fused multiply-add; PI_1 has 8 significant bits, so
 /// `q·PI_1` is exact.
 const PI_1: f32 = 3.140_625;
+/// 11 significant bits: `q·PI_2` is exact for `q < 2¹³` (|θ| < 25735, past the fast limit).
 const PI_2: f32 = 9.675_026e-4;
 const PI_3: f32 = 1.509_958e-7;
 /// Minimax odd polynomial of degree 9 for sine on |r| ≤ π/2 (absolute error 4.6e-9 with
@@ -74,25 +108,30 @@ const SIN_4: f32 = 2.600_054_6e-6;
 
 /// `x − q·π` for an integer-valued `q` (see [`PI_FMA_1`] and [`PI_1`]).
 #[inline(always)]
-fn reduce_by_pi(x: f32, q: f32) -> f32 {
-    if cfg!(target_feature = "fma") {
-        madd(-q, PI_FMA_2, madd(-q, PI_FMA_1, x))
-    } else {
-        madd(-q, PI_3, madd(-q, PI_2, madd(-q, PI_1, x)))
-    }
+fn reduce_by_pi<const FMA: bool>(x: f32, q: f32) -> f32 {
+    let m = madd::<FMA>;
+    if FMA { m(-q, PI_FMA_2, m(-q, PI_FMA_1, x)) } else { m(-q, PI_3, m(-q, PI_2, m(-q, PI_1, x))) }
 }
 
 /// `sin x` in single precision for `|x| ≤ SINCOS_F32_FAST_LIMIT`, the kernel of the
 /// gradient-only evaluation ([`SingleFeatures::gradients`]): reduction by π (`x = qπ + r`,
 /// `|r| ≤ π/2`, `sin x = (−1)^q sin r`), so one polynomial serves every `x` and no quadrant
-/// selects between sine and cosine. Absolute error below 1.7e-7 on that range (tested).
+/// selects between sine and cosine. Absolute error below 1.7e-7 on that range (tested). The
+/// portable kernel's arithmetic (separate multiply and add).
 #[inline(always)]
 pub fn sin_f32(x: f32) -> f32 {
-    let t = madd(x, std::f32::consts::FRAC_1_PI, ROUND_MAGIC);
+    sin_f32_with::<false>(x)
+}
+
+/// [`sin_f32`], with fused multiply-adds when `FMA` (then the AVX2 `weighted_sin`'s bits).
+#[inline(always)]
+fn sin_f32_with<const FMA: bool>(x: f32) -> f32 {
+    let m = madd::<FMA>;
+    let t = m(x, std::f32::consts::FRAC_1_PI, ROUND_MAGIC);
     let q = t - ROUND_MAGIC;
-    let r = reduce_by_pi(x, q);
+    let r = reduce_by_pi::<FMA>(x, q);
     let z = r * r;
-    let sr = madd(r * z, madd(madd(madd(SIN_4, z, SIN_3), z, SIN_2), z, SIN_1), r);
+    let sr = m(r * z, m(m(m(SIN_4, z, SIN_3), z, SIN_2), z, SIN_1), r);
     // Bit 0 of q (2^22 is even) into the sign bit.
     f32::from_bits(sr.to_bits() ^ (t.to_bits() << 31))
 }
@@ -100,16 +139,25 @@ pub fn sin_f32(x: f32) -> f32 {
 /// `(sin x, cos x)` in single precision for `|x| ≤ SINCOS_F32_FAST_LIMIT`, branch-free so
 /// that loops over it vectorize: Cody–Waite reduction by π/2 in three parts (the first two
 /// with few enough significant bits that `q·part` is exact) and the Cephes `sinf`/`cosf`
-/// polynomials on `|r| ≤ π/4`. Absolute error below 1.2e-7 on that range (tested).
+/// polynomials on `|r| ≤ π/4`. Absolute error below 1.2e-7 on that range (tested). The
+/// portable kernel's arithmetic (separate multiply and add).
 #[inline(always)]
 pub fn sincos_f32(x: f32) -> (f32, f32) {
-    let t = x * std::f32::consts::FRAC_2_PI + ROUND_MAGIC;
+    sincos_f32_with::<false>(x)
+}
+
+/// [`sincos_f32`], with fused multiply-adds when `FMA` (then the AVX2 `sincos`'s bits).
+#[inline(always)]
+fn sincos_f32_with<const FMA: bool>(x: f32) -> (f32, f32) {
+    let m = madd::<FMA>;
+    let t = m(x, std::f32::consts::FRAC_2_PI, ROUND_MAGIC);
     let q = t - ROUND_MAGIC;
     let quadrant = t.to_bits(); // low bits = q mod 4 (2^22 ≡ 0 mod 4)
-    let r = madd(-q, PIO2_3, madd(-q, PIO2_2, madd(-q, PIO2_1, x)));
+    let (pio2_2, pio2_3) = if FMA { (PIO2_2, PIO2_3) } else { (PIO2_2_SEPARATE, PIO2_3_SEPARATE) };
+    let r = m(-q, pio2_3, m(-q, pio2_2, m(-q, PIO2_1, x)));
     let z = r * r;
-    let sr = madd(r * z, madd(madd(S3, z, S2), z, S1), r);
-    let cr = madd(z * z, madd(madd(C3, z, C2), z, C1), madd(-0.5, z, 1.0));
+    let sr = m(r * z, m(m(S3, z, S2), z, S1), r);
+    let cr = m(z * z, m(m(C3, z, C2), z, C1), m(-0.5, z, 1.0));
     // Quadrant k: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s).
     let swap = 0u32.wrapping_sub(quadrant & 1);
     let (sb, cb) = (sr.to_bits(), cr.to_bits());
@@ -242,7 +290,7 @@ impl SingleFeatures {
         grads: &mut [f64],
         scratch: &mut [f32],
     ) {
-        self.evaluate(first, x_scaled, values, grads, scratch, false);
+        self.evaluate(first, x_scaled, values, grads, scratch, Isa::detected());
     }
 
     /// The gradients alone, `grads[k·d ..] ← −Σ_b W_{b,l} sin θ_b Ω_b` for the paths `first ..`
@@ -250,17 +298,17 @@ impl SingleFeatures {
     /// step. Sine only, so no cosine polynomial, no quadrant swap and no value sum; the
     /// arithmetic differs from [`SingleFeatures::value_and_grad`]'s gradient by rounding only.
     pub fn gradients(&self, first: usize, x_scaled: &[f64], grads: &mut [f64], scratch: &mut [f32]) {
-        self.evaluate_gradients(first, x_scaled, grads, scratch, false);
+        self.evaluate_gradients(first, x_scaled, grads, scratch, Isa::detected());
     }
 
-    /// [`SingleFeatures::gradients`], with the portable kernel when `portable`.
-    fn evaluate_gradients(
+    /// [`SingleFeatures::gradients`] with the kernel of `isa` (tests compare them).
+    pub(crate) fn evaluate_gradients(
         &self,
         first: usize,
         x_scaled: &[f64],
         grads: &mut [f64],
         scratch: &mut [f32],
-        portable: bool,
+        isa: Isa,
     ) {
         let d = self.dim;
         let g = grads.len() / d.max(1);
@@ -271,30 +319,21 @@ impl SingleFeatures {
             *o = *v as f32;
         }
         grad_lanes.fill(0.0);
-        if portable || !cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
-            self.accumulate_gradients_portable(first, x, grad_lanes);
-        } else {
-            #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
-            // SAFETY: the build enables AVX2 and FMA for every function (checked by the `cfg`).
-            unsafe {
-                avx2::accumulate_gradients(self, first, x, grad_lanes)
-            };
-        }
+        self.accumulate_gradients(isa, first, x, grad_lanes);
         for (gr, lanes) in grads.iter_mut().zip(grad_lanes.chunks_exact(LANES)) {
             *gr = -sum_lanes(lanes);
         }
     }
 
-    /// [`SingleFeatures::value_and_grad`], with the portable kernel when `portable` (so tests
-    /// can check both on an AVX2 machine).
-    fn evaluate(
+    /// [`SingleFeatures::value_and_grad`] with the kernel of `isa` (tests compare them).
+    pub(crate) fn evaluate(
         &self,
         first: usize,
         x_scaled: &[f64],
         values: &mut [f64],
         grads: &mut [f64],
         scratch: &mut [f32],
-        portable: bool,
+        isa: Isa,
     ) {
         let d = self.dim;
         let g = values.len();
@@ -308,15 +347,7 @@ impl SingleFeatures {
         value_lanes.fill(0.0);
         grad_lanes.fill(0.0);
         let want_grad = !grads.is_empty();
-        if portable || !cfg!(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma")) {
-            self.accumulate_portable(first, x, value_lanes, grad_lanes, want_grad);
-        } else {
-            #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
-            // SAFETY: the build enables AVX2 and FMA for every function (checked by the `cfg`).
-            unsafe {
-                avx2::accumulate(self, first, x, value_lanes, grad_lanes, want_grad)
-            };
-        }
+        self.accumulate(isa, first, x, value_lanes, grad_lanes, want_grad);
         for (v, lanes) in values.iter_mut().zip(value_lanes.chunks_exact(LANES)) {
             *v = sum_lanes(lanes);
         }
@@ -349,21 +380,60 @@ impl SingleFeatures {
     /// Phases `θ = Ω x̃ + τ` of the chunk from feature `start` for one path at `xk` (`d`), in
     /// the portable kernels (the AVX2 ones have their own, same order of operations).
     #[inline(always)]
-    fn phases(&self, start: usize, xk: &[f32]) -> [f32; CHUNK] {
+    fn phases<const FMA: bool>(&self, start: usize, xk: &[f32]) -> [f32; CHUNK] {
         let mut theta: [f32; CHUNK] = self.tau[start..start + CHUNK].try_into().expect("invariant: CHUNK lanes");
         for (i, xi) in xk.iter().enumerate() {
             let om = self.omega_chunk(i, start);
             for b in 0..CHUNK {
-                theta[b] = madd(om[b], *xi, theta[b]);
+                theta[b] = madd::<FMA>(om[b], *xi, theta[b]);
             }
         }
         theta
     }
 
+    /// [`SingleFeatures::accumulate_portable`] or the AVX2 kernel, as `isa` says.
+    fn accumulate(
+        &self,
+        isa: Isa,
+        first: usize,
+        x: &[f32],
+        value_lanes: &mut [f32],
+        grad_lanes: &mut [f32],
+        want_grad: bool,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if isa.avx2_fma() {
+            // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+            unsafe { avx2::accumulate(self, first, x, value_lanes, grad_lanes, want_grad) };
+            return;
+        }
+        if isa.portable_fused() {
+            self.accumulate_portable_with::<true>(first, x, value_lanes, grad_lanes, want_grad);
+        } else {
+            self.accumulate_portable_with::<false>(first, x, value_lanes, grad_lanes, want_grad);
+        }
+    }
+
+    /// [`SingleFeatures::accumulate_gradients_portable`] or the AVX2 kernel, as `isa` says.
+    fn accumulate_gradients(&self, isa: Isa, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if isa.avx2_fma() {
+            // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+            unsafe { avx2::accumulate_gradients(self, first, x, grad_lanes) };
+            return;
+        }
+        if isa.portable_fused() {
+            self.accumulate_gradients_portable_with::<true>(first, x, grad_lanes);
+        } else {
+            self.accumulate_gradients_portable_with::<false>(first, x, grad_lanes);
+        }
+    }
+
     /// The kernel in plain Rust that LLVM vectorizes: for the `g = x.len() / d` paths from
     /// `first`, adds `W cos θ` to `value_lanes[k·LANES ..]` and `W sin θ Ω_i` to
-    /// `grad_lanes[(k·d + i)·LANES ..]`. The reference for the AVX2 version, and the one used
-    /// where AVX2 is not available.
+    /// `grad_lanes[(k·d + i)·LANES ..]`, chunk by chunk. What CPUs without AVX2 or FMA run
+    /// (separate multiply and add); the same source with fused multiply-adds gives the AVX2
+    /// kernel's bits.
     pub fn accumulate_portable(
         &self,
         first: usize,
@@ -372,38 +442,57 @@ impl SingleFeatures {
         grad_lanes: &mut [f32],
         want_grad: bool,
     ) {
+        self.accumulate_portable_with::<false>(first, x, value_lanes, grad_lanes, want_grad);
+    }
+
+    #[inline(always)]
+    fn accumulate_portable_with<const FMA: bool>(
+        &self,
+        first: usize,
+        x: &[f32],
+        value_lanes: &mut [f32],
+        grad_lanes: &mut [f32],
+        want_grad: bool,
+    ) {
+        let m = madd::<FMA>;
         let d = self.dim;
         for start in (0..self.padded).step_by(CHUNK) {
             for (k, (xk, value)) in x.chunks_exact(d.max(1)).zip(value_lanes.chunks_exact_mut(LANES)).enumerate() {
                 let w = self.weight_chunk(first + k, start);
-                let theta = self.phases(start, xk);
+                let theta = self.phases::<FMA>(start, xk);
                 let (mut sin, cos) = if in_fast_range(&theta) {
                     let mut sin = [0.0f32; CHUNK];
                     let mut cos = [0.0f32; CHUNK];
                     for b in 0..CHUNK {
-                        (sin[b], cos[b]) = sincos_f32(theta[b]);
+                        (sin[b], cos[b]) = sincos_f32_with::<FMA>(theta[b]);
                     }
                     (sin, cos)
                 } else {
                     sincos_chunk_exact(&theta)
                 };
-                // Value: `W cos θ` folded into LANES accumulators; `sin` becomes `W sin θ`.
+                // Value: the chunk's `W cos θ` folded into LANES accumulators, then added to the
+                // path's lanes; `sin` becomes `W sin θ`.
                 for b in 0..CHUNK {
                     sin[b] *= w[b];
                 }
+                let mut chunk_value = [0.0f32; LANES];
                 for j in (0..CHUNK).step_by(LANES) {
                     for b in 0..LANES {
-                        value[b] = madd(w[j + b], cos[j + b], value[b]);
+                        chunk_value[b] = m(w[j + b], cos[j + b], chunk_value[b]);
                     }
+                }
+                for (v, c) in value.iter_mut().zip(&chunk_value) {
+                    *v += c;
                 }
                 if want_grad {
                     let lanes_k = &mut grad_lanes[k * d * LANES..(k + 1) * d * LANES];
                     for (i, lanes) in lanes_k.chunks_exact_mut(LANES).enumerate() {
                         let om = self.omega_chunk(i, start);
-                        let mut acc = [0.0f32; LANES];
-                        for j in (0..CHUNK).step_by(LANES) {
+                        // The first register's product, then multiply-adds (as the AVX2 kernel).
+                        let mut acc: [f32; LANES] = std::array::from_fn(|b| sin[b] * om[b]);
+                        for j in (LANES..CHUNK).step_by(LANES) {
                             for b in 0..LANES {
-                                acc[b] = madd(sin[j + b], om[j + b], acc[b]);
+                                acc[b] = m(sin[j + b], om[j + b], acc[b]);
                             }
                         }
                         for (gl, a) in lanes.iter_mut().zip(&acc) {
@@ -415,19 +504,25 @@ impl SingleFeatures {
         }
     }
 
-    /// The gradient-only kernel in plain Rust (the reference for the AVX2 version, with the
-    /// same operations in the same order): adds `W sin θ Ω_i` to
-    /// `grad_lanes[(k·d + i)·LANES ..]` for the `g = x.len() / d` paths from `first`.
+    /// The gradient-only kernel in plain Rust: adds `W sin θ Ω_i` to
+    /// `grad_lanes[(k·d + i)·LANES ..]` for the `g = x.len() / d` paths from `first`. What CPUs
+    /// without AVX2 or FMA run (separate multiply and add); the same source with fused
+    /// multiply-adds gives the AVX2 kernel's bits.
     pub fn accumulate_gradients_portable(&self, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
+        self.accumulate_gradients_portable_with::<false>(first, x, grad_lanes);
+    }
+
+    #[inline(always)]
+    fn accumulate_gradients_portable_with<const FMA: bool>(&self, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
         let d = self.dim;
         for start in (0..self.padded).step_by(CHUNK) {
             for (k, xk) in x.chunks_exact(d.max(1)).enumerate() {
                 let w = self.weight_chunk(first + k, start);
-                let mut theta = self.phases(start, xk);
+                let mut theta = self.phases::<FMA>(start, xk);
                 // `theta` becomes `W sin θ`.
                 if in_fast_range(&theta) {
                     for b in 0..CHUNK {
-                        theta[b] = w[b] * sin_f32(theta[b]);
+                        theta[b] = w[b] * sin_f32_with::<FMA>(theta[b]);
                     }
                 } else {
                     let sin = sin_chunk_exact(&theta);
@@ -438,7 +533,7 @@ impl SingleFeatures {
                 let lanes_k = &mut grad_lanes[k * d * LANES..(k + 1) * d * LANES];
                 for (i, lanes) in lanes_k.chunks_exact_mut(LANES).enumerate() {
                     let om = self.omega_chunk(i, start);
-                    let (even, odd) = gradient_sums(&theta, om);
+                    let (even, odd) = gradient_sums::<FMA>(&theta, om);
                     for b in 0..LANES {
                         lanes[b] += even[b] + odd[b];
                     }
@@ -457,7 +552,7 @@ fn in_fast_range(theta: &[f32; CHUNK]) -> bool {
 /// `Σ_j s_j ⊙ om_j` over the [`LANES`]-wide registers `j` of a chunk, in two interleaved
 /// accumulators (even and odd `j`): two independent multiply-add chains instead of one.
 #[inline(always)]
-fn gradient_sums(s: &[f32; CHUNK], om: &[f32; CHUNK]) -> ([f32; LANES], [f32; LANES]) {
+fn gradient_sums<const FMA: bool>(s: &[f32; CHUNK], om: &[f32; CHUNK]) -> ([f32; LANES], [f32; LANES]) {
     let mut even = [0.0f32; LANES];
     let mut odd = [0.0f32; LANES];
     for b in 0..LANES {
@@ -466,8 +561,8 @@ fn gradient_sums(s: &[f32; CHUNK], om: &[f32; CHUNK]) -> ([f32; LANES], [f32; LA
     }
     for j in (2 * LANES..CHUNK).step_by(2 * LANES) {
         for b in 0..LANES {
-            even[b] = madd(s[j + b], om[j + b], even[b]);
-            odd[b] = madd(s[j + LANES + b], om[j + LANES + b], odd[b]);
+            even[b] = madd::<FMA>(s[j + b], om[j + b], even[b]);
+            odd[b] = madd::<FMA>(s[j + LANES + b], om[j + LANES + b], odd[b]);
         }
     }
     (even, odd)
@@ -510,11 +605,13 @@ fn sincos_chunk_exact(theta: &[f32; CHUNK]) -> ([f32; CHUNK], [f32; CHUNK]) {
 }
 
 /// The kernel with AVX2/FMA intrinsics: the same arithmetic as
-/// [`SingleFeatures::accumulate_portable`], with the chunk's eight phase registers, the
-/// sine/cosine temporaries and the accumulators placed by hand (LLVM's version of the
-/// portable loop spills the chunk arrays to the stack).
-#[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
-pub mod avx2 {
+/// [`SingleFeatures::accumulate_portable`] with fused multiply-adds, with the chunk's eight
+/// phase registers, the sine/cosine temporaries and the accumulators placed by hand (LLVM's
+/// version of the portable loop spills the chunk arrays to the stack). Every function has
+/// `#[target_feature(enable = "avx2,fma")]`: callers outside the module call them only where
+/// run-time detection found both features ([`Isa::avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{
@@ -542,19 +639,38 @@ pub mod avx2 {
         unsafe { _mm256_storeu_ps(s.as_mut_ptr(), _mm256_add_ps(_mm256_loadu_ps(s.as_ptr()), v)) }
     }
 
-    /// Phases `θ = Ω x̃ + τ` of the chunk from feature `start` for one path at `xk` (`d`).
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn phases(f: &SingleFeatures, start: usize, xk: &[f32]) -> [__m256; REGS] {
-        let tau = &f.tau[start..start + CHUNK];
-        let mut theta: [__m256; REGS] = std::array::from_fn(|j| load(tau, j));
-        for (om, xi) in f.omega_block(start).chunks_exact(CHUNK).zip(xk) {
-            let xb = _mm256_set1_ps(*xi);
-            for (j, t) in theta.iter_mut().enumerate() {
-                *t = _mm256_fmadd_ps(load(om, j), xb, *t);
+    /// Phases `θ = Ω x̃ + τ` of the chunk from feature `start` for one path at `xk` (`d`), as
+    /// `[__m256; REGS]`. A macro rather than a function: `#[inline(always)]` cannot go with
+    /// `#[target_feature]`, and LLVM's cost model for baseline x86-64 leaves a function out of
+    /// line here (a call and the eight registers through memory per chunk and path).
+    ///
+    /// The inputs go four at a time (then one at a time), in order: the same operations as
+    /// one loop, which LLVM unrolls like this only when tuning for a specific CPU.
+    macro_rules! phases {
+        ($f:expr, $start:expr, $xk:expr) => {{
+            let (f, start, xk): (&SingleFeatures, usize, &[f32]) = ($f, $start, $xk);
+            let tau = &f.tau[start..start + CHUNK];
+            let mut theta: [__m256; REGS] = std::array::from_fn(|j| load(tau, j));
+            let omega = f.omega_block(start);
+            let (om4, xk4) = (omega.chunks_exact(4 * CHUNK), xk.chunks_exact(4));
+            let (om_rest, xk_rest) = (om4.remainder(), xk4.remainder());
+            for (om, x4) in om4.zip(xk4) {
+                let xb: [__m256; 4] = std::array::from_fn(|i| _mm256_set1_ps(x4[i]));
+                for (j, t) in theta.iter_mut().enumerate() {
+                    *t = _mm256_fmadd_ps(load(om, j), xb[0], *t);
+                    *t = _mm256_fmadd_ps(load(om, REGS + j), xb[1], *t);
+                    *t = _mm256_fmadd_ps(load(om, 2 * REGS + j), xb[2], *t);
+                    *t = _mm256_fmadd_ps(load(om, 3 * REGS + j), xb[3], *t);
+                }
             }
-        }
-        theta
+            for (om, xi) in om_rest.chunks_exact(CHUNK).zip(xk_rest) {
+                let xb = _mm256_set1_ps(*xi);
+                for (j, t) in theta.iter_mut().enumerate() {
+                    *t = _mm256_fmadd_ps(load(om, j), xb, *t);
+                }
+            }
+            theta
+        }};
     }
 
     /// Whether every phase is within [`SINCOS_F32_FAST_LIMIT`] (false for NaN: the ordered
@@ -626,12 +742,10 @@ pub mod avx2 {
         _mm256_mul_ps(_mm256_xor_ps(w, sign), sr)
     }
 
-    /// See [`SingleFeatures::accumulate_gradients_portable`].
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA (guaranteed by the module's `cfg`).
+    /// See [`SingleFeatures::accumulate_gradients_portable`]. The CPU must support AVX2 and
+    /// FMA (the caller's `unsafe` block checks [`super::Isa::avx2_fma`]).
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn accumulate_gradients(f: &SingleFeatures, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
+    pub(super) fn accumulate_gradients(f: &SingleFeatures, first: usize, x: &[f32], grad_lanes: &mut [f32]) {
         let p = f.padded;
         let d = f.dim;
         let g = x.len() / d.max(1);
@@ -639,7 +753,7 @@ pub mod avx2 {
         for start in (0..p).step_by(CHUNK) {
             for k in 0..g {
                 let w = f.weight_chunk(first + k, start);
-                let mut theta = phases(f, start, &x[k * d..(k + 1) * d]);
+                let mut theta = phases!(f, start, &x[k * d..(k + 1) * d]);
                 // `theta` becomes `W sin θ`.
                 if in_fast_range(&theta) {
                     for (j, t) in theta.iter_mut().enumerate() {
@@ -666,12 +780,10 @@ pub mod avx2 {
         }
     }
 
-    /// See [`SingleFeatures::accumulate_portable`].
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA (guaranteed by the module's `cfg`).
+    /// See [`SingleFeatures::accumulate_portable`]. The CPU must support AVX2 and FMA (the
+    /// caller's `unsafe` block checks [`super::Isa::avx2_fma`]).
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn accumulate(
+    pub(super) fn accumulate(
         f: &SingleFeatures,
         first: usize,
         x: &[f32],
@@ -686,7 +798,7 @@ pub mod avx2 {
         for start in (0..p).step_by(CHUNK) {
             for k in 0..g {
                 let w = f.weight_chunk(first + k, start);
-                let mut theta = phases(f, start, &x[k * d..(k + 1) * d]);
+                let mut theta = phases!(f, start, &x[k * d..(k + 1) * d]);
                 // Value `Σ W cos θ`; `theta` becomes `W sin θ`.
                 let mut value = _mm256_setzero_ps();
                 if in_fast_range(&theta) {
@@ -722,21 +834,27 @@ pub mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::isa::{avx2_fma_or_skip, test_variants};
 
     #[test]
     fn sincos_f32_is_accurate_to_single_precision() {
-        let mut worst: f64 = 0.0;
-        let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
-        while x < f64::from(SINCOS_F32_FAST_LIMIT) {
-            let xf = x as f32;
-            let (s, c) = sincos_f32(xf);
-            let xd = f64::from(xf);
-            worst = worst.max((f64::from(s) - xd.sin()).abs()).max((f64::from(c) - xd.cos()).abs());
-            x += 0.0731;
+        // The portable arithmetic and the fused one (the AVX2 kernel's).
+        for (fused, sincos) in
+            [(false, sincos_f32_with::<false> as fn(f32) -> (f32, f32)), (true, sincos_f32_with::<true>)]
+        {
+            let mut worst: f64 = 0.0;
+            let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
+            while x < f64::from(SINCOS_F32_FAST_LIMIT) {
+                let xf = x as f32;
+                let (s, c) = sincos(xf);
+                let xd = f64::from(xf);
+                worst = worst.max((f64::from(s) - xd.sin()).abs()).max((f64::from(c) - xd.cos()).abs());
+                x += 0.0731;
+            }
+            // One ulp of 1.0 in f32 is 1.19e-7.
+            assert!(worst < SINCOS_ERROR, "fused {fused}: worst error {worst}");
+            assert_eq!(sincos(0.0), (0.0, 1.0), "fused {fused}");
         }
-        // One ulp of 1.0 in f32 is 1.19e-7.
-        assert!(worst < SINCOS_ERROR, "worst error {worst}");
-        assert_eq!(sincos_f32(0.0), (0.0, 1.0));
     }
 
     /// Absolute error of [`sincos_f32`] and the AVX2 `sincos` (tested below).
@@ -777,42 +895,56 @@ mod tests {
         (v, g, vb, gb)
     }
 
-    /// Both kernels (the AVX2 one where built, and the portable one) against [`reference`] for
-    /// `L` paths that span several groups, `B` not a multiple of the chunk, and phases in
-    /// `scale`.
+    /// Bits of a slice, for exact comparisons that print readably.
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Every kernel this CPU runs (the detected one, the portable one and the portable source
+    /// with fused multiply-adds) against [`reference`] for `L` paths that span several groups,
+    /// `B` not a multiple of the chunk, and phases in `scale`; and the AVX2 kernel bit for bit
+    /// against the fused portable source (same operations in the same order).
     fn check_kernels(d: usize, b: usize, n_paths: usize, x_scale: f64) {
         let Problem { omega, tau, w, x } = Problem::new(d, b, n_paths, x_scale);
         let f = SingleFeatures::new(&omega, &tau, &w, d);
         let mut scratch = vec![0.0; scratch_len(d)];
-        for portable in [false, true] {
+        let mut results = Vec::new();
+        for isa in test_variants() {
+            let name = isa.name();
+            let (mut all_v, mut all_g) = (Vec::new(), Vec::new());
             for first in (0..n_paths).step_by(GROUP) {
                 let last = (first + GROUP).min(n_paths);
                 let mut v = vec![0.0; last - first];
                 let mut g = vec![0.0; (last - first) * d];
-                f.evaluate(first, &x[first * d..last * d], &mut v, &mut g, &mut scratch, portable);
+                f.evaluate(first, &x[first * d..last * d], &mut v, &mut g, &mut scratch, isa);
                 let mut v_only = vec![0.0; last - first];
-                f.evaluate(first, &x[first * d..last * d], &mut v_only, &mut [], &mut scratch, portable);
-                assert_eq!(v, v_only, "values with and without gradients");
+                f.evaluate(first, &x[first * d..last * d], &mut v_only, &mut [], &mut scratch, isa);
+                assert_eq!(bits(&v), bits(&v_only), "{name}: values with and without gradients");
                 for l in first..last {
                     let (ev, eg, vb, gb) =
                         reference(&omega, &tau, &w[l * b..(l + 1) * b], &x[l * d..(l + 1) * d], SINCOS_ERROR);
                     let k = l - first;
-                    assert!(
-                        (v[k] - ev).abs() <= vb,
-                        "portable {portable}, path {l}: value {} vs {ev} (bound {vb})",
-                        v[k]
-                    );
+                    assert!((v[k] - ev).abs() <= vb, "{name}, path {l}: value {} vs {ev} (bound {vb})", v[k]);
                     for i in 0..d {
                         let gi = g[k * d + i];
                         assert!(
                             (gi - eg[i]).abs() <= gb[i],
-                            "portable {portable}, path {l}, input {i}: {gi} vs {} (bound {})",
+                            "{name}, path {l}, input {i}: {gi} vs {} (bound {})",
                             eg[i],
                             gb[i]
                         );
                     }
                 }
+                all_v.extend(v);
+                all_g.extend(g);
             }
+            results.push((isa, all_v, all_g));
+        }
+        if avx2_fma_or_skip("AVX2 vs portable value kernel, bit for bit") {
+            let fused = results.iter().find(|r| r.0 == Isa::PORTABLE_FUSED).expect("fused variant");
+            let avx2 = results.iter().find(|r| r.0.avx2_fma()).expect("AVX2 variant");
+            assert_eq!(bits(&avx2.1), bits(&fused.1), "values of the AVX2 kernel and the fused portable source");
+            assert_eq!(bits(&avx2.2), bits(&fused.2), "gradients of the AVX2 kernel and the fused portable source");
         }
     }
 
@@ -842,32 +974,41 @@ mod tests {
         }
     }
 
-    /// The gradient-only kernels against [`reference`] with the sine's error bound, and the
-    /// AVX2 one bit for bit against the portable one (same operations in the same order).
+    /// The gradient-only kernels (every one this CPU runs) against [`reference`] with the
+    /// sine's error bound, and the AVX2 one bit for bit against the fused portable source
+    /// (same operations in the same order).
     fn check_gradient_kernels(d: usize, b: usize, n_paths: usize, x_scale: f64) {
         let Problem { omega, tau, w, x } = Problem::new(d, b, n_paths, x_scale);
         let f = SingleFeatures::new(&omega, &tau, &w, d);
         let mut scratch = vec![0.0; scratch_len(d)];
+        let compare = avx2_fma_or_skip("AVX2 vs portable gradient kernel, bit for bit");
         for first in (0..n_paths).step_by(GROUP) {
             let last = (first + GROUP).min(n_paths);
             let xs = &x[first * d..last * d];
-            let mut fast = vec![0.0; (last - first) * d];
-            f.evaluate_gradients(first, xs, &mut fast, &mut scratch, false);
-            let mut portable = vec![0.0; (last - first) * d];
-            f.evaluate_gradients(first, xs, &mut portable, &mut scratch, true);
-            if cfg!(target_feature = "fma") {
-                assert_eq!(
-                    fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    "AVX2 and portable gradients of paths {first}..{last}"
-                );
-            }
-            for l in first..last {
-                let (_, eg, _, gb) = reference(&omega, &tau, &w[l * b..(l + 1) * b], &x[l * d..(l + 1) * d], SIN_ERROR);
-                for i in 0..d {
-                    let gi = portable[(l - first) * d + i];
-                    assert!((gi - eg[i]).abs() <= gb[i], "path {l}, input {i}: {gi} vs {} (bound {})", eg[i], gb[i]);
+            let mut by_isa = Vec::new();
+            for isa in test_variants() {
+                let mut grads = vec![0.0; (last - first) * d];
+                f.evaluate_gradients(first, xs, &mut grads, &mut scratch, isa);
+                for l in first..last {
+                    let (_, eg, _, gb) =
+                        reference(&omega, &tau, &w[l * b..(l + 1) * b], &x[l * d..(l + 1) * d], SIN_ERROR);
+                    for i in 0..d {
+                        let gi = grads[(l - first) * d + i];
+                        assert!(
+                            (gi - eg[i]).abs() <= gb[i],
+                            "{}, path {l}, input {i}: {gi} vs {} (bound {})",
+                            isa.name(),
+                            eg[i],
+                            gb[i]
+                        );
+                    }
                 }
+                by_isa.push((isa, grads));
+            }
+            if compare {
+                let fused = by_isa.iter().find(|r| r.0 == Isa::PORTABLE_FUSED).expect("fused variant");
+                let avx2 = by_isa.iter().find(|r| r.0.avx2_fma()).expect("AVX2 variant");
+                assert_eq!(bits(&avx2.1), bits(&fused.1), "AVX2 and fused portable gradients of paths {first}..{last}");
             }
         }
     }
@@ -883,15 +1024,18 @@ mod tests {
 
     #[test]
     fn sin_f32_is_accurate_to_single_precision() {
-        let mut worst: f64 = 0.0;
-        let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
-        while x < f64::from(SINCOS_F32_FAST_LIMIT) {
-            let xf = x as f32;
-            worst = worst.max((f64::from(sin_f32(xf)) - f64::from(xf).sin()).abs());
-            x += 0.00731;
+        // The portable arithmetic and the fused one (the AVX2 kernel's).
+        for (fused, sin) in [(false, sin_f32_with::<false> as fn(f32) -> f32), (true, sin_f32_with::<true>)] {
+            let mut worst: f64 = 0.0;
+            let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
+            while x < f64::from(SINCOS_F32_FAST_LIMIT) {
+                let xf = x as f32;
+                worst = worst.max((f64::from(sin(xf)) - f64::from(xf).sin()).abs());
+                x += 0.00731;
+            }
+            assert!(worst < SIN_ERROR, "fused {fused}: worst error {worst}");
+            assert_eq!(sin(0.0), 0.0, "fused {fused}");
         }
-        assert!(worst < SIN_ERROR, "worst error {worst}");
-        assert_eq!(sin_f32(0.0), 0.0);
     }
 
     #[test]
@@ -911,37 +1055,66 @@ mod tests {
     fn nan_inputs_give_nan() {
         let f = SingleFeatures::new(&[1.0, 2.0], &[0.0, 1.0], &[1.0, 1.0], 1);
         let mut scratch = vec![0.0; scratch_len(1)];
-        for portable in [false, true] {
+        for isa in test_variants() {
+            let name = isa.name();
             let (mut v, mut g) = ([0.0], [0.0]);
-            f.evaluate(0, &[f64::NAN], &mut v, &mut g, &mut scratch, portable);
-            assert!(v[0].is_nan() && g[0].is_nan(), "portable {portable}: {v:?} {g:?}");
-            f.evaluate_gradients(0, &[f64::NAN], &mut g, &mut scratch, portable);
-            assert!(g[0].is_nan(), "portable {portable}, gradient only: {g:?}");
+            f.evaluate(0, &[f64::NAN], &mut v, &mut g, &mut scratch, isa);
+            assert!(v[0].is_nan() && g[0].is_nan(), "{name}: {v:?} {g:?}");
+            f.evaluate_gradients(0, &[f64::NAN], &mut g, &mut scratch, isa);
+            assert!(g[0].is_nan(), "{name}, gradient only: {g:?}");
         }
     }
 
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2", target_feature = "fma"))]
+    #[cfg_attr(not(target_arch = "x86_64"), ignore = "the AVX2 kernel exists on x86-64 only")]
     #[test]
-    fn avx2_sincos_is_accurate_to_single_precision() {
-        use std::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
-        let mut worst: f64 = 0.0;
-        let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
-        while x < f64::from(SINCOS_F32_FAST_LIMIT) {
-            let lanes: [f32; 8] = std::array::from_fn(|k| (x + 0.01 * k as f64) as f32);
-            let (mut s, mut c) = ([0.0f32; 8], [0.0f32; 8]);
-            // SAFETY: 8-lane arrays; the build enables AVX2 and FMA (the test's `cfg`).
-            unsafe {
-                let (vs, vc) = super::avx2::sincos(_mm256_loadu_ps(lanes.as_ptr()));
-                _mm256_storeu_ps(s.as_mut_ptr(), vs);
-                _mm256_storeu_ps(c.as_mut_ptr(), vc);
+    fn avx2_sincos_is_accurate_and_has_the_bits_of_the_fused_portable_one() {
+        #[cfg(target_arch = "x86_64")]
+        if avx2_fma_or_skip("avx2_sincos_is_accurate_and_has_the_bits_of_the_fused_portable_one") {
+            let mut worst: f64 = 0.0;
+            let mut x = -f64::from(SINCOS_F32_FAST_LIMIT);
+            while x < f64::from(SINCOS_F32_FAST_LIMIT) {
+                let lanes: [f32; 8] = std::array::from_fn(|k| (x + 0.01 * k as f64) as f32);
+                // SAFETY: `avx2_fma_or_skip`: run-time detection found AVX2 and FMA.
+                let (s, c) = unsafe { avx2_sincos_lanes(&lanes) };
+                for k in 0..8 {
+                    let xd = f64::from(lanes[k]);
+                    worst = worst.max((f64::from(s[k]) - xd.sin()).abs()).max((f64::from(c[k]) - xd.cos()).abs());
+                    let (ps, pc) = sincos_f32_with::<true>(lanes[k]);
+                    assert_eq!((s[k].to_bits(), c[k].to_bits()), (ps.to_bits(), pc.to_bits()), "x = {}", lanes[k]);
+                }
+                x += 0.731;
             }
-            for k in 0..8 {
-                let xd = f64::from(lanes[k]);
-                worst = worst.max((f64::from(s[k]) - xd.sin()).abs()).max((f64::from(c[k]) - xd.cos()).abs());
-            }
-            x += 0.731;
+            assert!(worst < SINCOS_ERROR, "worst error {worst}");
         }
-        assert!(worst < SINCOS_ERROR, "worst error {worst}");
+    }
+
+    /// The AVX2 `sincos` of eight lanes.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2_sincos_lanes(lanes: &[f32; 8]) -> ([f32; 8], [f32; 8]) {
+        use std::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
+        let (mut s, mut c) = ([0.0f32; 8], [0.0f32; 8]);
+        // SAFETY: loads and stores of exactly eight lanes of 8-lane arrays.
+        unsafe {
+            let (vs, vc) = super::avx2::sincos(_mm256_loadu_ps(lanes.as_ptr()));
+            _mm256_storeu_ps(s.as_mut_ptr(), vs);
+            _mm256_storeu_ps(c.as_mut_ptr(), vc);
+        }
+        (s, c)
+    }
+
+    #[test]
+    fn dispatch_picks_the_avx2_kernel_where_the_cpu_has_avx2_and_fma() {
+        #[cfg(target_arch = "x86_64")]
+        let has = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let has = false;
+        if has {
+            assert_eq!(kernel_name(), "avx2-fma");
+        } else {
+            avx2_fma_or_skip("dispatch_picks_the_avx2_kernel_where_the_cpu_has_avx2_and_fma (checked: portable runs)");
+            assert_eq!(kernel_name(), "portable");
+        }
     }
 
     #[test]
