@@ -326,7 +326,7 @@ mod tests {
         // B = 37 features, 5 columns; phases up to ±3e5 in column 2, past SINCOS_FAST_LIMIT for
         // some (the other columns take the branch-free kernel throughout).
         let tau: Vec<f64> = (0..37).map(|b| 0.17 * b as f64).collect();
-        let scale = |k: usize| if k / 37 == 2 && k % 11 == 0 { 6e5 } else { 60.0 };
+        let scale = |k: usize| if k / 37 == 2 && k.is_multiple_of(11) { 6e5 } else { 60.0 };
         let phases: Vec<f64> = (0..5 * 37).map(|k| ((k * 7919) % 1000) as f64 / 1000.0 * scale(k) - 0.5).collect();
         let amp = 0.7;
         let mut by_isa = Vec::new();
