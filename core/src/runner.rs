@@ -76,13 +76,16 @@ pub enum RunError {
     },
     /// A fresh run's directory holds a file a run would write, though no run.
     #[error(
-        "{dir} holds a file named `{file}` but no run; a fresh run never overwrites files: move it away, or choose another directory with `--out`"
+        "{dir} holds {} named `{file}` but no run; a fresh run never writes over files (or through links): move it away, or choose another directory with `--out`",
+        if *link { "a symbolic link" } else { "a file" }
     )]
     ForeignFile {
         /// The directory.
         dir: PathBuf,
         /// The file's name.
         file: String,
+        /// Whether it is a symbolic link.
+        link: bool,
     },
     /// The output path cannot be a run directory.
     #[error("output directory `{dir}`: {message}", dir = .dir.display())]

@@ -315,14 +315,19 @@ impl Study {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let lock = RunLock::acquire(&dir).map_err(RunError::from)?;
         for name in RUN_FILES {
-            // `symlink_metadata`: a dangling link counts too (the journal would write through it).
+            // A link (dangling or not) would make the journal write through it, outside the run.
+            if std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(RunError::ForeignFile { dir: dir.clone(), file: name.to_owned(), link: true }.into());
+            }
+        }
+        for name in RUN_FILES {
             if std::fs::symlink_metadata(dir.join(name)).is_ok() {
                 return Err(if name == CONFIG_FILE {
                     RunError::OutputExists(dir.clone())
                 } else if name == EVALUATIONS_FILE {
                     RunError::JournalWithoutConfig(dir.clone())
                 } else {
-                    RunError::ForeignFile { dir: dir.clone(), file: name.to_owned() }
+                    RunError::ForeignFile { dir: dir.clone(), file: name.to_owned(), link: false }
                 }
                 .into());
             }

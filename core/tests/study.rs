@@ -381,3 +381,33 @@ fn workers_keep_evaluations_in_flight() {
         les_core::journal::read_journal(&parallel.join(ITERATIONS_FILE)).unwrap().records;
     assert_eq!(iterations.len(), 1, "the whole design in one hand-out");
 }
+
+/// A fresh run never writes over files it did not make, nor through links.
+#[test]
+fn a_fresh_run_leaves_foreign_files_and_links_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mine");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("summary.json"), "my notes").unwrap();
+    let err = runner::run(built(&dir, 3, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1), Mode::Fresh, &mut Silent)
+        .unwrap_err();
+    assert!(matches!(err, RunError::ForeignFile { .. }), "{err}");
+    assert!(err.to_string().contains("holds a file named `summary.json` but no run"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("summary.json")).unwrap(), "my notes");
+    assert!(!dir.join("config.yaml").exists());
+    #[cfg(unix)]
+    {
+        let linked = tmp.path().join("linked");
+        std::fs::create_dir_all(&linked).unwrap();
+        let outside = tmp.path().join("outside.jsonl");
+        std::os::unix::fs::symlink(&outside, linked.join("evaluations.jsonl")).unwrap();
+        let err = runner::run(
+            built(&linked, 3, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1),
+            Mode::Fresh,
+            &mut Silent,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("holds a symbolic link named `evaluations.jsonl`"), "{err}");
+        assert!(!outside.exists(), "nothing was written through the link");
+    }
+}
