@@ -128,6 +128,8 @@ pub struct Asked {
 pub struct Best {
     /// Its trial.
     pub trial: TrialId,
+    /// Its position in the journal.
+    pub index: usize,
     /// Its point, native coordinates.
     pub x: Vec<f64>,
     /// Its observed value.
@@ -520,7 +522,13 @@ impl Study {
                 best = Some(r);
             }
         }
-        best.map(|r| Best { trial: r.trial.unwrap_or(r.index), x: r.x.clone(), y: r.y.unwrap_or(f64::NAN), f: r.f })
+        best.map(|r| Best {
+            trial: r.trial.unwrap_or(r.index),
+            index: r.index,
+            x: r.x.clone(),
+            y: r.y.unwrap_or(f64::NAN),
+            f: r.f,
+        })
     }
 
     /// How the study ended, or `None` while it goes on. An ended study may still have pending
@@ -628,14 +636,10 @@ impl Study {
         if self.strategy_iteration > 0 || self.design_size == 0 {
             return None;
         }
-        let planned = self.design_size.min(self.budget).saturating_sub(self.imported_ok);
-        if self.design_handed < planned {
-            Some(want.min(planned - self.design_handed))
-        } else if self.data.is_empty() {
-            // No success yet: the strategy has nothing to model, so the design goes on.
-            Some(1)
-        } else {
-            None
+        match self.design_remaining() {
+            0 if self.data.is_empty() => Some(1), // No success yet: the strategy has nothing to model.
+            0 => None,
+            left => Some(want.min(left)),
         }
     }
 
@@ -826,22 +830,18 @@ impl Study {
         if self.read_only {
             return Err(StudyError::ReadOnly);
         }
-        let pending: Vec<TrialId> = self.pending.iter().copied().collect();
-        let Some(trial) = self.trials.get(&id) else {
-            if pending.is_empty()
-                && let Some(status) = self.finished()
-            {
-                return Err(StudyError::Finished { reason: status.reason() });
+        // Refused: "the run has ended" when nothing is pending, else the pending ids.
+        let refuse = |known: bool| {
+            let pending: Vec<TrialId> = self.pending.iter().copied().collect();
+            match self.finished() {
+                Some(status) if pending.is_empty() => StudyError::Finished { reason: status.reason() },
+                _ if known => StudyError::AlreadyTold { id, pending },
+                _ => StudyError::UnknownTrial { id, pending },
             }
-            return Err(StudyError::UnknownTrial { id, pending });
         };
+        let Some(trial) = self.trials.get(&id) else { return Err(refuse(false)) };
         if !self.pending.contains(&id) {
-            if pending.is_empty()
-                && let Some(status) = self.finished()
-            {
-                return Err(StudyError::Finished { reason: status.reason() });
-            }
-            return Err(StudyError::AlreadyTold { id, pending });
+            return Err(refuse(true));
         }
         let (y, error) = match outcome {
             Outcome::Value(v) if !v.is_finite() => return Err(StudyError::NonFinite { id, value: *v }),
@@ -1094,13 +1094,11 @@ impl Study {
     pub fn summary(&self, status: &RunStatus) -> Value {
         let best = self.best();
         let failed = self.records.iter().filter(|r| r.error.is_some()).count();
-        let best_record =
-            best.as_ref().and_then(|b| self.records.iter().find(|r| r.trial.unwrap_or(r.index) == b.trial));
         let mut summary = Map::new();
         summary.insert("best_x".into(), json!(best.as_ref().map(|b| b.x.clone())));
         summary.insert("best_y".into(), json!(best.as_ref().map(|b| b.y)));
         summary.insert("best_f".into(), json!(best.as_ref().and_then(|b| b.f)));
-        summary.insert("best_index".into(), json!(best_record.map(|r| r.index)));
+        summary.insert("best_index".into(), json!(best.as_ref().map(|b| b.index)));
         summary.insert("evaluations".into(), json!(self.records.len()));
         summary.insert("failed_evaluations".into(), json!(failed));
         summary.insert("budget".into(), json!(self.budget));
