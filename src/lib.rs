@@ -82,7 +82,7 @@ enum Command {
     },
     /// List the registered plugins, of one kind or of all.
     List {
-        /// strategy, inner_optimizer, surrogate or objective.
+        /// strategy, inner_optimizer, sequence_sampler, acquisition, surrogate or objective.
         kind: Option<String>,
     },
     /// Describe a plugin: what it is and its default parameters (as YAML).
