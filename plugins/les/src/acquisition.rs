@@ -609,6 +609,57 @@ mod tests {
         }
     }
 
+    /// With pending points, the conditional variances equal those of a dense GP refitted on
+    /// `D ∪ pending ∪ Z_l`, and the acquisition at a pending point and near it drops.
+    #[test]
+    fn pending_points_are_conditioned_on_exactly_and_lower_the_acquisition_there() {
+        let (gp, support) = setup(1e-3);
+        let plain = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let alpha = plain.values_at_support();
+        let best = argmax(&alpha).expect("a maximum");
+        let x_p = support.points[best * 2..best * 2 + 2].to_vec();
+        let far = vec![0.97, 0.03];
+        let pending = vec![x_p.clone(), far.clone()];
+        let mi =
+            MutualInformation::with_pending(&gp, &support, &pending, AcquisitionSettings::default()).expect("builds");
+        assert_eq!(mi.diagnostics()["pending_conditioned"], 2);
+
+        // Dense check: refit on D ∪ pending ∪ Z_l (values arbitrary).
+        let near = vec![x_p[0] + 0.01, x_p[1] - 0.01];
+        let mut candidates = uniform(4 * 2, 5);
+        candidates.extend_from_slice(&x_p);
+        candidates.extend_from_slice(&near);
+        let (prior, conditioned) = mi.conditional_variances(&candidates).expect("variances");
+        let data_x = uniform(6 * 2, 1);
+        let refit = |extra: &[f64]| {
+            let mut x = data_x.clone();
+            x.extend(pending.iter().flatten());
+            x.extend_from_slice(extra);
+            let y: Vec<f64> = (0..x.len() / 2).map(|i| (i as f64).sin()).collect();
+            let mut g = DenseGp::new(gp.lengthscales.clone(), gp.signal_variance, gp.noise_variance);
+            g.fit(&Dataset::from_rows(2, x, y), &mut stream_rng(0, "fit", 0)).expect("fits");
+            g.predict(&candidates).expect("predicts").variance
+        };
+        for (a, b) in prior.iter().zip(refit(&[])) {
+            assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+        }
+        for l in 0..3 {
+            for (c, e) in refit(support.of_path(l)).iter().enumerate() {
+                let got = conditioned[c * 3 + l];
+                assert!((got - e).abs() < 1e-10 * (1.0 + e.abs()), "path {l} candidate {c}: {got} vs {e}");
+            }
+        }
+
+        // The acquisition at the pending point and near it drops; the argmax moves elsewhere.
+        let before = plain.values(&candidates).expect("values");
+        let after = mi.values(&candidates).expect("values");
+        let (at, next) = (candidates.len() / 2 - 2, candidates.len() / 2 - 1);
+        assert!(after[at] < 0.5 * before[at], "at x_p: {} → {}", before[at], after[at]);
+        assert!(after[next] < 0.5 * before[next], "near x_p: {} → {}", before[next], after[next]);
+        let moved = argmax(&mi.values_at_support()).expect("a maximum");
+        assert_ne!(support.points[moved * 2..moved * 2 + 2], x_p[..], "the next point is not the pending one");
+    }
+
     #[test]
     fn alpha_is_nonnegative_and_ignores_observed_and_virtual_values() {
         let (gp, support) = setup(1e-4);

@@ -262,6 +262,20 @@ mod tests {
     }
 
     #[test]
+    fn asking_with_the_chosen_point_pending_proposes_another_point() {
+        let data = data();
+        let mut strategy = les(small());
+        assert!(strategy.handles_pending());
+        let first = strategy.ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).expect("asks");
+        let x_p = first.points[0].clone();
+        let pending = vec![x_p.clone()];
+        let with = AskContext { pending: &pending, ..ctx(&data) };
+        let second = strategy.ask(&with, &mut stream_rng(1, "ask", 1)).expect("asks");
+        assert_eq!(second.report.diagnostics["acquisition_pending_conditioned"], 1);
+        assert_ne!(second.points[0], x_p, "the same stream, but the point in flight is not asked again");
+    }
+
+    #[test]
     fn deterministic_across_thread_counts() {
         let data = data();
         let run = |threads| {
