@@ -13,6 +13,7 @@
 
 mod asktell;
 pub mod bench;
+pub mod conformance;
 mod plugins;
 mod progress;
 pub mod report;
