@@ -21,10 +21,10 @@ fn names(kind: &str) -> Vec<String> {
 
 #[test]
 fn every_plugin_is_registered_once() {
-    assert_eq!(names("strategy"), ["gibo", "les", "logei", "mes", "random", "sobol", "turbo"]);
+    assert_eq!(names("strategy"), ["gibo", "les", "local_ts", "logei", "mes", "random", "sobol", "turbo"]);
     assert_eq!(names("inner_optimizer"), ["adam", "cmaes", "gradient_descent"]);
     assert_eq!(names("sequence_sampler"), ["descent"]);
-    assert_eq!(names("acquisition"), ["mutual_information"]);
+    assert_eq!(names("acquisition"), ["final_point_information", "gradient_information", "mutual_information"]);
     assert_eq!(names("surrogate"), ["gp"]);
     assert_eq!(
         names("objective"),

@@ -64,7 +64,10 @@
 //! ```
 
 pub mod acquisition;
+pub mod derivatives;
+pub mod information_sources;
 pub mod linalg;
+pub mod local_ts;
 pub mod params;
 pub mod pending;
 pub mod regret;
@@ -74,6 +77,8 @@ pub mod support;
 pub mod testing;
 
 pub use acquisition::{AcquisitionSettings, EntropyOf, MutualInformation, MutualInformationAcquisition};
+pub use information_sources::InformationSource;
+pub use local_ts::LocalThompsonSampling;
 pub use params::{LesParams, StopRule};
 pub use pending::PendingConditioned;
 pub use sampler::{DescentParams, DescentSampler};
