@@ -74,7 +74,11 @@ pub const KINDS: [PluginKind; 5] = [
     PluginKind::Acquisition,
 ];
 
-type Check = Result<(), (&'static str, String)>;
+/// A failed check: its name and what went wrong.
+type Broken = (&'static str, String);
+type Check = Result<(), Broken>;
+/// Candidates, their values by the fast path, and by `values`.
+type Scored = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 fn fail(check: &'static str, message: impl Into<String>) -> Check {
     Err((check, message.into()))
@@ -345,7 +349,7 @@ fn check_surrogate(name: &str) -> Check {
             format!("{} means, {} variances for 5 points", pred.mean.len(), pred.variance.len()),
         );
     }
-    if pred.variance.iter().any(|v| !(*v >= -1e-12)) {
+    if pred.variance.iter().any(|v| v.is_nan() || *v < -1e-12) {
         return fail("variances ≥ 0", format!("{:?}", pred.variance));
     }
     let cov = s.posterior_covariance(&xs, &xs).map_err(|e| ("covariance", e.to_string()))?;
@@ -478,7 +482,7 @@ fn check_acquisition(name: &str) -> Check {
     let data = data(8);
     let start = data.point(data.best_index().expect("data")).to_vec();
     let (sequences, _) = sample(sampler.as_ref(), surrogate.as_ref(), &start, 1)?;
-    let values_of = |pending: &[Vec<f64>]| -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), (&'static str, String)> {
+    let values_of = |pending: &[Vec<f64>]| -> Result<Scored, Broken> {
         let ctx = AcquisitionContext { surrogate: surrogate.as_ref(), data: &data, sequences: &sequences, pending };
         let acq: Box<dyn Acquisition + '_> = acquisition.build(&ctx).map_err(|e| ("builds", e.to_string()))?;
         let fast = acq.values_at_candidates().map_err(|e| ("values", e.to_string()))?;
