@@ -16,7 +16,9 @@
 //! The command runs in the current directory with the environment of `les` plus `env`. On Unix
 //! it gets its own process group, so a timeout or an interrupt (SIGINT/SIGTERM to `les`, see
 //! [`les_core::cancel`]) kills everything it started (a shell script's children too), with
-//! `kill(2)` on the group. Evaluations may run concurrently, each in its own process.
+//! `kill(2)` on the group: SIGTERM first, SIGKILL [`process::TERMINATE_GRACE`] later (a
+//! wrapper like `srun` cancels its job on SIGTERM). Evaluations may run concurrently, each in its
+//! own process.
 //! Nothing the command starts outlives `les`, even `kill -9` of `les` (see [`crate::process`]).
 //!
 //! | key         | default         | meaning                                                      |
@@ -47,7 +49,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::process::{self, describe_status, kill};
+use crate::process::{self, describe_status, kill, terminate};
 use les_core::cancel::Cancel;
 use les_core::params::{ParamError, Params, PluginParams};
 use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
@@ -261,12 +263,12 @@ fn wait_for(child: &mut Child, timeout: Option<Duration>, cancel: &Cancel) -> st
             return Ok(Waited::Exited(status));
         }
         if cancel.is_cancelled() {
-            kill(child);
+            terminate(child);
             return Ok(Waited::Cancelled);
         }
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) {
-            kill(child);
+            terminate(child);
             return Ok(Waited::TimedOut);
         }
         std::thread::sleep(deadline.map_or(pause, |d| pause.min(d - now)));

@@ -62,6 +62,40 @@ fn contain(command: &mut Command) {
     }
 }
 
+/// How long a command's process group has between SIGTERM and SIGKILL: time for a wrapper such
+/// as `srun` to cancel its job, or a simulation to flush its files.
+pub const TERMINATE_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Ends the process group politely: SIGTERM to the group, then SIGKILL to the group after
+/// [`TERMINATE_GRACE`] or as soon as the process itself has exited (what it left behind gets no
+/// second chance). Call it only before the child is reaped.
+pub fn terminate(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) on a process group this process created; no memory involved.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        let start = std::time::Instant::now();
+        while start.elapsed() < TERMINATE_GRACE && !exited_unreaped(pgid) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    kill(child);
+}
+
+/// Whether the child `pid` has exited, without reaping it (so its pid, the group's id, stays
+/// taken until [`kill`] has signalled the group).
+#[cfg(unix)]
+fn exited_unreaped(pid: libc::pid_t) -> bool {
+    // SAFETY: waitid on our own child with WNOWAIT only reads its state into `info`.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let found = libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        found == 0 && info.si_pid() != 0
+    }
+}
+
 /// Kills the process and, on Unix, its whole process group. Call it only before the child
 /// is reaped (a reaped pid may be reused as another group's id).
 pub fn kill(child: &mut Child) {
