@@ -74,7 +74,8 @@ impl<'a> Believer<'a> {
                 for i in 0..q {
                     k[i * q + i] += s.noise_variance();
                 }
-                let chol = cholesky_jittered(&k, q).ok_or(SurrogateError::NotPositiveDefinite { size: q, max_jitter: 1e-2 })?;
+                let chol = cholesky_jittered(&k, q)
+                    .ok_or(SurrogateError::NotPositiveDefinite { size: q, max_jitter: 1e-2 })?;
                 Conditioning::Rank { pending: flat, chol, q }
             }
         };
@@ -234,7 +235,12 @@ mod tests {
         let before = model.surrogate().predict(&xs).unwrap();
         for i in 0..4 {
             assert!((got.mean[i] - want.mean[i]).abs() < 1e-9, "mean {i}: {} vs {}", got.mean[i], want.mean[i]);
-            assert!((got.variance[i] - want.variance[i]).abs() < 1e-9, "var {i}: {} vs {}", got.variance[i], want.variance[i]);
+            assert!(
+                (got.variance[i] - want.variance[i]).abs() < 1e-9,
+                "var {i}: {} vs {}",
+                got.variance[i],
+                want.variance[i]
+            );
         }
         // At the first pending point the variance falls from the prior-like level to about the
         // noise variance.

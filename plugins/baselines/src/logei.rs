@@ -277,7 +277,14 @@ mod tests {
     }
 
     fn ask_with(st: &mut LogEiStrategy, data: &Dataset, pending: &[Vec<f64>], seed: u64) -> Vec<f64> {
-        let ctx = AskContext { data, pending, iteration: 3, n_proposed: data.len() + pending.len(), remaining: 5, budget: 20 };
+        let ctx = AskContext {
+            data,
+            pending,
+            iteration: 3,
+            n_proposed: data.len() + pending.len(),
+            remaining: 5,
+            budget: 20,
+        };
         st.ask(&ctx, &mut stream_rng(seed, "ask", 3)).unwrap().points.remove(0)
     }
 

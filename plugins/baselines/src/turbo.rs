@@ -66,9 +66,9 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+use crate::believer::Believer;
 use crate::design::{MAX_SOBOL_DIM, MAX_SOBOL_POINTS, sobol_points, sobol_seed};
 use crate::linalg::{cholesky_jittered, lower_times};
-use crate::believer::Believer;
 use crate::model::{Model, geometric_mean};
 use crate::strategy_util::{fit_or_random, random_point};
 
@@ -575,9 +575,8 @@ mod tests {
         let before = plain.predict(&cands).unwrap();
         assert!(before.variance[0] > 100.0 * want.variance[0], "{} vs {}", before.variance[0], want.variance[0]);
         let k = 4000;
-        let draws: Vec<Vec<f64>> = (0..k)
-            .map(|i| thompson_sample(&cond, &cands, &mut les_core::stream_rng(3, "ts", i)).unwrap())
-            .collect();
+        let draws: Vec<Vec<f64>> =
+            (0..k).map(|i| thompson_sample(&cond, &cands, &mut les_core::stream_rng(3, "ts", i)).unwrap()).collect();
         for j in 0..2 {
             let mean = draws.iter().map(|s| s[j]).sum::<f64>() / k as f64;
             let var = draws.iter().map(|s| (s[j] - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
