@@ -35,6 +35,12 @@
 //! `(n+q)³` refactoring per ask, and gets the variance — the only thing of the pending
 //! evaluations MES's entropy reduction at other points uses besides the mean — exactly. A
 //! synchronous batch (`les ask --n K`) asks one point at a time with the earlier ones pending.
+//! What the belief costs: when a pending point's believed value is the lowest value the
+//! posterior expects, the min-value samples concentrate at it, and the noise-free acquisition
+//! (`ln 2` where `μ = y*`, however small `σ`) can then pick a point within a small fraction of a
+//! length scale of the pending one (the same happens next to the best observation in a serial
+//! run). Fantasies would spread the min values (averaged over the pending outcomes they are
+//! distributed as without the pending points) at `K` times the cost.
 //!
 //! | key | default | meaning |
 //! |-----|---------|---------|
