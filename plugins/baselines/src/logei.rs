@@ -342,10 +342,11 @@ mod tests {
         let xs = [0.45, 0.4, 0.35, 0.7, 0.25, 0.5, 0.1, 0.9, 0.9];
         let got = Acquisition::values(&LogEi::new(&b, best), &xs).unwrap();
         let p = dense.predict(&xs).unwrap();
-        for i in 0..3 {
+        assert_eq!(got.len(), 3);
+        for (i, g) in got.iter().enumerate() {
             let s = p.variance[i].max(MIN_VARIANCE).sqrt();
             let want = log_ei_kernel((best - p.mean[i]) / s) + s.ln();
-            assert!((got[i] - want).abs() < 1e-6 * (1.0 + want.abs()), "{i}: {} vs {want}", got[i]);
+            assert!((g - want).abs() < 1e-6 * (1.0 + want.abs()), "{i}: {g} vs {want}");
         }
     }
 }
