@@ -438,7 +438,9 @@ inventory::submit! {
             "Müller et al. 2021 / He et al. 2025. Evaluates the current point, takes up to d \
                   samples that most reduce the trace of the gradient posterior covariance there, \
                   then steps θ ← θ − 0.25·ℓ⊙μ∇/‖μ∇‖ clamped to the cube. `step_rule: hci` steps \
-                  early when p_trust > confidence (0.9). GP on the last 5d observations.",
+                  early when p_trust > confidence (0.9). GP on the last 5d observations. Pending \
+                  points (evaluations in flight): the gradient information is conditioned on \
+                  their locations (exact).",
             "\n",
             r"
 Parameters:

@@ -189,7 +189,8 @@ inventory::submit! {
                   best observation (model output scale) by projected L-BFGS from the best \
                   `acq_optimizer.restarts` of `acq_optimizer.raw_samples` Sobol raw samples \
                   (paper: 10 of 512). `surrogate`: the model ({ name: gp } by default); \
-                  logEI-DSP = the gp with `lengthscale_prior: dimension_scaled`.",
+                  logEI-DSP = the gp with `lengthscale_prior: dimension_scaled`. Pending points \
+                  (evaluations in flight): kriging believer, the incumbent included.",
             "\n",
             r"
 Parameters:

@@ -320,7 +320,9 @@ inventory::submit! {
             "Wang & Jegelka 2017, as BoTorch's qMaxValueEntropy with q = 1: 10 min-value \
                   samples on 5000 uniform candidates plus the data (Gumbel approximation by \
                   default, `max_value_sampler: paths` for exact pathwise samples), the noise-free \
-                  analytic MES acquisition, maximized like LogEI (10 restarts, 512 raw samples).",
+                  analytic MES acquisition, maximized like LogEI (10 restarts, 512 raw samples). \
+                  Pending points (evaluations in flight): kriging believer for the posterior, \
+                  the min-value samples and the acquisition.",
             "\n",
             r"
 Parameters:

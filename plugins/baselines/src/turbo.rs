@@ -422,7 +422,8 @@ inventory::submit! {
                   length 0.8 in [0.5^7, 1.6], success tolerance 10, failure tolerance ⌈max(4, d)⌉, \
                   ×2 / ½, improvement 1e-3·|best|, min(5000, max(2000, 200d)) perturbed Sobol \
                   candidates (probability min(20/d, 1)), box ∝ length scales / geomean. No restart \
-                  unless `restart_on_collapse`.",
+                  unless `restart_on_collapse`. Pending points (evaluations in flight): the \
+                  Thompson sample is conditioned on them at their believed values.",
             "\n",
             r"
 Parameters:
