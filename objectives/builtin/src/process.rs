@@ -91,7 +91,8 @@ fn exited_unreaped(pid: libc::pid_t) -> bool {
     // SAFETY: waitid on our own child with WNOWAIT only reads its state into `info`.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        let found = libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        let found =
+            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
         found == 0 && info.si_pid() != 0
     }
 }
