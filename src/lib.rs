@@ -17,6 +17,7 @@ pub mod conformance;
 mod plugins;
 mod progress;
 pub mod report;
+mod signals;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -81,6 +82,13 @@ enum Command {
         /// The run config (YAML).
         config: PathBuf,
     },
+    /// Evaluate the config's objective at the points on stdin (`{"x": [...]}` per line, native
+    /// coordinates); prints one value per line. Speaks the command objective's protocol, so it
+    /// can stand in for one (`command: [les, eval, CONFIG]`).
+    Eval {
+        /// The config whose `objective` block is evaluated (the rest must be valid too).
+        config: PathBuf,
+    },
     /// List the registered plugins, of one kind or of all.
     List {
         /// strategy, inner_optimizer, sequence_sampler, acquisition, surrogate or objective.
@@ -100,6 +108,8 @@ enum Command {
 /// The `les` command line: parses `std::env::args`, runs the command and returns its exit code.
 /// Every plugin linked into the calling binary is available, the caller's own included.
 pub fn main() -> ExitCode {
+    // A child started to host an isolated library objective serves it and exits here.
+    les_objectives::isolated::serve_if_requested();
     // RUST_LOG=info: the run's milestones (start, each ask with its time, the stop reason);
     // debug: each phase, diagnostic and evaluation. Colour only on a terminal.
     tracing_subscriber::fmt()
@@ -112,6 +122,9 @@ pub fn main() -> ExitCode {
         return ExitCode::from(EXIT_RUN_FAILURE);
     }
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. } | Command::Resume(_) | Command::Bench(_)) {
+        signals::install();
+    }
     match cli.command {
         Command::Run { config, seed, budget, workers, out, resume, quiet } => {
             let output = resume.as_ref().or(out.as_ref()).map(|p| p.to_string_lossy().into_owned());
@@ -125,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Resume(args) => asktell::resume(args),
         Command::Repair(args) => asktell::repair(args),
         Command::Check { config } => check(&config),
+        Command::Eval { config } => eval(&config),
         Command::List { kind } => list(kind.as_deref()),
         Command::Describe { name } => describe(&name),
         Command::Bench(args) => bench::main(args),
@@ -159,6 +173,14 @@ pub(crate) fn report_outcome(outcome: Result<runner::RunOutcome, runner::RunErro
                 println!("best f:        {} (noise-free value at the best observation)", s["best_f"]);
             }
             println!("best x:        {}", s["best_x"]);
+            if let runner::RunStatus::Interrupted(_) = outcome.status {
+                eprintln!(
+                    "error: {}: the trials in flight stay pending; go on with `les resume {}`",
+                    outcome.status.reason(),
+                    outcome.dir.display()
+                );
+                return ExitCode::from(signals::exit_code());
+            }
             if outcome.status.is_success() {
                 ExitCode::SUCCESS
             } else {
@@ -185,6 +207,38 @@ fn check(config: &std::path::Path) -> ExitCode {
             ExitCode::from(EXIT_CONFIG_ERROR)
         }
     }
+}
+
+fn eval(config: &std::path::Path) -> ExitCode {
+    let objective = match LoadedConfig::from_file(config, &Overrides::default()).and_then(|c| c.build_objective()) {
+        Ok((objective, _)) => objective,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    let dim = objective.info().dim();
+    for (n, line) in std::io::stdin().lines().enumerate() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let x = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v.get("x")?.as_array()?.iter().map(serde_json::Value::as_f64).collect::<Option<Vec<f64>>>());
+        let Some(x) = x.filter(|x| x.len() == dim) else {
+            eprintln!("error: stdin line {}: expected {{\"x\": [{dim} numbers]}}, got `{line}`", n + 1);
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        };
+        match objective.evaluate(&x) {
+            Ok(y) => println!("{y}"),
+            Err(e) => {
+                eprintln!("error: stdin line {}: {e}", n + 1);
+                return ExitCode::from(EXIT_RUN_FAILURE);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn list(kind: Option<&str>) -> ExitCode {

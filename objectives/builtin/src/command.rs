@@ -14,15 +14,19 @@
 //! is [`ObjectiveError::NonFinite`]. Both are handled by the run's `on_error` policy.
 //!
 //! The command runs in the current directory with the environment of `les` plus `env`. On Unix
-//! it gets its own process group, so a timeout kills everything it started (a shell script's
-//! children too). Evaluations may run concurrently, each in its own process.
+//! it gets its own process group, so a timeout or an interrupt (SIGINT/SIGTERM to `les`, see
+//! [`les_core::cancel`]) kills everything it started (a shell script's children too), with
+//! `kill(2)` on the group: SIGTERM first, SIGKILL [`process::TERMINATE_GRACE`] later (a
+//! wrapper like `srun` cancels its job on SIGTERM). Evaluations may run concurrently, each in its
+//! own process.
+//! Nothing the command starts outlives `les`, even `kill -9` of `les` (see [`crate::process`]).
 //!
 //! | key         | default         | meaning                                                      |
 //! |-------------|-----------------|--------------------------------------------------------------|
 //! | `command`   | (required)      | `[PROGRAM, ARGS…]`; PROGRAM is looked up on `PATH`, or is a path (relative to the current directory) when it contains `/` |
 //! | `dim`       | length of `bounds` | input dimension `d`                                       |
 //! | `bounds`    | unit cube `[0, 1]^d` | `{ lower, upper }`, each a list of `d` numbers or one number for every coordinate |
-//! | `timeout_s` | none (no limit) | seconds an evaluation may take before the process is killed  |
+//! | `timeout_s` | 3600 (one hour) | seconds an evaluation may take before its process group is killed; `null` for no limit |
 //! | `env`       | `{}`            | extra environment variables for the command                  |
 //!
 //! At least one of `dim` and `bounds` (as lists) is required; when both are given they must
@@ -45,6 +49,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::process::{self, describe_status, kill, terminate};
+use les_core::cancel::Cancel;
 use les_core::params::{ParamError, Params, PluginParams};
 use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
 use les_core::{Bounds, EvaluationContext, Objective, ObjectiveError, ObjectiveInfo};
@@ -86,8 +92,12 @@ pub struct BoundsSpec {
     pub upper: BoundValue,
 }
 
+/// Seconds an evaluation may take when the config does not say: a hung simulation fails after
+/// an hour instead of hanging the run.
+pub const DEFAULT_TIMEOUT_S: f64 = 3600.0;
+
 /// Parameters of the `command` objective: the whole `objective` block.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommandParams {
     /// `[PROGRAM, ARGS…]`.
@@ -96,10 +106,18 @@ pub struct CommandParams {
     pub dim: Option<usize>,
     /// The box; defaults to the unit cube.
     pub bounds: Option<BoundsSpec>,
-    /// Seconds before an evaluation is killed; none = no limit.
+    /// Seconds before an evaluation is killed ([`DEFAULT_TIMEOUT_S`]); `None` (`null` in
+    /// YAML) = no limit. Runs journaled before the default existed stored `null` in their
+    /// resolved config, so they resume with no limit, as they were started.
     pub timeout_s: Option<f64>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
+}
+
+impl Default for CommandParams {
+    fn default() -> Self {
+        Self { command: Vec::new(), dim: None, bounds: None, timeout_s: Some(DEFAULT_TIMEOUT_S), env: BTreeMap::new() }
+    }
 }
 
 impl CommandParams {
@@ -208,13 +226,9 @@ impl CommandObjective {
             }
         }
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        #[cfg(unix)]
-        {
-            // Its own process group, so that a timeout can kill whatever it started.
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-        }
-        command.spawn()
+        // Its own process group, so that a timeout can kill whatever it started, and dies
+        // with les.
+        process::spawn(command)
     }
 }
 
@@ -230,55 +244,36 @@ fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Ve
     rx
 }
 
-/// Kills the process and, on Unix, its whole process group.
-fn kill(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        // The group id is the child's pid (`process_group(0)`). `kill` the program avoids
-        // `unsafe` libc calls; failing to run it still leaves the direct kill below.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", child.id())])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+/// How waiting for a command ended.
+enum Waited {
+    /// It exited by itself.
+    Exited(ExitStatus),
+    /// The timeout expired; it was killed.
+    TimedOut,
+    /// The run was interrupted; it was killed.
+    Cancelled,
 }
 
-/// Waits for the child until `timeout`; `None` when it timed out (and was killed).
-fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> std::io::Result<Option<ExitStatus>> {
-    let Some(timeout) = timeout else { return child.wait().map(Some) };
-    let deadline = Instant::now() + timeout;
+/// Waits for the child until `timeout` or until `cancel` is set (then kills its group).
+fn wait_for(child: &mut Child, timeout: Option<Duration>, cancel: &Cancel) -> std::io::Result<Waited> {
+    let deadline = timeout.map(|t| Instant::now() + t);
     let mut pause = Duration::from_millis(1);
     loop {
         if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
+            return Ok(Waited::Exited(status));
+        }
+        if cancel.is_cancelled() {
+            terminate(child);
+            return Ok(Waited::Cancelled);
         }
         let now = Instant::now();
-        if now >= deadline {
-            kill(child);
-            return Ok(None);
+        if deadline.is_some_and(|d| now >= d) {
+            terminate(child);
+            return Ok(Waited::TimedOut);
         }
-        std::thread::sleep(pause.min(deadline - now));
+        std::thread::sleep(deadline.map_or(pause, |d| pause.min(d - now)));
         pause = (pause * 2).min(MAX_POLL);
     }
-}
-
-/// "exited with status 3" / "was killed by signal 9".
-fn describe_status(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with status {code}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("was killed by signal {signal}");
-        }
-    }
-    format!("ended abnormally ({status})")
 }
 
 /// The last [`STDERR_TAIL_LINES`] lines of `stderr`, at most [`STDERR_TAIL_BYTES`] bytes.
@@ -401,11 +396,13 @@ impl CommandObjective {
             let _ = stdin.write_all(input.as_bytes());
         });
 
-        let status = wait_with_timeout(&mut child, self.timeout);
+        let cancel = ctx.map(|c| c.cancel.clone()).unwrap_or_default();
+        let status = wait_for(&mut child, self.timeout, &cancel);
         let err_bytes = stderr.recv_timeout(OUTPUT_GRACE).unwrap_or_default();
         let status = match status {
-            Ok(Some(status)) => status,
-            Ok(None) => {
+            Ok(Waited::Exited(status)) => status,
+            Ok(Waited::Cancelled) => return Err((ObjectiveError::Interrupted, err_bytes)),
+            Ok(Waited::TimedOut) => {
                 let limit = self.timeout.map(|t| t.as_secs_f64()).unwrap_or_default();
                 let e = self.failed(format_args!("timed out after {limit} s and was killed"), &err_bytes);
                 return Err((e, err_bytes));
@@ -515,8 +512,8 @@ inventory::submit! {
                   (in a run also trial, seed and run_dir; its stderr is kept in RUN_DIR/logs/trial-N.stderr) \
                   and reads one number, or {\"y\": number}, from its stdout (the last non-empty line). \
                   Keys: command (required), dim (default: length of bounds), bounds {lower, upper} (default: \
-                  the unit cube [0,1]^dim), timeout_s (default: none; the process group is killed when it \
-                  expires), env (extra environment variables). A non-zero exit, a timeout or unreadable \
+                  the unit cube [0,1]^dim), timeout_s (default: 3600; null for no limit; the process group is \
+                  killed when it expires), env (extra environment variables). A non-zero exit, a timeout or unreadable \
                   output is a failed evaluation carrying the tail of stderr; nan/inf is non-finite; both go \
                   to the run's on_error policy.",
         default_params: les_core::registry::defaults_of::<CommandParams>,
