@@ -9,7 +9,8 @@
 //! - **strategies**: points of the right dimension in the unit cube; an ask returns at most
 //!   the remaining budget; the same seed gives the same points; replaying the told
 //!   observations in their batches into a fresh strategy gives the same next ask (what resume
-//!   does); a failed evaluation that is told is handled (the next ask succeeds);
+//!   does); one that handles pending points does not ask a point in flight again; a failed
+//!   evaluation that is told is handled (the next ask succeeds);
 //! - **inner optimizers**: the history's shape, its first record at the start point, every
 //!   position projected into the cube (on paths whose minima lie outside it), the same stream
 //!   the same history, a start point of the wrong length an error and not a panic;
@@ -250,6 +251,38 @@ fn check_strategy(name: &str) -> Check {
             "replaying the tells gives the same next ask",
             format!("ask {}: {:?} in the run, {:?} after replay", k + 1, run.asks[k], replayed.points),
         );
+    }
+    // Pending points: a strategy that says it handles them does not ask a point again while it
+    // is in flight (the next ask, as the runner makes it with a second worker: iteration 2,
+    // nothing new told, the first ask's points pending).
+    if fresh.handles_pending() {
+        let pending = run.asks[0].clone();
+        let mut again = build::<dyn Strategy>(name, seed)?;
+        again.tell(&run.batches[0]).map_err(|e| ("replayed tells", e.to_string()))?;
+        let mut data = Dataset::new(DIM);
+        for o in &run.batches[0] {
+            if let Ok(y) = o.y {
+                data.push(&o.x, y);
+            }
+        }
+        let proposed = run.batches[0].len() + pending.len();
+        let ctx = AskContext {
+            data: &data,
+            pending: &pending,
+            iteration: 2,
+            n_proposed: proposed,
+            remaining: BUDGET - proposed,
+            budget: BUDGET,
+        };
+        let with = again
+            .ask(&ctx, &mut stream_rng(seed, "ask", 2))
+            .map_err(|e| ("asks with pending points", e.to_string()))?;
+        if with.points.is_empty() || with.points.iter().any(|p| pending.contains(p)) {
+            return fail(
+                "a pending point is not asked again",
+                format!("{:?} asked with {pending:?} in flight", with.points),
+            );
+        }
     }
     // A failed evaluation: the first the strategy proposed (or the first initial point).
     let first = build::<dyn Strategy>(name, seed)?;
