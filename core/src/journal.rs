@@ -106,6 +106,9 @@ pub struct IterationRecord {
     /// Set when the strategy's stopping rule fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<String>,
+    /// The run-time arithmetic choices of the process that asked ([`crate::arithmetic`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub arithmetic: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a journal could not be read or written.

@@ -11,6 +11,7 @@
 //! cube before data reach a strategy and maps asked points back before they are evaluated.
 
 pub mod acquisition;
+pub mod arithmetic;
 pub mod bounds;
 pub mod cancel;
 pub mod config;

@@ -277,6 +277,8 @@ pub struct Study {
     retried: BTreeSet<TrialId>,
     strategy_failure: Option<String>,
     last_tell_seconds: Option<f64>,
+    /// Said once, by the first ask after a resume (arithmetic that differs from the journal's).
+    resume_notes: Vec<String>,
     started: Instant,
     earlier_seconds: f64,
     /// Opened by [`Study::inspect`]: the strategy was not told, so it must not be asked.
@@ -392,8 +394,15 @@ impl Study {
         }
         write_atomic(&dir.join(CONFIG_FILE), to_yaml(&run.resolved).as_bytes())?;
         let journal = open_writers(&dir, lock)?;
+        let arithmetic_note = iterations
+            .iter()
+            .rev()
+            .find(|r| !r.arithmetic.is_empty())
+            .and_then(|r| crate::arithmetic::difference(&r.arithmetic, &crate::arithmetic::current()));
         let mut study = Self::from_built(run, Some(journal));
         study.replay(evaluations, iterations, true)?;
+        // Said by the first ask (a warning of `les run`/`resume`, a note of `les ask`).
+        study.resume_notes.extend(arithmetic_note);
         study.import_initial_data()?;
         Ok(study)
     }
@@ -456,6 +465,7 @@ impl Study {
             retried: BTreeSet::new(),
             strategy_failure: None,
             last_tell_seconds: None,
+            resume_notes: Vec::new(),
             started: Instant::now(),
             earlier_seconds: 0.0,
             read_only: false,
@@ -590,6 +600,7 @@ impl Study {
             return Err(StudyError::Strategy(m.clone()));
         }
         let k = k.max(1);
+        asked.notes.append(&mut self.resume_notes);
         while asked.trials.len() < k {
             if let Some((_, m)) = &self.evaluation_failure {
                 asked.notes.push(format!("the run has ended: {m}"));
@@ -768,6 +779,7 @@ impl Study {
             points,
             diagnostics: ask.report.diagnostics,
             stop: ask.stop,
+            arithmetic: crate::arithmetic::current(),
             ..Default::default()
         };
         self.strategy_iteration = iteration;

@@ -411,3 +411,39 @@ fn a_fresh_run_leaves_foreign_files_and_links_alone() {
         assert!(!outside.exists(), "nothing was written through the link");
     }
 }
+
+/// A resume on other arithmetic than the journal's says so in the first ask's notes, once.
+#[test]
+fn a_resume_on_other_arithmetic_says_so_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let make = || built(&dir, 10, Bowl::new(2, 0.0, f64::INFINITY), OnError::Stop, 1);
+    let mut study = Study::create(make()).unwrap();
+    // The initial design (3 points), then one ask of the strategy.
+    for _ in 0..4 {
+        let asked = study.ask(1).unwrap();
+        study.tell(asked.trials[0].id, Outcome::Value(1.0)).unwrap();
+    }
+    drop(study);
+    // Journal the strategy's ask as made on another machine.
+    let path = dir.join(ITERATIONS_FILE);
+    let edited: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut r: serde_json::Value = serde_json::from_str(l).unwrap();
+            if r["iteration"] != 0 {
+                r["arithmetic"] = serde_json::json!({"test_kernels": "elsewhere"});
+            }
+            format!("{r}\n")
+        })
+        .collect();
+    std::fs::write(&path, edited).unwrap();
+    let mut study = Study::resume(make()).unwrap();
+    let first = study.ask(1).unwrap();
+    let note = first.notes.iter().find(|n| n.contains("other arithmetic")).expect("the note is given");
+    assert!(note.contains("test_kernels elsewhere then, not used here"), "{note}");
+    study.tell(first.trials[0].id, Outcome::Value(1.0)).unwrap();
+    let second = study.ask(1).unwrap();
+    assert!(second.notes.iter().all(|n| !n.contains("other arithmetic")), "said once: {:?}", second.notes);
+}

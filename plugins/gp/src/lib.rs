@@ -153,3 +153,9 @@ inventory::submit! {
         build: build_gp,
     }
 }
+
+// The random-feature kernels are chosen on the machine that runs (see `isa`); the journal
+// records the choice with every ask.
+inventory::submit! {
+    les_core::arithmetic::ArithmeticEntry { name: "gp_kernels", choice: rff_single::kernel_name }
+}
