@@ -16,6 +16,7 @@ pub mod bench;
 mod plugins;
 mod progress;
 pub mod report;
+mod signals;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -111,6 +112,9 @@ pub fn main() -> ExitCode {
         return ExitCode::from(EXIT_RUN_FAILURE);
     }
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. } | Command::Resume(_) | Command::Bench(_)) {
+        signals::install();
+    }
     match cli.command {
         Command::Run { config, seed, budget, workers, out, resume, quiet } => {
             let output = resume.as_ref().or(out.as_ref()).map(|p| p.to_string_lossy().into_owned());
@@ -158,6 +162,14 @@ pub(crate) fn report_outcome(outcome: Result<runner::RunOutcome, runner::RunErro
                 println!("best f:        {} (noise-free value at the best observation)", s["best_f"]);
             }
             println!("best x:        {}", s["best_x"]);
+            if let runner::RunStatus::Interrupted(_) = outcome.status {
+                eprintln!(
+                    "error: {}: the trials in flight stay pending; go on with `les resume {}`",
+                    outcome.status.reason(),
+                    outcome.dir.display()
+                );
+                return ExitCode::from(signals::exit_code());
+            }
             if outcome.status.is_success() {
                 ExitCode::SUCCESS
             } else {

@@ -12,6 +12,7 @@
 
 pub mod acquisition;
 pub mod bounds;
+pub mod cancel;
 pub mod config;
 pub mod data;
 pub mod initial_data;

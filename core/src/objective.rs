@@ -31,8 +31,8 @@ impl ObjectiveInfo {
     }
 }
 
-/// Which trial of which run an evaluation belongs to.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Which trial of which run an evaluation belongs to, and whether the run still wants it.
+#[derive(Clone, Debug, Default)]
 pub struct EvaluationContext {
     /// The trial id (as `les ask` and the journal name it).
     pub trial: usize,
@@ -40,6 +40,9 @@ pub struct EvaluationContext {
     pub seed: u64,
     /// The run directory, when the run has one.
     pub run_dir: Option<std::path::PathBuf>,
+    /// Set when the run is interrupted: an objective that waits (for a process, a queue)
+    /// checks it, ends what it started and returns [`ObjectiveError::Interrupted`].
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// Why one evaluation failed. Handled by the run's `on_error` policy, never fatal by itself.
@@ -48,6 +51,10 @@ pub enum ObjectiveError {
     /// The objective reported a failure with this message.
     #[error("{0}")]
     Failed(String),
+    /// The run was interrupted while this evaluation ran; the evaluation is not told (its
+    /// trial stays pending and a resume evaluates it again).
+    #[error("interrupted before the evaluation finished")]
+    Interrupted,
     /// The objective returned NaN or ±inf.
     #[error("objective returned a non-finite value ({0})")]
     NonFinite(f64),

@@ -18,10 +18,11 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde_json::Value;
 
+use crate::cancel::{Cancel, shutdown_requested, signal_name};
 use crate::config::{BuiltRun, CONFIG_KEYS_ALLOWED_TO_CHANGE_ON_RESUME, ConfigError};
 use crate::journal::{CONFIG_FILE, EvaluationRecord, IterationRecord, JournalError};
 use crate::lock::LockError;
-use crate::study::{Evaluation, Outcome, Study, StudyError, Trial};
+use crate::study::{Evaluation, Outcome, Study, StudyError, Trial, TrialId};
 use crate::{EvaluationContext, Objective, ObjectiveError, stream_rng};
 
 /// How a run ended (a run that could not start is a [`RunError`] instead).
@@ -35,6 +36,9 @@ pub enum RunStatus {
     EvaluationFailed(String),
     /// The strategy could not propose points.
     StrategyFailed(String),
+    /// The run was stopped from outside (a signal, Ctrl-C in a host) before its end; the
+    /// trials in flight stay pending, and a resume goes on from there.
+    Interrupted(String),
 }
 
 impl RunStatus {
@@ -50,6 +54,7 @@ impl RunStatus {
             RunStatus::StrategyStopped(r) => format!("strategy stopped: {r}"),
             RunStatus::EvaluationFailed(r) => format!("evaluation failed: {r}"),
             RunStatus::StrategyFailed(r) => format!("strategy failed: {r}"),
+            RunStatus::Interrupted(r) => format!("interrupted ({r})"),
         }
     }
 }
@@ -171,7 +176,19 @@ pub trait RunObserver {
     fn asked(&mut self, _record: &IterationRecord) {}
     /// Called when the number of evaluations in flight changes.
     fn in_flight(&mut self, _evaluations: usize) {}
+    /// Called when an evaluation of `trial` starts.
+    fn evaluation_started(&mut self, _trial: TrialId) {}
+    /// Polled before each ask and while evaluations run (about every
+    /// [`INTERRUPT_POLL`]): `true` stops the run as [`RunStatus::Interrupted`]. The
+    /// process-wide shutdown request of [`crate::cancel`] is checked as well, whatever this
+    /// returns.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
+
+/// How often the runner checks for an interrupt while it waits for evaluations.
+pub const INTERRUPT_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// An observer that does nothing.
 pub struct Silent;
@@ -232,15 +249,28 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
     // Trials to evaluate, in order: a resumed run's trials in flight first (in trial order),
     // then what each ask hands out (the initial design as one batch, then one ask at a time).
     let mut queue: VecDeque<Trial> = study.pending().into();
+    let cancel = Cancel::new();
     let status = std::thread::scope(|scope| -> Result<RunStatus, RunError> {
-        let (done_tx, done_rx) = mpsc::channel::<(Trial, Evaluation)>();
+        let (done_tx, done_rx) = mpsc::channel::<(Trial, Option<Evaluation>)>();
         let mut in_flight = 0usize;
         let mut strategy_failed: Option<String> = None;
+        let mut interrupted: Option<String> = None;
         // Each distinct note of the asks is logged once.
         let mut notes = std::collections::BTreeSet::new();
         loop {
+            if interrupted.is_none()
+                && let Some(why) = interrupt_reason(observer)
+            {
+                tracing::info!("interrupted ({why}): ending {in_flight} evaluation(s) in flight");
+                interrupted = Some(why);
+                cancel.cancel();
+            }
             // Keep up to `workers` evaluations in flight, asking as soon as a slot is free.
-            while in_flight < workers && strategy_failed.is_none() && study.finished().is_none() {
+            while in_flight < workers
+                && strategy_failed.is_none()
+                && interrupted.is_none()
+                && study.finished().is_none()
+            {
                 let Some(trial) = queue.pop_front() else {
                     match study.ask(study.design_remaining().max(1)) {
                         Ok(asked) => {
@@ -269,14 +299,17 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
                     }
                 };
                 in_flight += 1;
+                observer.evaluation_started(trial.id);
+                let ctx = EvaluationContext { trial: trial.id, seed, run_dir: run_dir.clone(), cancel: cancel.clone() };
                 if workers == 1 {
-                    // One at a time on this thread: exactly the runs of a serial loop.
-                    let evaluation = evaluate(objective.as_ref(), seed, run_dir.clone(), &trial);
+                    // One at a time on this thread: exactly the runs of a serial loop. A
+                    // signal still reaches the evaluation through the process-wide request.
+                    let evaluation = evaluate(objective.as_ref(), &ctx, &trial);
                     let _ = done_tx.send((trial, evaluation));
                 } else {
-                    let (objective, run_dir, done_tx) = (objective.clone(), run_dir.clone(), done_tx.clone());
+                    let (objective, done_tx) = (objective.clone(), done_tx.clone());
                     scope.spawn(move || {
-                        let evaluation = evaluate(objective.as_ref(), seed, run_dir, &trial);
+                        let evaluation = evaluate(objective.as_ref(), &ctx, &trial);
                         let _ = done_tx.send((trial, evaluation));
                     });
                 }
@@ -286,9 +319,26 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
                 break;
             }
             // The next evaluation to finish is told first: the journal is in completion order.
-            let Ok((trial, evaluation)) = done_rx.recv() else { break };
+            let (trial, evaluation) = match done_rx.recv_timeout(INTERRUPT_POLL) {
+                Ok(done) => done,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             in_flight -= 1;
             observer.in_flight(in_flight);
+            let Some(evaluation) = evaluation else {
+                // Interrupted: not told, so the trial stays pending for a resume. An objective
+                // that reports an interrupt nobody asked for (its own signal handling) ends
+                // the run the same way, rather than leaving a hole the run cannot fill.
+                tracing::info!("trial {} was interrupted; it stays pending", trial.id);
+                if interrupted.is_none() {
+                    let why = interrupt_reason(observer)
+                        .unwrap_or_else(|| format!("the objective was interrupted in trial {}", trial.id));
+                    interrupted = Some(why);
+                    cancel.cancel();
+                }
+                continue;
+            };
             study.tell_evaluation(trial.id, evaluation).map_err(into_run_error)?;
             let records = study.records();
             let record = records.last().expect("invariant: just told");
@@ -307,12 +357,13 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
             }
             observer.evaluated(record, best);
         }
-        Ok(match (study.finished(), strategy_failed) {
-            (Some(status), _) => status,
-            (None, Some(m)) => RunStatus::StrategyFailed(m),
+        Ok(match (study.finished(), strategy_failed, interrupted) {
+            (Some(status), _, _) => status,
+            (None, _, Some(why)) => RunStatus::Interrupted(why),
+            (None, Some(m), None) => RunStatus::StrategyFailed(m),
             // Nothing asked, nothing pending and not finished cannot happen; say so rather
             // than spin.
-            (None, None) => RunStatus::StrategyFailed("proposed no point".to_owned()),
+            (None, None, None) => RunStatus::StrategyFailed("proposed no point".to_owned()),
         })
     })?;
     tracing::info!("run ended: {}", status.reason());
@@ -350,18 +401,27 @@ fn into_run_error(e: StudyError) -> RunError {
     }
 }
 
+/// Why the run should stop now, if it should: the observer's interrupt or a signal.
+fn interrupt_reason(observer: &mut dyn RunObserver) -> Option<String> {
+    if let Some(signal) = shutdown_requested() {
+        return Some(signal_name(signal));
+    }
+    observer.interrupted().then(|| "interrupted by the caller".to_owned())
+}
+
 /// Evaluates one trial: the objective's value (non-finite values are failures) plus the
 /// observation noise, drawn from a stream of the run seed and the trial id (so it does not
-/// depend on which evaluation finishes first).
-fn evaluate(objective: &dyn Objective, seed: u64, run_dir: Option<PathBuf>, trial: &Trial) -> Evaluation {
+/// depend on which evaluation finishes first). `None` when the run was interrupted during
+/// the evaluation.
+fn evaluate(objective: &dyn Objective, ctx: &EvaluationContext, trial: &Trial) -> Option<Evaluation> {
     let info = objective.info();
-    let ctx = EvaluationContext { trial: trial.id, seed, run_dir };
+    let seed = ctx.seed;
     let start = Instant::now();
     let result = objective
-        .evaluate_in(&trial.x, &ctx)
+        .evaluate_in(&trial.x, ctx)
         .and_then(|v| if v.is_finite() { Ok(v) } else { Err(ObjectiveError::NonFinite(v)) });
     let seconds = start.elapsed().as_secs_f64();
-    match result {
+    Some(match result {
         Ok(value) => {
             let noise = if info.noise_std > 0.0 {
                 let z: f64 = stream_rng(seed, "observation_noise", trial.id as u64).sample(StandardNormal);
@@ -371,8 +431,9 @@ fn evaluate(objective: &dyn Objective, seed: u64, run_dir: Option<PathBuf>, tria
             };
             Evaluation { outcome: Outcome::Value(value + noise), f: info.exact.then_some(value), seconds }
         }
+        Err(ObjectiveError::Interrupted) => return None,
         Err(e) => Evaluation { outcome: Outcome::Failed(e.to_string()), f: None, seconds },
-    }
+    })
 }
 
 /// The first key path where two configs differ (numbers compared as `f64`), ignoring the keys

@@ -96,6 +96,8 @@ enum Outcome {
     Busy(String),
     /// Failed; the message says why.
     Failed(String),
+    /// Stopped by SIGINT/SIGTERM; resumed by the next `les bench`.
+    Interrupted,
 }
 
 /// Whether the run directory holds a finished run of `run`: its summary says it succeeded with
@@ -142,6 +144,7 @@ fn execute(run: &RunSpec) -> Outcome {
             let best = s["best_f"].as_f64().or_else(|| s["best_y"].as_f64());
             Outcome::Done { resumed, best, seconds: start.elapsed().as_secs_f64() }
         }
+        Ok(outcome) if matches!(outcome.status, runner::RunStatus::Interrupted(_)) => Outcome::Interrupted,
         Ok(outcome) => Outcome::Failed(outcome.status.reason()),
         Err(e @ runner::RunError::Locked(_)) => Outcome::Busy(e.to_string()),
         Err(e) => Outcome::Failed(e.to_string()),
@@ -189,6 +192,7 @@ impl Reporter {
                 best.map_or_else(|| "none".to_owned(), |b| format!("{b:.6}"))
             ),
             Outcome::Busy(m) => format!("skipped: {m}"),
+            Outcome::Interrupted => "interrupted (resume the suite to go on)".to_owned(),
             Outcome::Failed(m) => format!("FAILED: {m}"),
         };
         if let Some(bar) = &self.bar {
@@ -216,6 +220,10 @@ fn execute_all(runs: &[RunSpec], jobs: usize, reporter: &Reporter) -> Vec<Outcom
         for _ in 0..jobs.clamp(1, runs.len().max(1)) {
             scope.spawn(|| {
                 loop {
+                    // After SIGINT/SIGTERM no new run starts; the running ones stop themselves.
+                    if les_core::cancel::shutdown_requested().is_some() {
+                        break;
+                    }
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(run) = runs.get(k) else { break };
                     reporter.started(run);
@@ -301,6 +309,11 @@ pub fn main(args: BenchArgs) -> ExitCode {
     let outcomes = execute_all(&runs, args.jobs, &reporter);
     reporter.finish();
     let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    if les_core::cancel::shutdown_requested().is_some() {
+        let interrupted = count(|o| matches!(o, Outcome::Interrupted | Outcome::Failed(_)));
+        eprintln!("error: interrupted; {interrupted} run(s) not finished: run the same `les bench` again to go on");
+        return ExitCode::from(crate::signals::exit_code());
+    }
     let skipped = count(|o| matches!(o, Outcome::Skipped));
     let resumed = count(|o| matches!(o, Outcome::Done { resumed: true, .. }));
     let fresh = count(|o| matches!(o, Outcome::Done { resumed: false, .. }));

@@ -14,15 +14,22 @@
 //! is [`ObjectiveError::NonFinite`]. Both are handled by the run's `on_error` policy.
 //!
 //! The command runs in the current directory with the environment of `les` plus `env`. On Unix
-//! it gets its own process group, so a timeout kills everything it started (a shell script's
-//! children too). Evaluations may run concurrently, each in its own process.
+//! it gets its own process group, so a timeout or an interrupt (SIGINT/SIGTERM to `les`, see
+//! [`les_core::cancel`]) kills everything it started (a shell script's children too), with
+//! `kill(2)` on the group. Evaluations may run concurrently, each in its own process.
+//!
+//! **Nothing outlives `les`.** On Linux the command gets `PR_SET_PDEATHSIG`, so it is killed
+//! when `les` dies, even by `kill -9`; a small watchdog process in its group (forked before the
+//! program starts, holding no file descriptors) then kills the rest of the group, the
+//! grandchildren a script started. The watchdog waits for the command to end and exits at once
+//! when `les` is still alive, so a finished evaluation is left alone.
 //!
 //! | key         | default         | meaning                                                      |
 //! |-------------|-----------------|--------------------------------------------------------------|
 //! | `command`   | (required)      | `[PROGRAM, ARGS…]`; PROGRAM is looked up on `PATH`, or is a path (relative to the current directory) when it contains `/` |
 //! | `dim`       | length of `bounds` | input dimension `d`                                       |
 //! | `bounds`    | unit cube `[0, 1]^d` | `{ lower, upper }`, each a list of `d` numbers or one number for every coordinate |
-//! | `timeout_s` | none (no limit) | seconds an evaluation may take before the process is killed  |
+//! | `timeout_s` | 3600 (one hour) | seconds an evaluation may take before its process group is killed; `null` for no limit |
 //! | `env`       | `{}`            | extra environment variables for the command                  |
 //!
 //! At least one of `dim` and `bounds` (as lists) is required; when both are given they must
@@ -45,6 +52,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use les_core::cancel::Cancel;
 use les_core::params::{ParamError, Params, PluginParams};
 use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
 use les_core::{Bounds, EvaluationContext, Objective, ObjectiveError, ObjectiveInfo};
@@ -86,8 +94,12 @@ pub struct BoundsSpec {
     pub upper: BoundValue,
 }
 
+/// Seconds an evaluation may take when the config does not say: a hung simulation fails after
+/// an hour instead of hanging the run.
+pub const DEFAULT_TIMEOUT_S: f64 = 3600.0;
+
 /// Parameters of the `command` objective: the whole `objective` block.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommandParams {
     /// `[PROGRAM, ARGS…]`.
@@ -96,10 +108,18 @@ pub struct CommandParams {
     pub dim: Option<usize>,
     /// The box; defaults to the unit cube.
     pub bounds: Option<BoundsSpec>,
-    /// Seconds before an evaluation is killed; none = no limit.
+    /// Seconds before an evaluation is killed ([`DEFAULT_TIMEOUT_S`]); `None` (`null` in
+    /// YAML) = no limit. Runs journaled before the default existed stored `null` in their
+    /// resolved config, so they resume with no limit, as they were started.
     pub timeout_s: Option<f64>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
+}
+
+impl Default for CommandParams {
+    fn default() -> Self {
+        Self { command: Vec::new(), dim: None, bounds: None, timeout_s: Some(DEFAULT_TIMEOUT_S), env: BTreeMap::new() }
+    }
 }
 
 impl CommandParams {
@@ -214,7 +234,119 @@ impl CommandObjective {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
         }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            let les_pid = std::process::id() as libc::pid_t;
+            // SAFETY: the closure runs in the forked child before `exec` and calls only
+            // async-signal-safe functions (see `parent_death`).
+            unsafe {
+                command.pre_exec(move || parent_death::arm(les_pid));
+            }
+        }
         command.spawn()
+    }
+}
+
+/// Linux: the command and its group die with `les` (see the module docs).
+#[cfg(target_os = "linux")]
+mod parent_death {
+    /// Runs in the forked command before `exec` (so: async-signal-safe calls only, no
+    /// allocation). Sets the parent-death signal, and forks the group's watchdog.
+    pub(super) fn arm(les_pid: libc::pid_t) -> std::io::Result<()> {
+        // SAFETY: prctl, getppid, fork, sigprocmask and the calls in `watch` are
+        // async-signal-safe system calls on valid arguments.
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // `les` died between the fork and the prctl: no signal will come.
+            if libc::getppid() != les_pid {
+                libc::_exit(137);
+            }
+            // The watchdog waits for SIGUSR1, its own parent-death signal: blocked first so
+            // it is queued, not lost, whenever it arrives.
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            match libc::fork() {
+                -1 => Err(std::io::Error::last_os_error()),
+                0 => watch(les_pid, &set),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// The watchdog: holds no file descriptor (the command's pipes must close when the
+    /// command ends), waits for the command to end, then kills the group if `les` is gone.
+    ///
+    /// SAFETY: call only in a freshly forked child; never returns.
+    unsafe fn watch(les_pid: libc::pid_t, set: &libc::sigset_t) -> ! {
+        // SAFETY: all are async-signal-safe system calls; `set` is initialised.
+        unsafe {
+            if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
+                for fd in 0..1024 {
+                    libc::close(fd);
+                }
+            }
+            libc::sigprocmask(libc::SIG_BLOCK, set, std::ptr::null_mut());
+            let command = libc::getppid();
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1 as libc::c_ulong) == 0 && libc::getppid() == command {
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                while libc::sigwaitinfo(set, &mut info) < 0 {}
+            }
+            // The command has ended (its pid is the group's id). With `les` still there it
+            // ended normally, or was killed by `les`, which handles its group itself.
+            if !alive(les_pid) {
+                libc::kill(-libc::getpgrp(), libc::SIGKILL);
+            }
+            libc::_exit(0)
+        }
+    }
+
+    /// Whether `pid` is running: it exists and is not a zombie (a killed `les` stays a zombie
+    /// until its parent reaps it). Reads `/proc/PID/stat` into a stack buffer: no allocation.
+    ///
+    /// SAFETY: async-signal-safe system calls only.
+    unsafe fn alive(pid: libc::pid_t) -> bool {
+        // SAFETY: kill with signal 0 only checks; open/read/close on a stack buffer.
+        unsafe {
+            if libc::kill(pid, 0) != 0 {
+                return false;
+            }
+            let mut path = [0u8; 32];
+            let prefix = b"/proc/";
+            path[..prefix.len()].copy_from_slice(prefix);
+            let mut digits = [0u8; 10];
+            let (mut n, mut k) = (pid as u32, 0);
+            loop {
+                digits[k] = b'0' + (n % 10) as u8;
+                k += 1;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            let mut at = prefix.len();
+            for i in (0..k).rev() {
+                path[at] = digits[i];
+                at += 1;
+            }
+            path[at..at + 5].copy_from_slice(b"/stat");
+            let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                return false;
+            }
+            let mut stat = [0u8; 512];
+            let read = libc::read(fd, stat.as_mut_ptr().cast(), stat.len());
+            libc::close(fd);
+            let Ok(read) = usize::try_from(read) else { return false };
+            // "PID (COMMAND) STATE …": the state follows the last ')'.
+            match stat[..read].iter().rposition(|&b| b == b')') {
+                Some(end) if end + 2 < read => !matches!(stat[end + 2], b'Z' | b'X'),
+                _ => false,
+            }
+        }
     }
 }
 
@@ -234,34 +366,47 @@ fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Ve
 fn kill(child: &mut Child) {
     #[cfg(unix)]
     {
-        // The group id is the child's pid (`process_group(0)`). `kill` the program avoids
-        // `unsafe` libc calls; failing to run it still leaves the direct kill below.
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{}", child.id())])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        // The group id is the child's pid (`process_group(0)`); it cannot have been reused,
+        // since the child is not reaped yet.
+        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: kill(2) on a process group this process created; no memory involved.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
 }
 
-/// Waits for the child until `timeout`; `None` when it timed out (and was killed).
-fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> std::io::Result<Option<ExitStatus>> {
-    let Some(timeout) = timeout else { return child.wait().map(Some) };
-    let deadline = Instant::now() + timeout;
+/// How waiting for a command ended.
+enum Waited {
+    /// It exited by itself.
+    Exited(ExitStatus),
+    /// The timeout expired; it was killed.
+    TimedOut,
+    /// The run was interrupted; it was killed.
+    Cancelled,
+}
+
+/// Waits for the child until `timeout` or until `cancel` is set (then kills its group).
+fn wait_for(child: &mut Child, timeout: Option<Duration>, cancel: &Cancel) -> std::io::Result<Waited> {
+    let deadline = timeout.map(|t| Instant::now() + t);
     let mut pause = Duration::from_millis(1);
     loop {
         if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
+            return Ok(Waited::Exited(status));
+        }
+        if cancel.is_cancelled() {
+            kill(child);
+            return Ok(Waited::Cancelled);
         }
         let now = Instant::now();
-        if now >= deadline {
+        if deadline.is_some_and(|d| now >= d) {
             kill(child);
-            return Ok(None);
+            return Ok(Waited::TimedOut);
         }
-        std::thread::sleep(pause.min(deadline - now));
+        std::thread::sleep(deadline.map_or(pause, |d| pause.min(d - now)));
         pause = (pause * 2).min(MAX_POLL);
     }
 }
@@ -401,11 +546,13 @@ impl CommandObjective {
             let _ = stdin.write_all(input.as_bytes());
         });
 
-        let status = wait_with_timeout(&mut child, self.timeout);
+        let cancel = ctx.map(|c| c.cancel.clone()).unwrap_or_default();
+        let status = wait_for(&mut child, self.timeout, &cancel);
         let err_bytes = stderr.recv_timeout(OUTPUT_GRACE).unwrap_or_default();
         let status = match status {
-            Ok(Some(status)) => status,
-            Ok(None) => {
+            Ok(Waited::Exited(status)) => status,
+            Ok(Waited::Cancelled) => return Err((ObjectiveError::Interrupted, err_bytes)),
+            Ok(Waited::TimedOut) => {
                 let limit = self.timeout.map(|t| t.as_secs_f64()).unwrap_or_default();
                 let e = self.failed(format_args!("timed out after {limit} s and was killed"), &err_bytes);
                 return Err((e, err_bytes));
@@ -515,8 +662,8 @@ inventory::submit! {
                   (in a run also trial, seed and run_dir; its stderr is kept in RUN_DIR/logs/trial-N.stderr) \
                   and reads one number, or {\"y\": number}, from its stdout (the last non-empty line). \
                   Keys: command (required), dim (default: length of bounds), bounds {lower, upper} (default: \
-                  the unit cube [0,1]^dim), timeout_s (default: none; the process group is killed when it \
-                  expires), env (extra environment variables). A non-zero exit, a timeout or unreadable \
+                  the unit cube [0,1]^dim), timeout_s (default: 3600; null for no limit; the process group is \
+                  killed when it expires), env (extra environment variables). A non-zero exit, a timeout or unreadable \
                   output is a failed evaluation carrying the tail of stderr; nan/inf is non-finite; both go \
                   to the run's on_error policy.",
         default_params: les_core::registry::defaults_of::<CommandParams>,

@@ -245,7 +245,8 @@ fn a_trial_knows_its_run_and_keeps_its_stderr() {
         "command": sh("read line; echo \"$line\" >&2; echo \"env $LES_TRIAL $LES_SEED $LES_RUN_DIR\" >&2; echo $LES_TRIAL"),
         "dim": 1,
     }));
-    let ctx = les_core::EvaluationContext { trial: 7, seed: 42, run_dir: Some(tmp.path().to_owned()) };
+    let ctx =
+        les_core::EvaluationContext { trial: 7, seed: 42, run_dir: Some(tmp.path().to_owned()), ..Default::default() };
     assert_eq!(f.evaluate_in(&[0.5], &ctx).unwrap(), 7.0);
     let log = std::fs::read_to_string(tmp.path().join("logs/trial-7.stderr")).unwrap();
     let first: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
@@ -259,4 +260,43 @@ fn a_trial_knows_its_run_and_keeps_its_stderr() {
     // Outside a run only the point is sent.
     let plain = objective(json!({ "command": sh("read line; test \"$line\" = '{\"x\":[0.5]}' && echo 1"), "dim": 1 }));
     assert_eq!(plain.evaluate(&[0.5]).unwrap(), 1.0);
+}
+
+#[test]
+fn the_timeout_defaults_to_an_hour_and_null_lifts_it() {
+    let resolved_timeout = |objective: &str| {
+        let text = format!("objective: {objective}\nstrategy: {{ name: random }}\nbudget: 4\nseed: 1\n");
+        let config = les_core::config::LoadedConfig::from_str(Path::new("t.yaml"), &text, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        config.build_objective().unwrap_or_else(|e| panic!("{e}")).1["timeout_s"].clone()
+    };
+    assert_eq!(resolved_timeout("{ command: [sh], dim: 1 }"), json!(3600.0));
+    assert_eq!(resolved_timeout("{ command: [sh], dim: 1, timeout_s: null }"), json!(null));
+    assert_eq!(resolved_timeout("{ command: [sh], dim: 1, timeout_s: 5 }"), json!(5.0));
+}
+
+#[test]
+fn a_cancelled_evaluation_kills_its_group_and_says_interrupted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("sleeper.pid");
+    let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+    let f = objective(json!({"command": sh(&script), "dim": 1}));
+    let ctx = les_core::EvaluationContext::default();
+    let cancel = ctx.cancel.clone();
+    let started = std::time::Instant::now();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        cancel.cancel();
+    });
+    assert_eq!(f.evaluate_in(&[0.5], &ctx), Err(les_core::ObjectiveError::Interrupted));
+    canceller.join().expect("joins");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the cancel ended the wait");
+    let pid = std::fs::read_to_string(&pid_file).expect("pid written").trim().to_owned();
+    let stat = || std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+    let mut tries = 0;
+    while stat().is_some_and(|s| !s.contains(") Z")) && tries < 100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        tries += 1;
+    }
+    assert!(stat().is_none_or(|s| s.contains(") Z")), "the background sleeper {pid} survived the cancel");
 }
