@@ -464,10 +464,13 @@ class Study:
                         f"the vectorized objective returned {values.size} values for {len(trials)} points: "
                         "expected one value per row of X"
                     )
-            except Exception:  # KeyboardInterrupt and SystemExit end the run: they propagate
+            except Exception:
                 message = traceback.format_exc().rstrip()
                 values = np.full(len(trials), np.nan)
                 errors = [message] * len(trials)
+            except BaseException as stop:  # KeyboardInterrupt, SystemExit: the batch stays pending
+                self._native.write_interrupted_summary(type(stop).__name__)
+                raise
             for i, v in enumerate(values):
                 if errors[i] is None and not np.isfinite(v):
                     shown = "NaN" if np.isnan(v) else ("inf" if v > 0 else "-inf")  # as the runner says it

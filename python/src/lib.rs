@@ -75,9 +75,12 @@ fn list_plugins() -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The plugins named `name`: (kind, name, summary, details, default params as YAML, as JSON).
+/// A plugin for Python: (kind, name, summary, details, default params as YAML, as JSON).
+type PluginTuple = (String, String, String, String, String, String);
+
+/// The plugins named `name`.
 #[pyfunction]
-fn describe_plugin(name: &str) -> PyResult<Vec<(String, String, String, String, String, String)>> {
+fn describe_plugin(name: &str) -> PyResult<Vec<PluginTuple>> {
     let found = registry::find(name);
     if found.is_empty() {
         let mut all: Vec<&str> = PluginKind::ALL.into_iter().flat_map(registry::list).map(|e| e.name).collect();

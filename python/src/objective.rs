@@ -60,25 +60,23 @@ impl Objective for PyObjective {
         self.evaluate_in(x, &EvaluationContext::default())
     }
 
-    fn evaluate_in(&self, x: &[f64], _ctx: &EvaluationContext) -> Result<f64, ObjectiveError> {
-        if self.interrupt.is_set() {
-            // Evaluations already in flight on other threads when the run was interrupted.
-            return Err(ObjectiveError::Failed("not evaluated: the run was interrupted".to_owned()));
+    fn evaluate_in(&self, x: &[f64], ctx: &EvaluationContext) -> Result<f64, ObjectiveError> {
+        if self.interrupt.is_set() || ctx.cancel.is_cancelled() {
+            // The run is ending: an evaluation not yet started stays pending.
+            return Err(ObjectiveError::Interrupted);
         }
-        let result = Python::attach(|py| match self.function.call1(py, (x.to_vec(),)) {
+        Python::attach(|py| match self.function.call1(py, (x.to_vec(),)) {
             Ok(value) => value.extract::<f64>(py).map_err(|_| {
                 let shown = value.bind(py).repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".to_owned());
                 ObjectiveError::Failed(format!("the objective returned {shown}: expected a number"))
             }),
             Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) || e.is_instance_of::<PySystemExit>(py) => {
+                // Not a failure of the point: the trial stays pending, the run stops and the
+                // caller gets the exception back.
                 self.interrupt.set(e);
-                Err(ObjectiveError::Failed("interrupted".to_owned()))
+                Err(ObjectiveError::Interrupted)
             }
             Err(e) => Err(ObjectiveError::Failed(format_exception(py, &e))),
-        });
-        if result.is_err() && self.interrupt.is_set() {
-            self.interrupt.unwind_if_driving();
-        }
-        result
+        })
     }
 }

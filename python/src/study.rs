@@ -1,16 +1,13 @@
 //! `les_core::Study` for Python: made from a config (file or text), optionally with a Python
 //! callable as its objective, driven by `ask`/`tell` or run to its end by the runner.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::thread::ThreadId;
 
 use les_core::config::{BuiltRun, ConfigError, LoadedConfig, Overrides};
 use les_core::journal::CONFIG_FILE;
-use les_core::runner::{self, RunError, RunObserver, RunOutcome};
+use les_core::runner::{self, RunError, RunObserver, RunOutcome, RunStatus};
 use les_core::study::{Evaluation, Outcome, Study, Trial};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -56,26 +53,19 @@ impl ConfigSource {
     }
 }
 
-/// The panic payload that carries an interrupt out of the runner (see [`Interrupt`]).
-struct InterruptUnwind;
-
 /// A `KeyboardInterrupt` (or another exception of a signal handler) seen during a run: raised
-/// inside the objective, or found by the observer's signal check. The first one is kept and
-/// raised again to the caller once the run has stopped.
-///
-/// An interrupt inside the objective on the thread that drives the run (`workers: 1`) unwinds
-/// out of the runner before the evaluation is told, so the trial stays pending; on a worker
-/// thread it makes the evaluation return, and the runner stops at its next check.
+/// inside the objective, or found by the observer's signal check. The first one is kept, the
+/// runner stops (the trials in flight stay pending) and the exception is raised again to the
+/// caller once the run has ended.
 pub struct Interrupt {
     set: AtomicBool,
     error: Mutex<Option<PyErr>>,
-    driver: Mutex<Option<ThreadId>>,
 }
 
 impl Interrupt {
     /// No interrupt yet.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self { set: AtomicBool::new(false), error: Mutex::new(None), driver: Mutex::new(None) })
+        Arc::new(Self { set: AtomicBool::new(false), error: Mutex::new(None) })
     }
 
     /// Records `error` (the first one wins).
@@ -99,14 +89,6 @@ impl Interrupt {
         match error {
             Some(e) => Err(e),
             None => Ok(()),
-        }
-    }
-
-    /// On the thread that drives the run: leaves the runner at once (caught by [`drive`]).
-    pub fn unwind_if_driving(&self) {
-        if *lock(&self.driver) == Some(std::thread::current().id()) {
-            // `resume_unwind` does not run the panic hook: nothing is printed.
-            resume_unwind(Box::new(InterruptUnwind));
         }
     }
 }
@@ -140,34 +122,9 @@ impl PyObserver {
 }
 
 impl RunObserver for PyObserver {
-    // TODO(merge main): fn interrupted(&mut self) -> bool { self.check_signals() }
-}
-
-/// How a run driven from Python ended.
-pub enum Driven {
-    /// The runner returned.
-    Done(Result<RunOutcome, RunError>),
-    /// An interrupt in the objective left the runner early.
-    Interrupted,
-}
-
-/// [`runner::drive`] with interrupts: call without the GIL.
-pub fn drive(study: &mut Study, interrupt: &Arc<Interrupt>) -> Driven {
-    *lock(&interrupt.driver) = Some(std::thread::current().id());
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut observer = PyObserver::new(interrupt.clone());
-        runner::drive(study, &mut observer)
-    }));
-    *lock(&interrupt.driver) = None;
-    match result {
-        Ok(r) => Driven::Done(r),
-        Err(payload) if is_interrupt(&payload) => Driven::Interrupted,
-        Err(payload) => resume_unwind(payload),
+    fn interrupted(&mut self) -> bool {
+        self.check_signals()
     }
-}
-
-fn is_interrupt(payload: &Box<dyn Any + Send>) -> bool {
-    payload.is::<InterruptUnwind>()
 }
 
 /// The end of a run as JSON for the Python half.
@@ -199,7 +156,13 @@ fn use_python_objective(run: &mut BuiltRun, function: Py<PyAny>, interrupt: &Arc
     Ok(())
 }
 
-fn trial_tuple(t: &Trial) -> (usize, usize, Vec<f64>) {
+/// A trial for Python: (id, iteration, x).
+type TrialTuple = (usize, usize, Vec<f64>);
+
+/// The best observation for Python: (trial, x, y, f).
+type BestTuple = (usize, Vec<f64>, f64, Option<f64>);
+
+fn trial_tuple(t: &Trial) -> TrialTuple {
     (t.id, t.iteration, t.x.clone())
 }
 
@@ -312,8 +275,7 @@ impl NativeStudy {
     }
 
     /// Up to `k` new trials as (id, iteration, x), and the notes of the ask.
-    #[allow(clippy::type_complexity)]
-    fn ask(&self, py: Python<'_>, k: usize) -> PyResult<(Vec<(usize, usize, Vec<f64>)>, Vec<String>)> {
+    fn ask(&self, py: Python<'_>, k: usize) -> PyResult<(Vec<TrialTuple>, Vec<String>)> {
         if k == 0 {
             return Err(PyValueError::new_err("n = 0 is not valid: expected a number of trials ≥ 1"));
         }
@@ -424,18 +386,25 @@ impl NativeStudy {
     /// returns the outcome as JSON. A Ctrl-C stops the run and is raised again.
     fn run(&self, py: Python<'_>) -> PyResult<String> {
         let interrupt = self.interrupt.clone();
-        let driven = self.with(py, |study| {
-            Ok(match drive(study, &interrupt) {
-                Driven::Done(r) => r.map(|o| outcome_json(&o)),
-                Driven::Interrupted => Ok(Value::Null),
-            })
+        let outcome = self.with(py, |study| {
+            let mut observer = PyObserver::new(interrupt.clone());
+            Ok(runner::drive(study, &mut observer))
         })?;
         interrupt.raise_if_set(py)?;
-        driven.map(|v| v.to_string()).map_err(run_error)
+        outcome.map(|o| outcome_json(&o).to_string()).map_err(run_error)
+    }
+
+    /// Writes the summary of a run that a `KeyboardInterrupt` stopped (the batch loop of a
+    /// vectorized objective, which runs in Python).
+    fn write_interrupted_summary(&self, py: Python<'_>, reason: String) -> PyResult<()> {
+        self.with(py, |study| {
+            let status = study.finished().unwrap_or(RunStatus::Interrupted(reason));
+            study.write_summary(&status).map(|_| ()).map_err(study_error)
+        })
     }
 
     /// The best observation: (trial, x, y, f), or None.
-    fn best(&self, py: Python<'_>) -> PyResult<Option<(usize, Vec<f64>, f64, Option<f64>)>> {
+    fn best(&self, py: Python<'_>) -> PyResult<Option<BestTuple>> {
         self.with(py, |study| Ok(study.best().map(|b| (b.trial, b.x, b.y, b.f))))
     }
 
@@ -474,7 +443,7 @@ impl NativeStudy {
             let summary = match status {
                 Some(s) => study.summary(&s),
                 None => {
-                    let mut s = study.summary(&les_core::runner::RunStatus::BudgetExhausted);
+                    let mut s = study.summary(&RunStatus::BudgetExhausted);
                     s["stop_reason"] = Value::Null;
                     s["success"] = Value::Null;
                     s
