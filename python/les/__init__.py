@@ -15,7 +15,7 @@ Drive the loop yourself (ask/tell), from a config file or a dict::
         study.tell(trial, my_measurement(trial.x))
 
 Also: ``les.run(config)`` (as ``les run``), ``les.resume(run_dir)``, ``les.report(dir)``,
-``les.list()`` and ``les.describe(name)``. Every function and class has a docstring;
+``les.check(config)``, ``les.list()`` and ``les.describe(name)``. Every function and class has a docstring;
 python/README.md in the repository has the rest.
 
 Errors are Python exceptions with the command line's text (file, line, key path, value and
@@ -56,6 +56,7 @@ __all__ = [
     "run",
     "resume",
     "report",
+    "check",
     "list",
     "describe",
     "kernel_name",
@@ -719,6 +720,13 @@ def report(dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = Non
     for note in notes:
         warnings.warn(note, LesWarning, stacklevel=2)
     return Path(path)
+
+
+def check(config: ConfigLike) -> dict[str, Any]:
+    """Checks a config (a file or a dict) as ``les check`` does: parses it and builds every
+    component; returns the resolved config (every default filled in). A bad config raises
+    ``ValueError`` with the file, line, key path and what was expected."""
+    return json.loads(_native.check(**_config_args(config)))
 
 
 def _list(kind: str | None = None) -> dict[str, Any]:

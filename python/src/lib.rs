@@ -9,7 +9,7 @@ mod errors;
 mod objective;
 mod study;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use les_core::config::{LoadedConfig, Overrides, to_yaml};
 use les_core::registry::{self, PluginKind};
@@ -121,12 +121,6 @@ fn version() -> &'static str {
     les_core::VERSION
 }
 
-/// Whether `path` holds a run (a `config.yaml`).
-#[pyfunction]
-fn is_run_dir(path: PathBuf) -> bool {
-    Path::new(&path).join("config.yaml").is_file()
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     if let Err(e) = registry::check_duplicates() {
@@ -141,6 +135,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plugin_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(kernel_name, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
-    m.add_function(wrap_pyfunction!(is_run_dir, m)?)?;
     Ok(())
 }

@@ -38,3 +38,11 @@ def test_report(tmp_path):
 
 def test_kernel_is_picked_at_run_time():
     assert les.kernel_name() in ("avx2-fma", "portable")
+
+
+def test_check_resolves_a_dict_config(tmp_path):
+    resolved = les.check(branin_config(tmp_path, budget=4))
+    assert resolved["strategy"]["params"]["paths"] == 16
+    assert resolved["initial_points"] == 2 and "support_points" in resolved["strategy"]["params"]
+    with pytest.raises(ValueError, match=r"<config dict>:\d+:\d+: budget: string \"many\" is not valid: expected a whole number"):
+        les.check({**branin_config(tmp_path, budget=4), "budget": "many"})
