@@ -100,6 +100,8 @@ enum Command {
 /// The `les` command line: parses `std::env::args`, runs the command and returns its exit code.
 /// Every plugin linked into the calling binary is available, the caller's own included.
 pub fn main() -> ExitCode {
+    // A child started to host an isolated library objective serves it and exits here.
+    les_objectives::isolated::serve_if_requested();
     // RUST_LOG=info: the run's milestones (start, each ask with its time, the stop reason);
     // debug: each phase, diagnostic and evaluation. Colour only on a terminal.
     tracing_subscriber::fmt()

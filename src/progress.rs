@@ -48,16 +48,7 @@ impl Progress {
                 }
             })
         });
-        Self {
-            enabled,
-            bar,
-            last_ask: None,
-            best: None,
-            running: BTreeMap::new(),
-            ticker,
-            stop_ticker,
-            shown,
-        }
+        Self { enabled, bar, last_ask: None, best: None, running: BTreeMap::new(), ticker, stop_ticker, shown }
     }
 
     /// Clears the bar.

@@ -271,6 +271,11 @@ pub fn drive(study: &mut Study, observer: &mut dyn RunObserver) -> Result<RunOut
                 && interrupted.is_none()
                 && study.finished().is_none()
             {
+                // The rest of the budget is in flight: wait for it rather than ask (the study
+                // would only say so).
+                if queue.is_empty() && study.remaining() == 0 {
+                    break;
+                }
                 let Some(trial) = queue.pop_front() else {
                     match study.ask(study.design_remaining().max(1)) {
                         Ok(asked) => {

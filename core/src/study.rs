@@ -562,7 +562,9 @@ impl Study {
         }
     }
 
-    fn remaining(&self) -> usize {
+    /// Evaluations of the budget neither told nor in flight: how many more trials an ask can
+    /// hand out now.
+    pub fn remaining(&self) -> usize {
         self.budget.saturating_sub(self.used + self.pending.len())
     }
 

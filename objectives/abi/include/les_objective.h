@@ -44,7 +44,15 @@
  * Threads
  * -------
  * - les calls eval / eval_grad of ONE objective instance from at most one thread at a time (the
- *   loader holds a lock around each call), though not always from the same thread. Separate
+ *   loader holds a lock around each call), though not always from the same thread, unless the
+ *   library exports the optional
+ *
+ *     int32_t les_objective_thread_safe(void);
+ *
+ *   returning non-zero: then one instance may be evaluated from several threads at once
+ *   (`workers: N` in a run with `isolate: false`). Thread safety is off unless declared.
+ * - With `isolate: true` (the default) the library lives in a child process of les, one
+ *   process per concurrent evaluation; a crash there fails one evaluation, not the run. Separate
  *   instances (separate create calls) may be evaluated concurrently from different threads, so
  *   state shared between instances (globals) must be protected by the library.
  * - les serializes calls to les_objective_create across the whole process.
@@ -104,6 +112,10 @@ LES_OBJECTIVE_EXPORT int32_t les_objective_create(const char *params_json, LesOb
 
 /* The message of the last non-zero status returned on the calling thread (NULL: none). */
 LES_OBJECTIVE_EXPORT const char *les_objective_last_error(void);
+
+/* Optional: non-zero when one instance may be evaluated from several threads at once (see
+ * Threads above). Not exporting it means calls to one instance are serialized. */
+LES_OBJECTIVE_EXPORT int32_t les_objective_thread_safe(void);
 
 #ifdef __cplusplus
 }

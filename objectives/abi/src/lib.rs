@@ -123,6 +123,8 @@ pub const SYMBOL_ABI_VERSION: &str = "les_objective_abi_version";
 pub const SYMBOL_CREATE: &str = "les_objective_create";
 /// Name of the exported last-error function.
 pub const SYMBOL_LAST_ERROR: &str = "les_objective_last_error";
+/// Name of the optional thread-safety declaration.
+pub const SYMBOL_THREAD_SAFE: &str = "les_objective_thread_safe";
 
 /// `uint32_t les_objective_abi_version(void)`.
 pub type AbiVersionFn = unsafe extern "C" fn() -> u32;
@@ -130,6 +132,9 @@ pub type AbiVersionFn = unsafe extern "C" fn() -> u32;
 pub type CreateFn = unsafe extern "C" fn(params_json: *const c_char, out: *mut LesObjective) -> i32;
 /// `const char *les_objective_last_error(void)`.
 pub type LastErrorFn = unsafe extern "C" fn() -> *const c_char;
+/// `les_objective_thread_safe` (optional): non-zero when one instance may be evaluated from
+/// several threads at once.
+pub type ThreadSafeFn = unsafe extern "C" fn() -> i32;
 /// `int32_t (*eval)(void *state, const double *x, double *y)`: `x` has `dim` entries.
 pub type EvalFn = unsafe extern "C" fn(state: *mut c_void, x: *const f64, y: *mut f64) -> i32;
 /// `int32_t (*eval_grad)(void *state, const double *x, double *y, double *g)`: `x`, `g` have

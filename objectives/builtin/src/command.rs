@@ -16,13 +16,10 @@
 //! The command runs in the current directory with the environment of `les` plus `env`. On Unix
 //! it gets its own process group, so a timeout or an interrupt (SIGINT/SIGTERM to `les`, see
 //! [`les_core::cancel`]) kills everything it started (a shell script's children too), with
-//! `kill(2)` on the group. Evaluations may run concurrently, each in its own process.
-//!
-//! **Nothing outlives `les`.** On Linux the command gets `PR_SET_PDEATHSIG`, so it is killed
-//! when `les` dies, even by `kill -9`; a small watchdog process in its group (forked before the
-//! program starts, holding no file descriptors) then kills the rest of the group, the
-//! grandchildren a script started. The watchdog waits for the command to end and exits at once
-//! when `les` is still alive, so a finished evaluation is left alone.
+//! `kill(2)` on the group: SIGTERM first, SIGKILL [`process::TERMINATE_GRACE`] later (a
+//! wrapper like `srun` cancels its job on SIGTERM). Evaluations may run concurrently, each in its
+//! own process.
+//! Nothing the command starts outlives `les`, even `kill -9` of `les` (see [`crate::process`]).
 //!
 //! | key         | default         | meaning                                                      |
 //! |-------------|-----------------|--------------------------------------------------------------|
@@ -52,6 +49,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::process::{self, describe_status, kill, terminate};
 use les_core::cancel::Cancel;
 use les_core::params::{ParamError, Params, PluginParams};
 use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
@@ -228,125 +226,9 @@ impl CommandObjective {
             }
         }
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        #[cfg(unix)]
-        {
-            // Its own process group, so that a timeout can kill whatever it started.
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-        }
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::process::CommandExt;
-            let les_pid = std::process::id() as libc::pid_t;
-            // SAFETY: the closure runs in the forked child before `exec` and calls only
-            // async-signal-safe functions (see `parent_death`).
-            unsafe {
-                command.pre_exec(move || parent_death::arm(les_pid));
-            }
-        }
-        command.spawn()
-    }
-}
-
-/// Linux: the command and its group die with `les` (see the module docs).
-#[cfg(target_os = "linux")]
-mod parent_death {
-    /// Runs in the forked command before `exec` (so: async-signal-safe calls only, no
-    /// allocation). Sets the parent-death signal, and forks the group's watchdog.
-    pub(super) fn arm(les_pid: libc::pid_t) -> std::io::Result<()> {
-        // SAFETY: prctl, getppid, fork, sigprocmask and the calls in `watch` are
-        // async-signal-safe system calls on valid arguments.
-        unsafe {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // `les` died between the fork and the prctl: no signal will come.
-            if libc::getppid() != les_pid {
-                libc::_exit(137);
-            }
-            // The watchdog waits for SIGUSR1, its own parent-death signal: blocked first so
-            // it is queued, not lost, whenever it arrives.
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGUSR1);
-            match libc::fork() {
-                -1 => Err(std::io::Error::last_os_error()),
-                0 => watch(les_pid, &set),
-                _ => Ok(()),
-            }
-        }
-    }
-
-    /// The watchdog: holds no file descriptor (the command's pipes must close when the
-    /// command ends), waits for the command to end, then kills the group if `les` is gone.
-    ///
-    /// SAFETY: call only in a freshly forked child; never returns.
-    unsafe fn watch(les_pid: libc::pid_t, set: &libc::sigset_t) -> ! {
-        // SAFETY: all are async-signal-safe system calls; `set` is initialised.
-        unsafe {
-            if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
-                for fd in 0..1024 {
-                    libc::close(fd);
-                }
-            }
-            libc::sigprocmask(libc::SIG_BLOCK, set, std::ptr::null_mut());
-            let command = libc::getppid();
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1 as libc::c_ulong) == 0 && libc::getppid() == command {
-                let mut info: libc::siginfo_t = std::mem::zeroed();
-                while libc::sigwaitinfo(set, &mut info) < 0 {}
-            }
-            // The command has ended (its pid is the group's id). With `les` still there it
-            // ended normally, or was killed by `les`, which handles its group itself.
-            if !alive(les_pid) {
-                libc::kill(-libc::getpgrp(), libc::SIGKILL);
-            }
-            libc::_exit(0)
-        }
-    }
-
-    /// Whether `pid` is running: it exists and is not a zombie (a killed `les` stays a zombie
-    /// until its parent reaps it). Reads `/proc/PID/stat` into a stack buffer: no allocation.
-    ///
-    /// SAFETY: async-signal-safe system calls only.
-    unsafe fn alive(pid: libc::pid_t) -> bool {
-        // SAFETY: kill with signal 0 only checks; open/read/close on a stack buffer.
-        unsafe {
-            if libc::kill(pid, 0) != 0 {
-                return false;
-            }
-            let mut path = [0u8; 32];
-            let prefix = b"/proc/";
-            path[..prefix.len()].copy_from_slice(prefix);
-            let mut digits = [0u8; 10];
-            let (mut n, mut k) = (pid as u32, 0);
-            loop {
-                digits[k] = b'0' + (n % 10) as u8;
-                k += 1;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            let mut at = prefix.len();
-            for i in (0..k).rev() {
-                path[at] = digits[i];
-                at += 1;
-            }
-            path[at..at + 5].copy_from_slice(b"/stat");
-            let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
-            if fd < 0 {
-                return false;
-            }
-            let mut stat = [0u8; 512];
-            let read = libc::read(fd, stat.as_mut_ptr().cast(), stat.len());
-            libc::close(fd);
-            let Ok(read) = usize::try_from(read) else { return false };
-            // "PID (COMMAND) STATE …": the state follows the last ')'.
-            match stat[..read].iter().rposition(|&b| b == b')') {
-                Some(end) if end + 2 < read => !matches!(stat[end + 2], b'Z' | b'X'),
-                _ => false,
-            }
-        }
+        // Its own process group, so that a timeout can kill whatever it started, and dies
+        // with les.
+        process::spawn(command)
     }
 }
 
@@ -360,23 +242,6 @@ fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Ve
         let _ = tx.send(buffer);
     });
     rx
-}
-
-/// Kills the process and, on Unix, its whole process group.
-fn kill(child: &mut Child) {
-    #[cfg(unix)]
-    {
-        // The group id is the child's pid (`process_group(0)`); it cannot have been reused,
-        // since the child is not reaped yet.
-        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: kill(2) on a process group this process created; no memory involved.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// How waiting for a command ended.
@@ -398,32 +263,17 @@ fn wait_for(child: &mut Child, timeout: Option<Duration>, cancel: &Cancel) -> st
             return Ok(Waited::Exited(status));
         }
         if cancel.is_cancelled() {
-            kill(child);
+            terminate(child);
             return Ok(Waited::Cancelled);
         }
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) {
-            kill(child);
+            terminate(child);
             return Ok(Waited::TimedOut);
         }
         std::thread::sleep(deadline.map_or(pause, |d| pause.min(d - now)));
         pause = (pause * 2).min(MAX_POLL);
     }
-}
-
-/// "exited with status 3" / "was killed by signal 9".
-fn describe_status(status: ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with status {code}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("was killed by signal {signal}");
-        }
-    }
-    format!("ended abnormally ({status})")
 }
 
 /// The last [`STDERR_TAIL_LINES`] lines of `stderr`, at most [`STDERR_TAIL_BYTES`] bytes.

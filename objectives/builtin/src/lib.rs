@@ -4,4 +4,6 @@
 pub mod builtin;
 pub mod command;
 pub mod external;
+pub mod isolated;
 pub mod library;
+pub mod process;

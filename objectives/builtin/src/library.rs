@@ -14,9 +14,14 @@
 //!    the table: version, `eval` present, `1 ≤ dim`, finite bounds with `lower < upper`, and the
 //!    dimension equal to the config's `dim` when one is given.
 //!
-//! Every evaluation calls `eval` (or `eval_grad` for [`Objective::gradient`]) under a mutex, so
-//! a library sees at most one call per instance at a time (the threading contract of the
-//! header). A non-zero status becomes [`ObjectiveError::Failed`] with the library's message; a
+//! By default (`isolate: true`) the library is loaded in a child process
+//! ([`crate::isolated`]): a segfault, `abort()` or `exit()` in it fails that evaluation (for
+//! the run's `on_error` policy) instead of taking `les` down, and concurrent evaluations use one
+//! process each. `isolate: false` loads it into `les` itself, for objectives that take
+//! microseconds: then every evaluation calls `eval` (or `eval_grad` for
+//! [`Objective::gradient`]) under a mutex, so a library sees at most one call per instance at a
+//! time (the threading contract of the header), unless it declares itself thread-safe by
+//! exporting `les_objective_thread_safe` returning non-zero; then calls may be concurrent. A non-zero status becomes [`ObjectiveError::Failed`] with the library's message; a
 //! NaN or infinite value becomes [`ObjectiveError::NonFinite`]; both are handled by the run's
 //! `on_error` policy. `destroy` runs when the objective is dropped.
 //!
@@ -25,6 +30,7 @@
 //! | `library` | (required) | path of the shared library (`.so`, `.dylib`, `.dll`)            |
 //! | `params`  | `{}`       | handed to `les_objective_create` as a JSON string               |
 //! | `dim`     | none       | expected input dimension; a library reporting another one fails |
+//! | `isolate` | `true`     | evaluate in a child process that a crash cannot take `les` down with; `false`: in the `les` process |
 //!
 //! ```yaml
 //! objective:
@@ -43,7 +49,7 @@ use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
 use les_core::{Bounds, Objective, ObjectiveError, ObjectiveInfo};
 use les_objective_abi::{
     AbiVersionFn, CreateFn, LES_OBJECTIVE_ABI_VERSION, LastErrorFn, LesObjective, SYMBOL_ABI_VERSION, SYMBOL_CREATE,
-    SYMBOL_LAST_ERROR,
+    SYMBOL_LAST_ERROR, SYMBOL_THREAD_SAFE, ThreadSafeFn,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -161,11 +167,13 @@ pub struct LibraryParams {
     pub params: Value,
     /// Expected input dimension (checked against the library's).
     pub dim: Option<usize>,
+    /// Evaluate in a child process (see [`crate::isolated`]).
+    pub isolate: bool,
 }
 
 impl Default for LibraryParams {
     fn default() -> Self {
-        Self { library: String::new(), params: Value::Object(Default::default()), dim: None }
+        Self { library: String::new(), params: Value::Object(Default::default()), dim: None, isolate: true }
     }
 }
 
@@ -192,6 +200,8 @@ static CREATE_LOCK: Mutex<()> = Mutex::new(());
 struct Exports {
     create: CreateFn,
     last_error: LastErrorFn,
+    /// The library exports `les_objective_thread_safe` and it returned non-zero.
+    thread_safe: bool,
 }
 
 /// A live instance: the table filled by `create` and the library's last-error function.
@@ -201,8 +211,11 @@ struct Instance {
 }
 
 // SAFETY: the C ABI contract lets les call an instance from any thread as long as calls are not
-// concurrent; `LibraryObjective` only reaches the instance through a `Mutex`, so they never are.
+// concurrent; `LibraryObjective` makes every call under its lock, unless the library declared
+// (`les_objective_thread_safe`) that concurrent calls are allowed.
 unsafe impl Send for Instance {}
+// SAFETY: as above; the table is never modified after creation.
+unsafe impl Sync for Instance {}
 
 impl Instance {
     /// The library's message after a failed call on this thread.
@@ -230,7 +243,9 @@ pub struct LibraryObjective {
     info: ObjectiveInfo,
     path: PathBuf,
     has_gradient: bool,
-    instance: Mutex<Instance>,
+    instance: Instance,
+    /// Held around every call, unless the library is thread-safe.
+    calls: Option<Mutex<()>>,
 }
 
 impl std::fmt::Debug for LibraryObjective {
@@ -306,7 +321,12 @@ fn open(path: &Path) -> Result<Exports, LibraryError> {
     // SAFETY: as above.
     let last_error: LastErrorFn =
         *unsafe { library.get::<LastErrorFn>(SYMBOL_LAST_ERROR.as_bytes()) }.map_err(|_| missing(SYMBOL_LAST_ERROR))?;
-    Ok(Exports { create, last_error })
+    // Optional: absent means one call per instance at a time.
+    // SAFETY: type fixed by the header (`int32_t (void)`).
+    let thread_safe = unsafe { library.get::<ThreadSafeFn>(SYMBOL_THREAD_SAFE.as_bytes()) }
+        // SAFETY: takes no arguments and has no preconditions.
+        .is_ok_and(|f| unsafe { f() } != 0);
+    Ok(Exports { create, last_error, thread_safe })
 }
 
 impl LibraryObjective {
@@ -349,7 +369,14 @@ impl LibraryObjective {
             known_minimum: None,
             known_minimizer: None,
         };
-        Ok(Self { info, path, has_gradient, instance: Mutex::new(instance) })
+        let calls = (!exports.thread_safe).then(|| Mutex::new(()));
+        Ok(Self { info, path, has_gradient, instance, calls })
+    }
+
+    /// Whether the library declared that one instance may be called from several threads at
+    /// once (`les_objective_thread_safe`).
+    pub fn thread_safe(&self) -> bool {
+        self.calls.is_none()
     }
 
     /// The resolved path of the library.
@@ -367,10 +394,12 @@ impl LibraryObjective {
         if x.len() == expected { Ok(()) } else { Err(ObjectiveError::Dimension { got: x.len(), expected }) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Instance> {
+    /// The instance, with the call lock held unless the library is thread-safe.
+    fn lock(&self) -> (Option<std::sync::MutexGuard<'_, ()>>, &Instance) {
         // A panic while the lock was held cannot leave the table inconsistent (it is never
         // modified after creation), so a poisoned lock is still usable.
-        self.instance.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let guard = self.calls.as_ref().map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        (guard, &self.instance)
     }
 }
 
@@ -440,8 +469,7 @@ fn validate_table(path: &Path, table: &LesObjective, dim: Option<usize>) -> Resu
 
 impl Drop for LibraryObjective {
     fn drop(&mut self) {
-        let instance = self.instance.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
-        destroy(&instance.table);
+        destroy(&self.instance.table);
     }
 }
 
@@ -452,11 +480,12 @@ impl Objective for LibraryObjective {
 
     fn evaluate(&self, x: &[f64]) -> Result<f64, ObjectiveError> {
         self.check_dim(x)?;
-        let instance = self.lock();
+        let (_guard, instance) = self.lock();
         let eval = instance.table.eval.expect("invariant: checked non-null at load");
         let mut y = f64::NAN;
         // SAFETY: the table is live (not destroyed before drop), `x` has `dim` values, `y` is
-        // writable; the mutex guard makes this the only call into the instance.
+        // writable; the guard makes this the only call into the instance (or the library
+        // declared concurrent calls safe).
         let status = unsafe { eval(instance.table.state, x.as_ptr(), &mut y) };
         if status != 0 {
             let message = instance.last_error_message();
@@ -472,7 +501,7 @@ impl Objective for LibraryObjective {
     /// `None` (the trait has no error channel; `evaluate` reports the failure).
     fn gradient(&self, x: &[f64]) -> Option<Vec<f64>> {
         self.check_dim(x).ok()?;
-        let instance = self.lock();
+        let (_guard, instance) = self.lock();
         let eval_grad = instance.table.eval_grad?;
         let mut y = f64::NAN;
         let mut g = vec![f64::NAN; x.len()];
@@ -487,10 +516,21 @@ fn build_library(params: &Params, _ctx: &BuildContext) -> Result<Built<dyn Objec
     if p.params.is_null() {
         p.params = Value::Object(Default::default());
     }
-    let objective = LibraryObjective::load(Path::new(&p.library), &p.params, p.dim)
-        .map_err(|e| PluginError::Build { path: CONFIG_PATH.to_owned(), message: e.to_string() })?;
+    let build_error = |message: String| PluginError::Build { path: CONFIG_PATH.to_owned(), message };
+    let objective: Box<dyn Objective> = if p.isolate {
+        // Checked here for the message that names the directory relative paths resolve against.
+        let (path, cwd) = resolve_path(Path::new(&p.library));
+        if !path.exists() {
+            return Err(build_error(LibraryError::NotFound { path, cwd }.to_string()));
+        }
+        Box::new(crate::isolated::IsolatedLibrary::start(&path, &p.params, p.dim).map_err(build_error)?)
+    } else {
+        Box::new(
+            LibraryObjective::load(Path::new(&p.library), &p.params, p.dim).map_err(|e| build_error(e.to_string()))?,
+        )
+    };
     p.dim = Some(objective.info().dim());
-    Ok(Built::new(Box::new(objective), &p))
+    Ok(Built::new(objective, &p))
 }
 
 inventory::submit! {
@@ -502,8 +542,11 @@ inventory::submit! {
                   version 1. Config: `objective: { library: PATH, params: {...}, dim: D }`. `library` is \
                   resolved against the current directory; `params` (default {}) is passed to \
                   les_objective_create as JSON; `dim` (optional) is checked against the library's \
-                  dimension. The ABI version is checked before anything else; libraries are never \
-                  unloaded; eval is called from one thread at a time per instance.",
+                  dimension; `isolate` (default true) evaluates in a child process, so that a crash, abort \
+                  or exit() in the library is a failed evaluation handled by on_error (false: in the les \
+                  process, for microsecond objectives). The ABI version is checked before anything else; \
+                  libraries are never unloaded; eval is called from one thread at a time per instance \
+                  unless the library exports les_objective_thread_safe returning non-zero.",
         default_params: les_core::registry::defaults_of::<LibraryParams>,
         build: build_library,
     }

@@ -106,8 +106,14 @@ fn c_libs() -> &'static CLibs {
     })
 }
 
-/// Builds the objective block through the registry, as the config loader does.
+/// Builds the objective block through the registry, as the config loader does: isolated
+/// (the default), with this package's server binary as the server (the test harness cannot
+/// serve).
 fn build(block: Value) -> Result<Built<dyn Objective>, PluginError> {
+    static SERVER: std::sync::Once = std::sync::Once::new();
+    SERVER.call_once(|| {
+        les_objectives::isolated::set_server_command(vec![env!("CARGO_BIN_EXE_les-objective-server").into()]);
+    });
     registry::build::<dyn Objective>(
         "library",
         "objective.library",
@@ -116,8 +122,22 @@ fn build(block: Value) -> Result<Built<dyn Objective>, PluginError> {
     )
 }
 
+/// [`build`] with `isolate: false`: the library in this process.
+fn build_in_process(mut block: Value) -> Result<Built<dyn Objective>, PluginError> {
+    block["isolate"] = json!(false);
+    build(block)
+}
+
 fn build_error(block: Value) -> (String, String) {
-    match build(block) {
+    let in_process = build_in_process(block.clone());
+    let (path, message) = expect_build_error(build(block));
+    // The same checks and messages in both modes.
+    assert_eq!(expect_build_error(in_process), (path.clone(), message.clone()));
+    (path, message)
+}
+
+fn expect_build_error(built: Result<Built<dyn Objective>, PluginError>) -> (String, String) {
+    match built {
         Ok(_) => panic!("the library loaded but should not have"),
         Err(PluginError::Build { path, message }) => (path, message),
         Err(other) => panic!("expected a build error, got {other:?}"),
@@ -297,21 +317,31 @@ fn bad_tables_are_rejected_and_destroyed() {
         ("dim_zero", "`dim` is 0"),
         ("wrong_table_version", "implements objective ABI version 7"),
     ] {
-        let marker = dir.path().join(format!("{mode}.destroyed"));
-        let (_, message) =
-            build_error(json!({"library": path_str(lib), "params": {"mode": mode, "marker": path_str(&marker)}}));
-        assert!(message.contains(expected), "{mode}: {message}");
-        assert!(message.contains(path_str(lib)), "{mode}: {message}");
-        assert_eq!(
-            std::fs::read_to_string(&marker).ok().as_deref(),
-            Some("destroyed\n"),
-            "{mode}: destroy called once"
-        );
+        for (how, build) in [("isolated", build as Build), ("in process", build_in_process)] {
+            let marker = dir.path().join(format!("{mode}.{}.destroyed", how.replace(' ', "-")));
+            let (_, message) = expect_build_error(build(
+                json!({"library": path_str(lib), "params": {"mode": mode, "marker": path_str(&marker)}}),
+            ));
+            assert!(message.contains(expected), "{mode} {how}: {message}");
+            assert!(message.contains(path_str(lib)), "{mode} {how}: {message}");
+            assert_eq!(
+                std::fs::read_to_string(&marker).ok().as_deref(),
+                Some("destroyed\n"),
+                "{mode} {how}: destroy called once"
+            );
+        }
     }
 }
 
 #[test]
 fn eval_failures_and_non_finite_values_are_evaluation_errors() {
+    eval_failures_are_evaluation_errors(build);
+    eval_failures_are_evaluation_errors(build_in_process);
+}
+
+type Build = fn(Value) -> Result<Built<dyn Objective>, PluginError>;
+
+fn eval_failures_are_evaluation_errors(build: Build) {
     let lib = &c_libs().mischief;
     let f = build(json!({"library": path_str(lib), "params": {"mode": "eval_fails"}})).expect("loads").component;
     match f.evaluate(&[0.25, 0.5]) {
@@ -329,6 +359,11 @@ fn eval_failures_and_non_finite_values_are_evaluation_errors() {
 
 #[test]
 fn destroy_runs_once_on_drop() {
+    destroy_runs_once(build);
+    destroy_runs_once(build_in_process);
+}
+
+fn destroy_runs_once(build: Build) {
     let dir = tempfile::tempdir().expect("temp dir");
     let marker = dir.path().join("dropped");
     let lib = &c_libs().mischief;
@@ -341,6 +376,11 @@ fn destroy_runs_once_on_drop() {
 
 #[test]
 fn one_instance_is_never_called_concurrently() {
+    never_concurrent(build);
+    never_concurrent(build_in_process);
+}
+
+fn never_concurrent(build: Build) {
     // The library fails any eval that overlaps another one on the same instance (it counts
     // callers with an atomic and spins a while inside eval).
     let lib = &c_libs().mischief;
@@ -534,6 +574,7 @@ const MISCHIEF_C: &str = r#"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "les_objective.h"
 
 static _Thread_local char message[256];
@@ -577,7 +618,22 @@ static int32_t eval(void *state, const double *x, double *y) {
         *y = NAN;
     } else if (has_mode(s, "inf")) {
         *y = -INFINITY;
+    } else if (has_mode(s, "crash") && x[0] > 0.5) {
+        fprintf(stderr, "about to dereference NULL\n");
+        fflush(stderr);
+        *y = *(volatile double *)0;
+    } else if (has_mode(s, "abort") && x[0] > 0.5) {
+        fprintf(stderr, "assertion failed: x0 <= 0.5\n");
+        abort();
+    } else if (has_mode(s, "exit") && x[0] > 0.5) {
+        exit(0);
+    } else if (has_mode(s, "hang") && x[0] > 0.5) {
+        for (;;) pause();
     } else {
+        if (has_mode(s, "print")) {
+            printf("chatty library: %g\n", x[0]);
+            fflush(stdout);
+        }
         if (has_mode(s, "slow")) {
             volatile double sink = 0.0;
             for (int i = 0; i < 20000; i++) sink += i;
@@ -625,3 +681,78 @@ LES_OBJECTIVE_EXPORT int32_t les_objective_create(const char *params_json, LesOb
 
 LES_OBJECTIVE_EXPORT const char *les_objective_last_error(void) { return message; }
 "#;
+
+#[test]
+fn a_crash_abort_or_exit_in_an_isolated_library_fails_one_evaluation() {
+    let lib = &c_libs().mischief;
+    for (mode, expected) in [
+        ("crash", "was killed by signal 11"),
+        ("abort", "was killed by signal 6"),
+        ("exit", "exited with status 0 (the library called exit())"),
+    ] {
+        let f = build(json!({"library": path_str(lib), "params": {"mode": mode}})).expect("loads").component;
+        assert_eq!(f.evaluate(&[0.25, 0.5]), Ok(0.25 + 2.0 * 0.5), "{mode}: before");
+        let message = match f.evaluate(&[0.75, 0.5]) {
+            Err(ObjectiveError::Failed(m)) => m,
+            other => panic!("{mode}: expected a failed evaluation, got {other:?}"),
+        };
+        assert!(message.contains(expected) && message.contains(path_str(lib)), "{mode}: {message}");
+        if mode != "exit" {
+            let said = if mode == "crash" { "about to dereference NULL" } else { "assertion failed: x0 <= 0.5" };
+            assert!(message.contains(said), "{mode}: the stderr tail is in the message: {message}");
+        }
+        // A new process serves the next evaluation.
+        assert_eq!(f.evaluate(&[0.25, 0.25]), Ok(0.25 + 2.0 * 0.25), "{mode}: after");
+    }
+}
+
+#[test]
+fn what_an_isolated_library_prints_cannot_garble_its_answers() {
+    let lib = &c_libs().mischief;
+    let f = build(json!({"library": path_str(lib), "params": {"mode": "print"}})).expect("loads").component;
+    for x in [0.1, 0.2, 0.3] {
+        assert_eq!(f.evaluate(&[x, 0.5]), Ok(x + 2.0 * 0.5));
+    }
+}
+
+#[test]
+fn isolated_values_and_gradients_have_the_in_process_bits() {
+    let lib = rust_sphere();
+    let block = json!({"library": path_str(lib), "params": {"dim": 3, "shift": 0.1}});
+    let isolated = build(block.clone()).expect("loads").component;
+    let in_process = build_in_process(block).expect("loads").component;
+    for x in [[0.1, -0.7, 1.0 / 3.0], [1e-300, 2.5, -0.123456789012345]] {
+        assert_eq!(isolated.evaluate(&x).map(f64::to_bits), in_process.evaluate(&x).map(f64::to_bits));
+        assert_eq!(isolated.gradient(&x), in_process.gradient(&x));
+        assert!(isolated.gradient(&x).is_some());
+    }
+}
+
+#[test]
+fn an_interrupt_kills_an_isolated_evaluation() {
+    let lib = &c_libs().mischief;
+    let f = build(json!({"library": path_str(lib), "params": {"mode": "hang"}})).expect("loads").component;
+    let ctx = les_core::EvaluationContext::default();
+    let cancel = ctx.cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        cancel.cancel();
+    });
+    assert_eq!(f.evaluate_in(&[0.75, 0.5], &ctx), Err(ObjectiveError::Interrupted));
+    canceller.join().expect("joins");
+    assert_eq!(f.evaluate(&[0.25, 0.5]), Ok(0.25 + 2.0 * 0.5), "a new process serves the next evaluation");
+}
+
+#[test]
+fn thread_safety_is_off_unless_the_library_declares_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let declared = compile_c_source(
+        dir.path(),
+        "thread_safe",
+        &format!("{}\nLES_OBJECTIVE_EXPORT int32_t les_objective_thread_safe(void) {{ return 1; }}\n", MISCHIEF_C),
+    );
+    let safe = LibraryObjective::load(&declared, &json!({}), None).expect("loads");
+    assert!(safe.thread_safe());
+    let unsafe_lib = LibraryObjective::load(&c_libs().mischief, &json!({}), None).expect("loads");
+    assert!(!unsafe_lib.thread_safe());
+}

@@ -17,6 +17,20 @@
 //! `L = σ_f² / mean(ℓ)`, `u = μ∇/‖μ∇‖`, `q = uᵀΣ∇u`. As in the reference code, the
 //! variance-like `q` is used as the standard deviation of the normal (a quirk kept on purpose).
 //!
+//! **Pending points** (evaluations in flight, `workers > 1`, `les ask --n K`): GIBO's
+//! acquisition, the information about `∇f(θ)`, depends only on where the GP observes: the
+//! posterior covariance `Σ∇` of the gradient after the pending evaluations is the same whatever
+//! values they return. So a gradient sample is chosen for the gradient posterior conditioned on
+//! the pending locations ([`GradientPosterior::with_points`], which puts the believed value
+//! `μ(p)` at each so that `μ∇` stays as it is) — exact, not a heuristic: the trace reduction it
+//! maximizes is the one the new point adds to the pending ones. The current point `θ` is asked
+//! once: when its evaluation is already in flight, the ask is a gradient sample around it
+//! instead. `tell` counts each told evaluation (not each batch): the one at `θ` completes the
+//! centre, every other one is a gradient sample of the current step (one asked for a previous
+//! `θ` that comes back after a step counts for the new step — it is data near the new point
+//! all the same). A synchronous batch (`les ask --n K`) asks one point at a time with the
+//! earlier ones pending: greedy joint gradient information.
+//!
 //! Resumability: the state (data, `θ`, whether `θ` awaits evaluation, samples this step) and
 //! the GP fit of the next acquisition live in `tell`, which fits the surrogate with the stream
 //! `stream_rng(seed, "gibo_fit", observations told)`; `ask` only reads them.
@@ -131,6 +145,34 @@ struct StepModel {
     lengthscales: Vec<f64>,
     signal_variance: f64,
     diagnostics: Value,
+    /// The training window (`n×d`, model-scale values) and the noise, to move `θ`.
+    window_x: Vec<f64>,
+    window_y: Vec<f64>,
+    noise_variance: f64,
+}
+
+impl StepModel {
+    /// The same fit at another point `θ`.
+    fn at(&self, theta: &[f64]) -> Result<Self, String> {
+        let posterior = GradientPosterior::new(
+            &self.window_x,
+            &self.window_y,
+            &self.lengthscales,
+            self.signal_variance,
+            self.noise_variance,
+            theta,
+        )
+        .ok_or("the kernel matrix of the training window is not positive definite")?;
+        Ok(Self {
+            posterior,
+            lengthscales: self.lengthscales.clone(),
+            signal_variance: self.signal_variance,
+            diagnostics: self.diagnostics.clone(),
+            window_x: self.window_x.clone(),
+            window_y: self.window_y.clone(),
+            noise_variance: self.noise_variance,
+        })
+    }
 }
 
 /// GIBO / HCI-GIBO.
@@ -210,7 +252,15 @@ impl Gibo {
         let posterior =
             GradientPosterior::new(window.x(), &y, &lengthscales, signal_variance, s.noise_variance(), theta)
                 .ok_or("the kernel matrix of the training window is not positive definite")?;
-        Ok(StepModel { posterior, lengthscales, signal_variance, diagnostics })
+        Ok(StepModel {
+            posterior,
+            lengthscales,
+            signal_variance,
+            diagnostics,
+            window_x: window.x().to_vec(),
+            window_y: y,
+            noise_variance: s.noise_variance(),
+        })
     }
 
     /// HCI's probability that the step improves (see the module docs).
@@ -257,10 +307,16 @@ impl Gibo {
                 self.theta = Some(self.data.point(best).to_vec());
                 self.samples_this_step = 0;
             }
-            Some(_) if self.centre_pending => {
-                self.centre_pending = false;
+            Some(theta) => {
+                // Each told evaluation counts: the one at θ (asked points come back exactly)
+                // completes the centre, the others are gradient samples.
+                let centre_told = self.centre_pending && observations.iter().any(|o| o.x == *theta);
+                let samples = observations.len() - usize::from(centre_told);
+                if centre_told {
+                    self.centre_pending = false;
+                }
+                self.samples_this_step += samples;
             }
-            Some(_) => self.samples_this_step += 1,
         }
         let theta = self.theta.clone().expect("invariant: set above");
         let m = self.fit_step_model(&theta)?;
@@ -268,6 +324,10 @@ impl Gibo {
             self.step_rule == StepRule::Hci && self.samples_this_step > 0 && self.p_trust(&m) > self.confidence;
         if self.samples_this_step >= self.max_samples || hci_done {
             self.step(&m);
+            // The same fit at the new θ: gradient samples around it while its own evaluation
+            // is in flight.
+            let theta = self.theta.clone().expect("invariant: a step has a current point");
+            self.step_model = Some(m.at(&theta)?);
         } else {
             self.step_model = Some(m);
         }
@@ -292,6 +352,10 @@ impl Maximand for TraceReduction<'_> {
 }
 
 impl Strategy for Gibo {
+    fn handles_pending(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         if let Some(e) = &self.error {
             return Err(StrategyError::Other(e.clone()));
@@ -303,24 +367,38 @@ impl Strategy for Gibo {
             return Ok(ask);
         };
         ask.report.diagnostic("steps", self.steps);
-        if self.centre_pending {
+        if self.centre_pending && !ctx.pending.contains(theta) {
             ask.report.diagnostic("role", "centre");
             ask.points.push(theta.clone());
             return Ok(ask);
         }
-        let m = self.step_model.as_ref().expect("invariant: tell fits the model unless the centre is pending");
+        let m = self.step_model.as_ref().expect("invariant: tell leaves a gradient posterior at θ");
         ask.report.diagnostic("role", "gradient_sample");
         ask.report.diagnostic("surrogate", m.diagnostics.clone());
         ask.report.diagnostic("gradient_trace", m.posterior.trace());
         if self.step_rule == StepRule::Hci {
             ask.report.diagnostic("p_trust", self.p_trust(m));
         }
+        let conditioned;
+        let posterior = if ctx.pending.is_empty() {
+            &m.posterior
+        } else {
+            conditioned =
+                ask.report.timed("pending", || m.posterior.with_points(&ctx.pending.concat())).ok_or_else(|| {
+                    StrategyError::Other(
+                        "the kernel matrix of the training window and the pending points is not positive definite"
+                            .into(),
+                    )
+                })?;
+            ask.report.diagnostic("pending", ctx.pending.len());
+            ask.report.diagnostic("gradient_trace_with_pending", conditioned.trace());
+            &conditioned
+        };
         let seed = rng.next_u64();
-        let acq = TraceReduction(&m.posterior);
+        let acq = TraceReduction(posterior);
         let found = ask.report.timed("acquisition", || maximize(&acq, self.dim, &self.acq_optimizer, seed));
         let found = maximum_or_error(found.unwrap_or_else(|e| match e {}), "the gradient information")?;
         ask.report.diagnostic("trace_reduction", found.value);
-        let _ = ctx;
         ask.points.push(found.x);
         Ok(ask)
     }
@@ -360,7 +438,9 @@ inventory::submit! {
             "Müller et al. 2021 / He et al. 2025. Evaluates the current point, takes up to d \
                   samples that most reduce the trace of the gradient posterior covariance there, \
                   then steps θ ← θ − 0.25·ℓ⊙μ∇/‖μ∇‖ clamped to the cube. `step_rule: hci` steps \
-                  early when p_trust > confidence (0.9). GP on the last 5d observations.",
+                  early when p_trust > confidence (0.9). GP on the last 5d observations. Pending \
+                  points (evaluations in flight): the gradient information is conditioned on \
+                  their locations (exact).",
             "\n",
             r"
 Parameters:
@@ -454,5 +534,83 @@ mod tests {
             eprintln!("gibo {rule:?} {best} random {random}");
             assert!(best < 0.5 * random, "gibo {rule:?} {best} vs random {random}");
         }
+    }
+
+    /// A GIBO told the initial design, asking gradient samples around θ.
+    fn started() -> (Gibo, Dataset) {
+        let mut g = gibo(StepRule::Plain);
+        let f = crate::testutil::bowl;
+        let init = [vec![0.9, 0.1, 0.2, 0.6, 0.3], vec![0.5, 0.5, 0.5, 0.5, 0.5]];
+        g.tell(&init.iter().map(|x| Observation { x: x.clone(), y: Ok(f(x)) }).collect::<Vec<_>>()).unwrap();
+        let mut data = Dataset::new(5);
+        for x in &init {
+            data.push(x, f(x));
+        }
+        (g, data)
+    }
+
+    fn ask_with(g: &mut Gibo, data: &Dataset, pending: &[Vec<f64>]) -> Ask {
+        let ctx = AskContext {
+            pending,
+            data,
+            iteration: 4,
+            n_proposed: data.len() + pending.len(),
+            remaining: 9,
+            budget: 20,
+        };
+        g.ask(&ctx, &mut stream_rng(1, "ask", 4)).unwrap()
+    }
+
+    #[test]
+    fn gradient_samples_with_pending_points_add_to_them() {
+        let (mut g, data) = started();
+        assert!(g.handles_pending());
+        let first = ask_with(&mut g, &data, &[]).points.remove(0);
+        let second = ask_with(&mut g, &data, std::slice::from_ref(&first));
+        assert_eq!(second.report.diagnostics["role"], "gradient_sample");
+        let second = second.points[0].clone();
+        let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();
+        // Gradient samples sit close to θ (within a fraction of the length scale 0.4, like the
+        // points of a finite difference), so the test is that they differ and complement each
+        // other.
+        assert!(dist(&first, &second) > 1e-3, "{first:?} vs {second:?}");
+        // The second point is the best one to add to the first (on the acquisition's raw
+        // samples and ascents): its joint trace reduction beats taking the first twice.
+        let m = g.step_model.as_ref().unwrap();
+        let cond = m.posterior.with_points(&first).unwrap();
+        assert!(cond.trace_reduction(&second) > 10.0 * cond.trace_reduction(&first));
+        // Deterministic with pending points.
+        assert_eq!(ask_with(&mut g, &data, std::slice::from_ref(&first)).points[0], second);
+    }
+
+    #[test]
+    fn the_centre_is_asked_once_and_told_evaluations_count_one_by_one() {
+        let (mut g, mut data) = started();
+        let f = crate::testutil::bowl;
+        // Five gradient samples asked together (the runner with five workers), told together.
+        let mut pending: Vec<Vec<f64>> = Vec::new();
+        for _ in 0..5 {
+            let x = ask_with(&mut g, &data, &pending).points.remove(0);
+            pending.push(x);
+        }
+        let obs: Vec<Observation> = pending.iter().map(|x| Observation { x: x.clone(), y: Ok(f(x)) }).collect();
+        for o in &obs {
+            data.push(&o.x, f(&o.x));
+        }
+        g.tell(&obs).unwrap();
+        // d = 5 samples: a step, and the new centre is asked.
+        assert_eq!(g.steps(), 1);
+        let theta = g.theta().unwrap().to_vec();
+        let a = ask_with(&mut g, &data, &[]);
+        assert_eq!((a.points[0].clone(), a.report.diagnostics["role"].clone()), (theta.clone(), "centre".into()));
+        // With the centre in flight, the next ask is a gradient sample around it, not θ again.
+        let b = ask_with(&mut g, &data, std::slice::from_ref(&theta));
+        assert_eq!(b.report.diagnostics["role"], "gradient_sample");
+        assert_ne!(b.points[0], theta);
+        // Told together, the centre completes the centre and the other counts as a sample.
+        let both = [theta.clone(), b.points[0].clone()];
+        g.tell(&both.iter().map(|x| Observation { x: x.clone(), y: Ok(f(x)) }).collect::<Vec<_>>()).unwrap();
+        assert!(!g.centre_pending);
+        assert_eq!(g.samples_this_step, 1);
     }
 }

@@ -27,6 +27,9 @@ pub struct GradientPosterior {
     chol: Vec<f64>,
     /// `K⁻¹ Gᵀ`, `n×d`.
     kinv_gt: Vec<f64>,
+    /// Model-scale values `y` (`n`) and weights `K⁻¹ y`.
+    y: Vec<f64>,
+    alpha: Vec<f64>,
     /// `μ∇(θ)`, `d`.
     pub mean_grad: Vec<f64>,
     /// `Σ∇(θ)`, `d×d`.
@@ -98,6 +101,8 @@ impl GradientPosterior {
             theta: theta.to_vec(),
             chol,
             kinv_gt,
+            y: y.to_vec(),
+            alpha,
             mean_grad,
             cov_grad,
         })
@@ -106,6 +111,28 @@ impl GradientPosterior {
     /// The point `θ`.
     pub fn theta(&self) -> &[f64] {
         &self.theta
+    }
+
+    /// The gradient posterior after observing the `q` points `z` (`q×d`) too, each at its
+    /// posterior mean (kriging believer): `Σ∇` is exact whatever the values will be (it
+    /// depends only on where the GP observed), and `μ∇` is unchanged (the believed values are
+    /// the posterior's own mean). `None` when the enlarged kernel matrix is not positive
+    /// definite even with jitter.
+    pub fn with_points(&self, z: &[f64]) -> Option<Self> {
+        let d = self.dim;
+        let mut x = self.x.clone();
+        let mut y = self.y.clone();
+        for p in z.chunks(d) {
+            let mean: f64 = (0..self.n).map(|j| self.k(p, &self.x[j * d..(j + 1) * d]) * self.alpha[j]).sum();
+            x.extend_from_slice(p);
+            y.push(mean);
+        }
+        Self::new(&x, &y, &self.ls, self.signal_variance, self.noise_variance, &self.theta)
+    }
+
+    fn k(&self, a: &[f64], b: &[f64]) -> f64 {
+        let r2: f64 = (0..self.dim).map(|i| ((a[i] - b[i]) / self.ls[i]).powi(2)).sum();
+        self.signal_variance * (-0.5 * r2).exp()
     }
 
     /// `tr Σ∇(θ)`.
@@ -249,5 +276,39 @@ mod tests {
                 assert!((g[j] - fd).abs() < 1e-5 * (1.0 + fd.abs()), "z {z:?} j {j}: {} vs {fd}", g[j]);
             }
         }
+    }
+
+    #[test]
+    fn conditioning_on_pending_points_is_refitting_with_them() {
+        let d = 3;
+        let mut rng = stream_rng(6, "t", 0);
+        let x = crate::design::uniform_points(6, d, &mut rng);
+        let y: Vec<f64> = x.chunks(d).map(|p| (3.0 * p[0]).sin() + p[1] * p[2]).collect();
+        let ls = [0.3, 0.5, 0.4];
+        let theta = [0.4, 0.6, 0.5];
+        let post = GradientPosterior::new(&x, &y, &ls, 1.1, 1e-4, &theta).unwrap();
+        let pending = [0.45, 0.62, 0.5, 0.35, 0.55, 0.45];
+        let cond = post.with_points(&pending).unwrap();
+        // Σ∇ as after observing the pending points with any values (zeros here), μ∇ unchanged.
+        let mut x2 = x.clone();
+        x2.extend_from_slice(&pending);
+        let mut y2 = y.clone();
+        y2.extend_from_slice(&[0.0, 0.0]);
+        let dense = GradientPosterior::new(&x2, &y2, &ls, 1.1, 1e-4, &theta).unwrap();
+        for (a, b) in cond.cov_grad.iter().zip(&dense.cov_grad) {
+            assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+        }
+        for (a, b) in cond.mean_grad.iter().zip(&post.mean_grad) {
+            assert!((a - b).abs() < 1e-8 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        assert!(cond.trace() < post.trace());
+        // Observing a pending point once more is worth much less than before.
+        let p = &pending[..3];
+        assert!(
+            cond.trace_reduction(p) < 0.1 * post.trace_reduction(p),
+            "{} vs {}",
+            cond.trace_reduction(p),
+            post.trace_reduction(p)
+        );
     }
 }

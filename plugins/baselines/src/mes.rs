@@ -20,6 +20,28 @@
 //! Gradient: `dα/dγ = −(r/2)(1 + γ² + γr)` per sample with `r = φ(γ)/Φ(γ)`, and
 //! `∇γ = (∇μ − γ∇σ)/σ`. Maximized like LogEI (10 restarts from 512 raw samples).
 //!
+//! **Pending points** (evaluations in flight, `workers > 1`, `les ask --n K`): the kriging
+//! believer ([`crate::believer`]), applied to all three parts. The posterior is conditioned on
+//! each pending point observed at its posterior mean (fitted hyperparameters kept): the mean is
+//! unchanged and the variance is the exact one after the pending evaluations. The min-value
+//! samples are drawn from that conditioned posterior — the Gumbel fit on its marginals, or the
+//! minima of sample paths conditioned on the believed points — on the candidates plus the data
+//! plus the pending points, and the acquisition uses the conditioned `σ(x)`. At a pending point
+//! `σ` is at the noise level: observing it again tells nothing about the minimum, and MES there
+//! is near zero. Why the believer and not fantasies (BoTorch's `set_X_pending` fantasizes the
+//! pending values and averages MES over the fantasies): MES is already a Monte-Carlo average
+//! over the min-value samples; fantasies would multiply its cost by their number and make the
+//! maximized function noisy across restarts, while the believer is deterministic, adds one
+//! `(n+q)³` refactoring per ask, and gets the variance — the only thing of the pending
+//! evaluations MES's entropy reduction at other points uses besides the mean — exactly. A
+//! synchronous batch (`les ask --n K`) asks one point at a time with the earlier ones pending.
+//! What the belief costs: when a pending point's believed value is the lowest value the
+//! posterior expects, the min-value samples concentrate at it, and the noise-free acquisition
+//! (`ln 2` where `μ = y*`, however small `σ`) can then pick a point within a small fraction of a
+//! length scale of the pending one (the same happens next to the best observation in a serial
+//! run). Fantasies would spread the min values (averaged over the pending outcomes they are
+//! distributed as without the pending points) at `K` times the cost.
+//!
 //! | key | default | meaning |
 //! |-----|---------|---------|
 //! | `surrogate` | `{ name: gp }` | the model |
@@ -39,6 +61,7 @@ use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 use crate::acqopt::{AcqOptimizerParams, Maximand, maximize};
+use crate::believer::Believer;
 use crate::design::uniform_points;
 use crate::model::Model;
 use crate::normal::{log_cdf, log_pdf};
@@ -145,19 +168,18 @@ pub fn gumbel_min_values(mean: &[f64], variance: &[f64], k: usize, rng: &mut Str
         .collect()
 }
 
-/// Exact min-value samples: `k` pathwise sample paths minimized over the candidates (`m×d`).
+/// Exact min-value samples: `k` pathwise sample paths of `posterior` (the model conditioned on
+/// the pending points) minimized over the candidates (`m×d`).
 pub fn path_min_values(
-    model: &Model,
+    posterior: &Believer<'_>,
     candidates: &[f64],
     k: usize,
     rng: &mut StreamRng,
 ) -> Result<Vec<f64>, SurrogateError> {
-    let s = model.surrogate();
-    let pw = s.as_pathwise().ok_or_else(|| {
+    let d = posterior.model().surrogate().dim();
+    let paths = posterior.sample_paths(k, rng).ok_or_else(|| {
         SurrogateError::Numerical("max_value_sampler: paths needs a surrogate that draws sample paths (gp)".into())
-    })?;
-    let d = s.dim();
-    let paths = pw.sample_paths(k, rng)?;
+    })??;
     let mut mins = vec![f64::INFINITY; k];
     let mut xs = vec![0.0; k * d];
     let mut vals = vec![0.0; k];
@@ -173,14 +195,15 @@ pub fn path_min_values(
 
 /// The analytic MES acquisition for given min-value samples; larger is better.
 pub struct Mes<'a> {
-    model: &'a Model,
+    posterior: &'a Believer<'a>,
     min_values: Vec<f64>,
 }
 
 impl<'a> Mes<'a> {
-    /// MES under `model` with min-value samples `min_values` (model output scale).
-    pub fn new(model: &'a Model, min_values: Vec<f64>) -> Self {
-        Self { model, min_values }
+    /// MES under `posterior` (the model conditioned on the pending points) with min-value
+    /// samples `min_values` (model output scale).
+    pub fn new(posterior: &'a Believer<'a>, min_values: Vec<f64>) -> Self {
+        Self { posterior, min_values }
     }
 
     /// `(α, dα/dσ-free parts)`: the value and, per sample, `dα_k/dγ_k`, at `(μ, σ)`.
@@ -201,7 +224,7 @@ impl<'a> Mes<'a> {
 
 impl Acquisition for Mes<'_> {
     fn values(&self, candidates: &[f64]) -> Result<Vec<f64>, SurrogateError> {
-        let p = self.model.surrogate().predict(candidates)?;
+        let p = self.posterior.predict(candidates)?;
         Ok(p.mean.iter().zip(&p.variance).map(|(&m, &v)| self.terms(m, v.max(MIN_VARIANCE).sqrt()).0).collect())
     }
 }
@@ -214,7 +237,7 @@ impl Maximand for Mes<'_> {
     }
 
     fn value_and_grad(&self, x: &[f64]) -> Result<(f64, Vec<f64>), SurrogateError> {
-        let p = self.model.point_posterior(x)?;
+        let p = self.posterior.point_posterior(x)?;
         let clamped = p.variance < MIN_VARIANCE;
         let sigma = p.variance.max(MIN_VARIANCE).sqrt();
         let (value, parts) = self.terms(p.mean, sigma);
@@ -243,6 +266,10 @@ impl MesStrategy {
 }
 
 impl Strategy for MesStrategy {
+    fn handles_pending(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let mut ask = Ask::default();
         if fit_or_random(&mut self.model, ctx, rng, &mut ask.report)?.is_none() {
@@ -252,19 +279,24 @@ impl Strategy for MesStrategy {
         let mut cand_rng = les_core::rng::child_rng(rng);
         let mut candidates = uniform_points(self.params.n_candidates, self.dim, &mut cand_rng);
         candidates.extend_from_slice(ctx.data.x());
+        let posterior = ask.report.timed("pending", || Believer::new(&self.model, ctx.pending))?;
+        if !ctx.pending.is_empty() {
+            ask.report.diagnostic("pending", ctx.pending.len());
+            candidates.extend(ctx.pending.iter().flatten());
+        }
         let mut mv_rng = les_core::rng::child_rng(rng);
         let k = self.params.n_max_value_samples;
         let min_values = ask.report.timed("min_values", || -> Result<Vec<f64>, SurrogateError> {
             match self.params.max_value_sampler {
                 MaxValueSampler::Gumbel => {
-                    let p = self.model.surrogate().predict(&candidates)?;
+                    let p = posterior.predict(&candidates)?;
                     Ok(gumbel_min_values(&p.mean, &p.variance, k, &mut mv_rng))
                 }
-                MaxValueSampler::Paths => path_min_values(&self.model, &candidates, k, &mut mv_rng),
+                MaxValueSampler::Paths => path_min_values(&posterior, &candidates, k, &mut mv_rng),
             }
         })?;
         ask.report.diagnostic("min_values", min_values.clone());
-        let acq = Mes::new(&self.model, min_values);
+        let acq = Mes::new(&posterior, min_values);
         let seed = rng.next_u64();
         let found = ask.report.timed("acquisition", || maximize(&acq, self.dim, &self.params.acq_optimizer, seed))?;
         let found = maximum_or_error(found, "MES")?;
@@ -288,7 +320,9 @@ inventory::submit! {
             "Wang & Jegelka 2017, as BoTorch's qMaxValueEntropy with q = 1: 10 min-value \
                   samples on 5000 uniform candidates plus the data (Gumbel approximation by \
                   default, `max_value_sampler: paths` for exact pathwise samples), the noise-free \
-                  analytic MES acquisition, maximized like LogEI (10 restarts, 512 raw samples).",
+                  analytic MES acquisition, maximized like LogEI (10 restarts, 512 raw samples). \
+                  Pending points (evaluations in flight): kriging believer for the posterior, \
+                  the min-value samples and the acquisition.",
             "\n",
             r"
 Parameters:
@@ -307,6 +341,7 @@ Parameters:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Model;
     use crate::normal::cdf;
     use crate::testgp::TestGp;
     use les_core::{Dataset, stream_rng};
@@ -326,8 +361,9 @@ mod tests {
     #[test]
     fn acquisition_matches_monte_carlo_entropy_reduction() {
         let (model, _) = fitted();
+        let model = Believer::new(&model, &[]).unwrap();
         let x = [0.8, 0.3];
-        let p = model.surrogate().predict(&x).unwrap();
+        let p = model.predict(&x).unwrap();
         let (mu, s) = (p.mean[0], p.variance[0].sqrt());
         let min_values: Vec<f64> = [0.3, 1.0, 1.8].iter().map(|k| mu - k * s).collect();
         let mes = Mes::new(&model, min_values.clone());
@@ -360,6 +396,7 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let (model, _) = fitted();
+        let model = Believer::new(&model, &[]).unwrap();
         let mes = Mes::new(&model, vec![-2.0, -1.5, -1.6]);
         for x in [[0.8, 0.3], [0.2, 0.9], [0.55, 0.05]] {
             let (_, g) = mes.value_and_grad(&x).unwrap();
@@ -415,5 +452,86 @@ mod tests {
         // MES explores more than the others (the paper finds it "not competitive"): a looser
         // margin.
         assert!(mes < 0.7 * random, "mes {mes} vs random {random}");
+    }
+
+    fn strategy(d: usize) -> MesStrategy {
+        let mut gp = TestGp::new(vec![0.3; d], false);
+        gp.noise_variance = 1e-4;
+        let p = MesParams {
+            n_candidates: 300,
+            acq_optimizer: AcqOptimizerParams { raw_samples: 256, restarts: 4, max_iters: 100 },
+            ..MesParams::default()
+        };
+        MesStrategy::new(d, Model::new(Box::new(gp)), p)
+    }
+
+    fn ask_with(st: &mut MesStrategy, data: &Dataset, pending: &[Vec<f64>], seed: u64) -> Ask {
+        let ctx = AskContext {
+            data,
+            pending,
+            iteration: 3,
+            n_proposed: data.len() + pending.len(),
+            remaining: 5,
+            budget: 20,
+        };
+        st.ask(&ctx, &mut stream_rng(seed, "ask", 3)).unwrap()
+    }
+
+    #[test]
+    fn a_pending_point_is_not_asked_again_and_loses_its_information() {
+        let (_, data) = fitted();
+        let mut st = strategy(2);
+        assert!(st.handles_pending());
+        let first = ask_with(&mut st, &data, &[], 5).points.remove(0);
+        let second = ask_with(&mut st, &data, std::slice::from_ref(&first), 5).points.remove(0);
+        let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();
+        assert!(dist(&first, &second) > 0.05, "{first:?} vs {second:?}");
+        let plain = Believer::new(&st.model, &[]).unwrap();
+        let cond = Believer::new(&st.model, std::slice::from_ref(&first)).unwrap();
+        let mv = vec![-2.0, -1.5, -1.0];
+        let before = Acquisition::values(&Mes::new(&plain, mv.clone()), &first).unwrap()[0];
+        let after = Acquisition::values(&Mes::new(&cond, mv), &first).unwrap()[0];
+        assert!(after < 0.05 * before, "MES at the pending point: {before} → {after}");
+        let again = ask_with(&mut st, &data, std::slice::from_ref(&first), 5).points.remove(0);
+        assert_eq!(again, second);
+    }
+
+    #[test]
+    fn min_values_come_from_the_conditioned_posterior() {
+        // The min-value samples of an ask with pending points equal the Gumbel samples of a
+        // dense GP refitted with the pending points at their believed values, on the same
+        // candidates and stream.
+        let d = 2;
+        let (_, data) = fitted();
+        let mut st = strategy(d);
+        let pending = vec![vec![0.1, 0.1], vec![0.15, 0.2]];
+        let got = ask_with(&mut st, &data, &pending, 7).report.diagnostics["min_values"].clone();
+        let got: Vec<f64> = serde_json::from_value(got).unwrap();
+        let believed = st.model.surrogate().predict(&pending.concat()).unwrap().mean;
+        let mut more = data.clone();
+        for (p, m) in pending.iter().zip(&believed) {
+            more.push(p, *m);
+        }
+        let mut dense = TestGp::new(vec![0.3; d], false);
+        dense.noise_variance = 1e-4;
+        use les_core::Surrogate;
+        dense.fit(&more, &mut stream_rng(0, "t", 0)).unwrap();
+        // The stream as `ask` splits it: the fit's child, the candidates' child, the samples' child.
+        let mut rng = stream_rng(7, "ask", 3);
+        let _fit = les_core::rng::child_rng(&mut rng);
+        let mut cand_rng = les_core::rng::child_rng(&mut rng);
+        let mut cands = uniform_points(300, d, &mut cand_rng);
+        cands.extend_from_slice(data.x());
+        cands.extend(pending.iter().flatten());
+        let mut mv_rng = les_core::rng::child_rng(&mut rng);
+        let p = dense.predict(&cands).unwrap();
+        let want = gumbel_min_values(&p.mean, &p.variance, st.params.n_max_value_samples, &mut mv_rng);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+        }
+        // And the conditioning matters for them: without the pending points they differ.
+        let plain: Vec<f64> =
+            serde_json::from_value(ask_with(&mut st, &data, &[], 7).report.diagnostics["min_values"].clone()).unwrap();
+        assert!(plain.iter().zip(&want).any(|(a, b)| (a - b).abs() > 1e-4), "{plain:?} vs {want:?}");
     }
 }

@@ -6,7 +6,7 @@
 //! registered surrogate gets gradients by central differences of [`Surrogate::predict`] on one
 //! batch of `2d + 1` points.
 
-use les_core::{Dataset, Surrogate, SurrogateError};
+use les_core::{Dataset, Prediction, Surrogate, SurrogateError};
 use serde_json::Value;
 
 /// Step of the central differences, in unit-cube coordinates. The truncation error is
@@ -29,6 +29,14 @@ pub struct PointPosterior {
 
 /// Posterior mean and variance with their gradients at `x` (`d`), by central differences.
 pub fn point_posterior(model: &dyn Surrogate, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
+    point_posterior_by_differences(|batch| model.predict(batch), x)
+}
+
+/// [`point_posterior`] for any batch prediction `predict` (`m×d` points to their marginals).
+pub fn point_posterior_by_differences(
+    predict: impl Fn(&[f64]) -> Result<Prediction, SurrogateError>,
+    x: &[f64],
+) -> Result<PointPosterior, SurrogateError> {
     let d = x.len();
     let mut batch = Vec::with_capacity((2 * d + 1) * d);
     batch.extend_from_slice(x);
@@ -39,7 +47,7 @@ pub fn point_posterior(model: &dyn Surrogate, x: &[f64]) -> Result<PointPosterio
             batch[start + j] += sign * FD_STEP;
         }
     }
-    let p = model.predict(&batch)?;
+    let p = predict(&batch)?;
     let mut mean_grad = vec![0.0; d];
     let mut variance_grad = vec![0.0; d];
     for j in 0..d {
@@ -126,6 +134,14 @@ impl Model {
             return Ok(Self::gp(gp));
         }
         Ok(Self::new(spec.build::<dyn Surrogate>(path, ctx)?))
+    }
+
+    /// The `gp` surrogate as its concrete type, when it is the `gp`.
+    pub fn exact_gp(&self) -> Option<&les_gp::ExactGp> {
+        match &self.inner {
+            Inner::Gp(gp) => Some(gp),
+            Inner::Any(_) => None,
+        }
     }
 
     /// The surrogate.

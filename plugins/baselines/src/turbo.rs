@@ -22,6 +22,26 @@
 //! when the surrogate draws paths (the `gp` does), otherwise from the exact joint posterior on
 //! the candidates (`O(M³)`).
 //!
+//! **Pending points** (evaluations in flight, `workers > 1`, `les ask --n K`): the Thompson
+//! sample is drawn jointly with the pending points and conditioned on them — the posterior is
+//! conditioned on each pending point observed at its believed value, the posterior mean there
+//! (kriging believer, [`crate::believer`]), with the observation noise of a real evaluation; for
+//! the `gp` by pathwise conditioning of one sample path on the data plus the believed points,
+//! otherwise exactly on the candidates. This is the asynchronous form of TuRBO's batch mode:
+//! Eriksson et al. draw the `q` samples of a batch jointly on the candidate set; a point whose
+//! evaluation is in flight is, for the sample, a point whose value is as good as known, so the
+//! sample's spread there collapses to the noise level and an optimistic draw cannot put the next
+//! point on it (or next to it, within a length scale) — the pick goes where the sample is
+//! still free to be low. The mean is not moved by the belief (conditioning on the mean's own
+//! value), so exploitation is unchanged. A synchronous batch (`les ask --n K`) asks one point at
+//! a time with the earlier ones pending.
+//!
+//! The trust region counts only what `tell` brings: pending points are no success and no
+//! failure until their values are told, and the region stays centred at the best *observed*
+//! point (never a believed value). Each batch delivered to `tell` counts once, as in the batch
+//! mode; with workers the runner asks after each completion, so batches are mostly single
+//! evaluations and the tolerances keep their `q = 1` meaning.
+//!
 //! | key | default | meaning |
 //! |-----|---------|---------|
 //! | `surrogate` | `{ name: gp }` | the model |
@@ -46,6 +66,7 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+use crate::believer::Believer;
 use crate::design::{MAX_SOBOL_DIM, MAX_SOBOL_POINTS, sobol_points, sobol_seed};
 use crate::linalg::{cholesky_jittered, lower_times};
 use crate::model::{Model, geometric_mean};
@@ -299,28 +320,36 @@ pub fn default_candidates(dim: usize) -> usize {
     (200 * dim).clamp(2000, 5000)
 }
 
-/// One joint posterior sample of the latent function at `m` candidates (`m×d`), model
-/// output scale: a pathwise sample path when the surrogate draws paths, else exact.
-pub fn thompson_sample(model: &Model, candidates: &[f64], rng: &mut StreamRng) -> Result<Vec<f64>, SurrogateError> {
-    let s = model.surrogate();
-    let d = s.dim();
+/// One joint sample of the latent function at `m` candidates (`m×d`) from `posterior` (the
+/// model conditioned on the pending points), model output scale: a pathwise sample path when
+/// the surrogate draws paths, else exact.
+pub fn thompson_sample(
+    posterior: &Believer<'_>,
+    candidates: &[f64],
+    rng: &mut StreamRng,
+) -> Result<Vec<f64>, SurrogateError> {
+    let d = posterior.model().surrogate().dim();
     let m = candidates.len() / d;
-    if let Some(pw) = s.as_pathwise() {
-        let path = pw.sample_paths(1, rng)?;
+    if let Some(path) = posterior.sample_paths(1, rng) {
+        let path = path?;
         let mut out = vec![0.0; m];
         for (j, x) in candidates.chunks(d).enumerate() {
             path.values(x, &mut out[j..j + 1]);
         }
         return Ok(out);
     }
-    let mean = s.predict(candidates)?.mean;
-    let cov = s.posterior_covariance(candidates, candidates)?;
+    let mean = posterior.predict(candidates)?.mean;
+    let cov = posterior.covariance(candidates, candidates)?;
     let l = cholesky_jittered(&cov, m).ok_or(SurrogateError::NotPositiveDefinite { size: m, max_jitter: 1e-2 })?;
     let z: Vec<f64> = (0..m).map(|_| rng.sample(StandardNormal)).collect();
     Ok(lower_times(&l, m, &z).iter().zip(&mean).map(|(e, mu)| mu + e).collect())
 }
 
 impl Strategy for Turbo {
+    fn handles_pending(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let mut ask = Ask::default();
         if fit_or_random(&mut self.model, ctx, rng, &mut ask.report)?.is_none() {
@@ -342,7 +371,11 @@ impl Strategy for Turbo {
         let mut cand_rng = les_core::rng::child_rng(rng);
         let candidates = self.candidates(&centre, &weights, &mut cand_rng);
         let mut ts_rng = les_core::rng::child_rng(rng);
-        let sample = ask.report.timed("thompson", || thompson_sample(&self.model, &candidates, &mut ts_rng))?;
+        let posterior = ask.report.timed("pending", || Believer::new(&self.model, ctx.pending))?;
+        if !ctx.pending.is_empty() {
+            ask.report.diagnostic("pending", ctx.pending.len());
+        }
+        let sample = ask.report.timed("thompson", || thompson_sample(&posterior, &candidates, &mut ts_rng))?;
         let pick = (0..sample.len())
             .filter(|&j| sample[j].is_finite())
             .min_by(|&a, &b| sample[a].total_cmp(&sample[b]))
@@ -389,7 +422,8 @@ inventory::submit! {
                   length 0.8 in [0.5^7, 1.6], success tolerance 10, failure tolerance ⌈max(4, d)⌉, \
                   ×2 / ½, improvement 1e-3·|best|, min(5000, max(2000, 200d)) perturbed Sobol \
                   candidates (probability min(20/d, 1)), box ∝ length scales / geomean. No restart \
-                  unless `restart_on_collapse`.",
+                  unless `restart_on_collapse`. Pending points (evaluations in flight): the \
+                  Thompson sample is conditioned on them at their believed values.",
             "\n",
             r"
 Parameters:
@@ -503,5 +537,74 @@ mod tests {
             / seeds.len() as f64;
         eprintln!("turbo {turbo} random {random}");
         assert!(turbo < 0.5 * random, "turbo {turbo} vs random {random}");
+    }
+
+    fn fitted_turbo(d: usize) -> (Turbo, les_core::Dataset) {
+        let mut rng = les_core::stream_rng(2, "t", 0);
+        let pts = crate::design::uniform_points(8, d, &mut rng);
+        let y: Vec<f64> = pts.chunks(d).map(crate::testutil::bowl).collect();
+        let data = les_core::Dataset::from_rows(d, pts, y);
+        let mut gp = TestGp::new(vec![0.3; d], false);
+        gp.noise_variance = 1e-4;
+        let p = TurboParams { n_candidates: Some(200), ..TurboParams::default() };
+        let mut t = Turbo::new(d, Model::new(Box::new(gp)), &p);
+        let obs: Vec<Observation> =
+            (0..data.len()).map(|i| Observation { x: data.point(i).to_vec(), y: Ok(data.y()[i]) }).collect();
+        t.tell(&obs).unwrap();
+        t.model.fit(&data, &mut rng).unwrap();
+        (t, data)
+    }
+
+    #[test]
+    fn thompson_samples_are_conditioned_on_the_pending_points() {
+        let d = 5;
+        let (t, data) = fitted_turbo(d);
+        let p = vec![0.3, 0.7, 0.55, 0.2, 0.8];
+        let far = vec![0.9, 0.1, 0.2, 0.9, 0.1];
+        let cands = [p.clone(), far.clone()].concat();
+        let plain = Believer::new(&t.model, &[]).unwrap();
+        let cond = Believer::new(&t.model, std::slice::from_ref(&p)).unwrap();
+        // The variance at p the conditioned samples must show: a dense GP refitted with p
+        // observed at its believed value.
+        let mut more = data.clone();
+        more.push(&p, cond.believed()[0]);
+        let mut dense = TestGp::new(vec![0.3; d], false);
+        dense.noise_variance = 1e-4;
+        use les_core::Surrogate;
+        dense.fit(&more, &mut les_core::stream_rng(0, "t", 0)).unwrap();
+        let want = dense.predict(&cands).unwrap();
+        let before = plain.predict(&cands).unwrap();
+        assert!(before.variance[0] > 100.0 * want.variance[0], "{} vs {}", before.variance[0], want.variance[0]);
+        let k = 4000;
+        let draws: Vec<Vec<f64>> =
+            (0..k).map(|i| thompson_sample(&cond, &cands, &mut les_core::stream_rng(3, "ts", i)).unwrap()).collect();
+        for j in 0..2 {
+            let mean = draws.iter().map(|s| s[j]).sum::<f64>() / k as f64;
+            let var = draws.iter().map(|s| (s[j] - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
+            // Standard errors of a sample mean and a Gaussian sample variance; 5 of them.
+            let (v, m) = (want.variance[j], want.mean[j]);
+            assert!((mean - m).abs() < 5.0 * (v / k as f64).sqrt(), "candidate {j}: mean {mean} vs {m}");
+            assert!((var - v).abs() < 5.0 * v * (2.0 / (k - 1) as f64).sqrt(), "candidate {j}: var {var} vs {v}");
+        }
+    }
+
+    #[test]
+    fn asks_with_pending_points_move_away_and_leave_the_region_alone() {
+        let d = 5;
+        let (mut t, data) = fitted_turbo(d);
+        assert!(t.handles_pending());
+        let ask = |t: &mut Turbo, pending: &[Vec<f64>]| {
+            let ctx = AskContext { data: &data, pending, iteration: 4, n_proposed: 9, remaining: 10, budget: 30 };
+            t.ask(&ctx, &mut les_core::stream_rng(8, "ask", 4)).unwrap().points.remove(0)
+        };
+        let state = t.state().clone();
+        let first = ask(&mut t, &[]);
+        let second = ask(&mut t, std::slice::from_ref(&first));
+        let third = ask(&mut t, &[first.clone(), second.clone()]);
+        let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();
+        assert!(dist(&first, &second) > 1e-3 && dist(&first, &third) > 1e-3 && dist(&second, &third) > 1e-3);
+        // Same seed and pending set: the same point; and no ask moved the trust region.
+        assert_eq!(ask(&mut t, std::slice::from_ref(&first)), second);
+        assert_eq!(t.state(), &state);
     }
 }
