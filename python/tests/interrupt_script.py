@@ -2,6 +2,7 @@
 evaluation, and report how the run ended."""
 
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from conftest import SMALL_LES  # noqa: E402
 run_dir, workers, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 
+printing = threading.Lock()
+
+
 def slow(x):
-    print("evaluating", flush=True)
+    with printing:  # whole lines, also from worker threads
+        print("evaluating", flush=True)
     time.sleep(0.3)  # where Ctrl-C lands: inside the callable
     return branin(x)
 
