@@ -375,8 +375,10 @@ class Study:
         """Hands out up to ``n`` new trials (a strategy that proposes a batch may give more).
 
         Returns an empty list when the budget is fully asked, the strategy stopped or the run
-        ended; a :class:`LesWarning` then says why (as it does for points that ignore the
-        trials still pending). Each trial is journaled as pending before it is returned.
+        ended (``status().finished`` says why; a :class:`LesWarning` does while trials are
+        still pending). Notes about the trials handed out (points that ignore the trials still
+        pending) come as :class:`LesWarning` too. Each trial is journaled as pending before it
+        is returned.
         """
         trials, notes = self._native.ask(int(n))
         # A loop that asks until nothing comes needs no warning for the end of its run.

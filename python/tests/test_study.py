@@ -143,3 +143,39 @@ def test_a_run_directory_in_use_is_refused(tmp_path):
 def test_python_objective_needs_an_external_space(tmp_path):
     with pytest.raises(ValueError, match="the config's objective is `builtin: branin`, which les evaluates itself"):
         les.Study(branin_config(tmp_path, budget=3), run_dir=tmp_path / "r", objective=branin)
+
+
+def test_the_gil_is_released_while_rust_asks(tmp_path):
+    """A Python thread keeps running during an LES step: the ask holds no GIL."""
+    import sys
+    import threading
+
+    config = branin_config(tmp_path, budget=4)
+    config["strategy"] = {"name": "les"}  # the default setting: a step of a tenth of a second or more
+    del config["output"]
+    study = les.Study(config)
+    study.tell_unasked([[0.0, 5.0], [3.0, 3.0], [9.0, 2.0]], [17.5, 1.1, 2.4])
+    counter = [0]
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            counter[0] += 1
+
+    # A long switch interval: the counting thread gets the GIL only when it is released, not
+    # by the interpreter's periodic hand-over.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.5)
+    thread = threading.Thread(target=count)
+    try:
+        thread.start()
+        before = counter[0]
+        (trial,) = study.ask(1)
+        during = counter[0] - before
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert trial.iteration == 1
+    # Held GIL: the counting thread could not run at all between the two reads.
+    assert during > 1000, during
