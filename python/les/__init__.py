@@ -435,7 +435,9 @@ class Study:
     def run(self) -> Result:
         """Evaluates and tells until the study ends, with the ``objective`` given to the study
         (or the config's own objective), ``workers`` evaluations at once; trials pending from an
-        earlier, interrupted run come first. Returns the :class:`Result`.
+        earlier, interrupted run come first. Returns the :class:`Result`. The GIL is released
+        while Rust works; with ``workers > 1`` the objective is called from worker threads,
+        which take turns at the GIL (see :func:`minimize`).
 
         Ctrl-C (``KeyboardInterrupt``) stops the run: what was told stays in the journal, the
         trials in flight stay pending (a later :meth:`run`, ``Study.open(...).run()`` or
