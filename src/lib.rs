@@ -13,6 +13,7 @@
 
 mod asktell;
 pub mod bench;
+pub mod conformance;
 mod plugins;
 mod progress;
 pub mod report;
@@ -81,9 +82,16 @@ enum Command {
         /// The run config (YAML).
         config: PathBuf,
     },
+    /// Evaluate the config's objective at the points on stdin (`{"x": [...]}` per line, native
+    /// coordinates); prints one value per line. Speaks the command objective's protocol, so it
+    /// can stand in for one (`command: [les, eval, CONFIG]`).
+    Eval {
+        /// The config whose `objective` block is evaluated (the rest must be valid too).
+        config: PathBuf,
+    },
     /// List the registered plugins, of one kind or of all.
     List {
-        /// strategy, inner_optimizer, surrogate or objective.
+        /// strategy, inner_optimizer, sequence_sampler, acquisition, surrogate or objective.
         kind: Option<String>,
     },
     /// Describe a plugin: what it is and its default parameters (as YAML).
@@ -130,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Resume(args) => asktell::resume(args),
         Command::Repair(args) => asktell::repair(args),
         Command::Check { config } => check(&config),
+        Command::Eval { config } => eval(&config),
         Command::List { kind } => list(kind.as_deref()),
         Command::Describe { name } => describe(&name),
         Command::Bench(args) => bench::main(args),
@@ -198,6 +207,38 @@ fn check(config: &std::path::Path) -> ExitCode {
             ExitCode::from(EXIT_CONFIG_ERROR)
         }
     }
+}
+
+fn eval(config: &std::path::Path) -> ExitCode {
+    let objective = match LoadedConfig::from_file(config, &Overrides::default()).and_then(|c| c.build_objective()) {
+        Ok((objective, _)) => objective,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    let dim = objective.info().dim();
+    for (n, line) in std::io::stdin().lines().enumerate() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let x = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v.get("x")?.as_array()?.iter().map(serde_json::Value::as_f64).collect::<Option<Vec<f64>>>());
+        let Some(x) = x.filter(|x| x.len() == dim) else {
+            eprintln!("error: stdin line {}: expected {{\"x\": [{dim} numbers]}}, got `{line}`", n + 1);
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        };
+        match objective.evaluate(&x) {
+            Ok(y) => println!("{y}"),
+            Err(e) => {
+                eprintln!("error: stdin line {}: {e}", n + 1);
+                return ExitCode::from(EXIT_RUN_FAILURE);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn list(kind: Option<&str>) -> ExitCode {

@@ -36,7 +36,7 @@ fn describe_prints_summary_and_default_params() {
     assert!(stdout.contains("default params:") && stdout.contains("dim:"), "{stdout}");
     let (code, stdout, _) = run(&["describe", "les"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("paths:") && stdout.contains("inner_optimizer:"), "{stdout}");
+    assert!(stdout.contains("sampler:") && stdout.contains("acquisition:"), "{stdout}");
     let (code, _, stderr) = run(&["describe", "ackly"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no plugin is named `ackly`") && stderr.contains("ackley"), "{stderr}");

@@ -21,8 +21,10 @@ fn names(kind: &str) -> Vec<String> {
 
 #[test]
 fn every_plugin_is_registered_once() {
-    assert_eq!(names("strategy"), ["gibo", "les", "logei", "mes", "random", "sobol", "turbo"]);
+    assert_eq!(names("strategy"), ["gibo", "les", "local_ts", "logei", "mes", "random", "sobol", "turbo"]);
     assert_eq!(names("inner_optimizer"), ["adam", "cmaes", "gradient_descent"]);
+    assert_eq!(names("sequence_sampler"), ["descent"]);
+    assert_eq!(names("acquisition"), ["final_point_information", "gradient_information", "mutual_information"]);
     assert_eq!(names("surrogate"), ["gp"]);
     assert_eq!(
         names("objective"),
@@ -52,7 +54,10 @@ fn every_plugin_is_registered_once() {
 fn unknown_kind_lists_the_known_ones() {
     let (code, _, stderr) = les(&["list", "strategies"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("strategy, inner_optimizer, surrogate, objective"), "{stderr}");
+    assert!(
+        stderr.contains("strategy, inner_optimizer, sequence_sampler, acquisition, surrogate, objective"),
+        "{stderr}"
+    );
 }
 
 /// Every key of every strategy's default params is explained in `les describe`'s text (a

@@ -29,15 +29,15 @@ pub mod strategy;
 pub mod study;
 pub mod surrogate;
 
-pub use acquisition::Acquisition;
+pub use acquisition::{Acquisition, AcquisitionContext, SequenceAcquisition};
 pub use bounds::Bounds;
 pub use data::{Dataset, Observation};
 pub use objective::{EvaluationContext, GpHyperparameters, KernelKind, Objective, ObjectiveError, ObjectiveInfo};
-pub use optimizer::{DescentSequences, InnerOptimizer};
+pub use optimizer::{DescentSequences, InnerOptimizer, OptimizerError};
 pub use params::{ParamError, Params, PluginParams};
 pub use registry::{BuildContext, Built, PluginEntry, PluginError, PluginKind};
 pub use rng::{StreamRng, stream_rng};
-pub use sequence::{SampledSequences, SequenceSampler, SupportPoints};
+pub use sequence::{SampledSequences, SamplerError, SequenceSampler, SupportPoints};
 pub use strategy::{Ask, AskContext, IterationReport, Strategy, StrategyError};
 pub use study::{Asked, Best, Evaluation, Outcome, Study, StudyError, StudyStatus, Trial, TrialId};
 pub use surrogate::{PathBatch, PathwiseSurrogate, Prediction, Surrogate, SurrogateError};

@@ -1,6 +1,6 @@
 //! Inner optimizers: iterative methods run on sample paths to simulate descent sequences.
 
-use crate::PathBatch;
+use crate::{PathBatch, StreamRng};
 
 /// The iterate history of `L` descent sequences of `T + 1` recorded points each (the start
 /// point `z_0` included).
@@ -79,10 +79,36 @@ impl DescentSequences {
     }
 }
 
+/// Why an inner optimizer could not run: reaches the journal as a strategy failure
+/// (`summary.json`'s stop reason), so the message says what failed and how to fix it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct OptimizerError {
+    /// What failed, with the offending value and what was expected.
+    pub message: String,
+}
+
+impl OptimizerError {
+    /// An error with a message that says what went wrong.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}
+
 /// An iterative optimizer run on a whole batch of paths at once, each path minimized
 /// independently from the same start point, projected onto the unit cube after every update.
 pub trait InnerOptimizer: Send + Sync {
     /// Runs from `x0` (`d` values in `[0, 1]^d`) on every path of `paths` and returns the whole
-    /// iterate history of every path.
-    fn descend(&self, paths: &dyn PathBatch, x0: &[f64]) -> DescentSequences;
+    /// iterate history of every path (`n_paths = L`, `dim = d`, every position in the cube).
+    ///
+    /// `rng` is a stream of this call alone, derived from the run's seed and the iteration: a
+    /// stochastic method (CMA-ES) draws from it, in an order that does not depend on the
+    /// number of threads, so that a call is reproducible and resumable; deterministic methods
+    /// ignore it.
+    fn descend(
+        &self,
+        paths: &dyn PathBatch,
+        x0: &[f64],
+        rng: &mut StreamRng,
+    ) -> Result<DescentSequences, OptimizerError>;
 }

@@ -1,5 +1,5 @@
-//! The plugin registry: every strategy, inner optimizer, surrogate and objective registers an
-//! entry with `inventory`, and configs name them.
+//! The plugin registry: every strategy, inner optimizer, sequence sampler, acquisition,
+//! surrogate and objective registers an entry with `inventory`, and configs name them.
 //!
 //! An entry is plain data: a name, a one-line summary, a longer description, a function that
 //! returns the default parameters, and a build function that parses the plugin's own typed
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::params::{ParamError, Params, PluginParams, to_value};
-use crate::{GpHyperparameters, InnerOptimizer, Objective, Strategy, Surrogate};
+use crate::{GpHyperparameters, InnerOptimizer, Objective, SequenceAcquisition, SequenceSampler, Strategy, Surrogate};
 
 /// The families of plugins the registry knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,6 +34,10 @@ pub enum PluginKind {
     Strategy,
     /// Runs on sample paths to simulate descent sequences.
     InnerOptimizer,
+    /// Turns a fitted pathwise model into sampled descent sequences and support points (LES).
+    SequenceSampler,
+    /// Scores candidates from the sampled sequences (LES).
+    Acquisition,
     /// Models the objective.
     Surrogate,
     /// A built-in or loaded objective.
@@ -42,20 +46,29 @@ pub enum PluginKind {
 
 impl PluginKind {
     /// All kinds, in listing order.
-    pub const ALL: [PluginKind; 4] =
-        [PluginKind::Strategy, PluginKind::InnerOptimizer, PluginKind::Surrogate, PluginKind::Objective];
+    pub const ALL: [PluginKind; 6] = [
+        PluginKind::Strategy,
+        PluginKind::InnerOptimizer,
+        PluginKind::SequenceSampler,
+        PluginKind::Acquisition,
+        PluginKind::Surrogate,
+        PluginKind::Objective,
+    ];
 
     /// The kind's name as written on the command line (`inner_optimizer`).
     pub fn as_str(self) -> &'static str {
         match self {
             PluginKind::Strategy => "strategy",
             PluginKind::InnerOptimizer => "inner_optimizer",
+            PluginKind::SequenceSampler => "sequence_sampler",
+            PluginKind::Acquisition => "acquisition",
             PluginKind::Surrogate => "surrogate",
             PluginKind::Objective => "objective",
         }
     }
 
-    /// Parses a kind name (`strategy`, `inner_optimizer`, `surrogate`, `objective`).
+    /// Parses a kind name (`strategy`, `inner_optimizer`, `sequence_sampler`, `acquisition`,
+    /// `surrogate`, `objective`).
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
@@ -172,6 +185,10 @@ pub struct PluginEntry<C: ?Sized + 'static> {
 pub type StrategyEntry = PluginEntry<dyn Strategy>;
 /// Registry entry of an inner optimizer.
 pub type InnerOptimizerEntry = PluginEntry<dyn InnerOptimizer>;
+/// Registry entry of a sequence sampler.
+pub type SequenceSamplerEntry = PluginEntry<dyn SequenceSampler>;
+/// Registry entry of an acquisition over descent sequences.
+pub type AcquisitionEntry = PluginEntry<dyn SequenceAcquisition>;
 /// Registry entry of a surrogate.
 pub type SurrogateEntry = PluginEntry<dyn Surrogate>;
 /// Registry entry of an objective.
@@ -179,8 +196,39 @@ pub type ObjectiveEntry = PluginEntry<dyn Objective>;
 
 inventory::collect!(StrategyEntry);
 inventory::collect!(InnerOptimizerEntry);
+inventory::collect!(SequenceSamplerEntry);
+inventory::collect!(AcquisitionEntry);
 inventory::collect!(SurrogateEntry);
 inventory::collect!(ObjectiveEntry);
+
+/// Small parameters for the conformance harness (`tests/conformance.rs`), for a plugin whose
+/// defaults are too slow to check quickly (LES's 250 paths × 500 steps). Optional: a plugin
+/// without one is checked with its defaults. Merged over the defaults, so it names only the
+/// keys it changes.
+///
+/// ```ignore
+/// inventory::submit! {
+///     les_core::registry::TestParams { kind: PluginKind::Strategy, name: "les", params: les_test_params }
+/// }
+/// ```
+pub struct TestParams {
+    /// Kind of the plugin.
+    pub kind: PluginKind,
+    /// Its registered name.
+    pub name: &'static str,
+    /// The parameters to check it with.
+    pub params: fn() -> Value,
+}
+
+inventory::collect!(TestParams);
+
+/// The test parameters registered for plugin `name` of `kind`, or `{}` (its defaults).
+pub fn test_params(kind: PluginKind, name: &str) -> Value {
+    inventory::iter::<TestParams>
+        .into_iter()
+        .find(|t| t.kind == kind && t.name == name)
+        .map_or_else(|| Value::Object(Default::default()), |t| (t.params)())
+}
 
 /// `default_params` for a parameter struct: its `Default`, serialized.
 pub fn defaults_of<P: PluginParams>() -> Value {
@@ -209,6 +257,8 @@ macro_rules! component {
 }
 component!(dyn Strategy, PluginKind::Strategy);
 component!(dyn InnerOptimizer, PluginKind::InnerOptimizer);
+component!(dyn SequenceSampler, PluginKind::SequenceSampler);
+component!(dyn SequenceAcquisition, PluginKind::Acquisition);
 component!(dyn Surrogate, PluginKind::Surrogate);
 component!(dyn Objective, PluginKind::Objective);
 
@@ -245,6 +295,8 @@ pub fn list(kind: PluginKind) -> Vec<EntryInfo> {
     match kind {
         PluginKind::Strategy => infos::<dyn Strategy>(),
         PluginKind::InnerOptimizer => infos::<dyn InnerOptimizer>(),
+        PluginKind::SequenceSampler => infos::<dyn SequenceSampler>(),
+        PluginKind::Acquisition => infos::<dyn SequenceAcquisition>(),
         PluginKind::Surrogate => infos::<dyn Surrogate>(),
         PluginKind::Objective => infos::<dyn Objective>(),
     }

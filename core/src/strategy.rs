@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::{Dataset, Observation, StreamRng, SurrogateError};
+use crate::{Dataset, Observation, OptimizerError, SamplerError, StreamRng, SurrogateError};
 
 /// What a strategy sees when asked for points.
 #[derive(Clone, Copy, Debug)]
@@ -72,9 +72,21 @@ pub enum StrategyError {
     /// The model failed.
     #[error("surrogate: {0}")]
     Surrogate(#[from] SurrogateError),
+    /// The inner optimizer run on the sample paths failed.
+    #[error("inner optimizer: {0}")]
+    Optimizer(#[from] OptimizerError),
     /// Anything else, with a message that says what went wrong.
     #[error("{0}")]
     Other(String),
+}
+
+impl From<SamplerError> for StrategyError {
+    fn from(e: SamplerError) -> Self {
+        match e {
+            SamplerError::Surrogate(e) => StrategyError::Surrogate(e),
+            SamplerError::Optimizer(e) => StrategyError::Optimizer(e),
+        }
+    }
 }
 
 /// Decides where to evaluate next. Never calls the objective itself: the runner owns the loop.

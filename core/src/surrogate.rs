@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{Dataset, StreamRng};
+use crate::{Dataset, GpHyperparameters, StreamRng};
 
 /// Why a model could not be fitted or queried.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -63,6 +63,14 @@ pub trait Surrogate: Send + Sync {
 
     /// `(shift, scale)` with `y_model = (y − shift) / scale`.
     fn output_scale(&self) -> (f64, f64);
+
+    /// The fitted kernel hyperparameters (model output scale, unit cube), for a model that is
+    /// a GP with a stationary kernel: what an acquisition that needs covariances the trait
+    /// does not offer (derivative observations) builds its own dense GP from. `None` before
+    /// `fit` or for other models.
+    fn hyperparameters(&self) -> Option<GpHyperparameters> {
+        None
+    }
 
     /// This model as one that can draw sample paths, if it can.
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {

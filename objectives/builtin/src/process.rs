@@ -4,8 +4,8 @@
 //! **Nothing outlives `les`.** On Linux the process gets `PR_SET_PDEATHSIG`, so it is killed
 //! when `les` dies, even by `kill -9`; a small watchdog process in its group (forked before the
 //! program starts, holding no file descriptors) then kills the rest of the group, the
-//! grandchildren a script started. The watchdog waits for the process to end and exits at once
-//! when `les` is still alive, so a finished evaluation is left alone.
+//! grandchildren a script started. The watchdog waits for the process to end and exits when
+//! `les` is still alive half a second later, so a finished evaluation is left alone.
 
 use std::process::{Child, Command, ExitStatus};
 use std::sync::Mutex;
@@ -151,9 +151,10 @@ mod parent_death {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGUSR1);
+            let command = libc::getpid();
             match libc::fork() {
                 -1 => Err(std::io::Error::last_os_error()),
-                0 => watch(les_pid, &set),
+                0 => watch(les_pid, command, &set),
                 _ => Ok(()),
             }
         }
@@ -163,7 +164,7 @@ mod parent_death {
     /// command ends), waits for the command to end, then kills the group if `les` is gone.
     ///
     /// SAFETY: call only in a freshly forked child; never returns.
-    unsafe fn watch(les_pid: libc::pid_t, set: &libc::sigset_t) -> ! {
+    unsafe fn watch(les_pid: libc::pid_t, command: libc::pid_t, set: &libc::sigset_t) -> ! {
         // SAFETY: all are async-signal-safe system calls; `set` is initialised.
         unsafe {
             if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
@@ -172,15 +173,22 @@ mod parent_death {
                 }
             }
             libc::sigprocmask(libc::SIG_BLOCK, set, std::ptr::null_mut());
-            let command = libc::getppid();
+            // `command` is the pid before the fork: a parent that already died shows as
+            // another parent here, and then there is nothing to wait for.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1 as libc::c_ulong) == 0 && libc::getppid() == command {
                 let mut info: libc::siginfo_t = std::mem::zeroed();
                 while libc::sigwaitinfo(set, &mut info) < 0 {}
             }
             // The command has ended (its pid is the group's id). With `les` still there it
-            // ended normally, or was killed by `les`, which handles its group itself.
-            if !alive(les_pid) {
-                libc::kill(-libc::getpgrp(), libc::SIGKILL);
+            // ended normally, or was killed by `les`, which handles its group itself. `les`
+            // may still be on its way out when the signal comes, so look again for a while.
+            let pause = libc::timespec { tv_sec: 0, tv_nsec: 10_000_000 };
+            for _ in 0..50 {
+                if !alive(les_pid) {
+                    libc::kill(-libc::getpgrp(), libc::SIGKILL);
+                    break;
+                }
+                libc::nanosleep(&pause, std::ptr::null_mut());
             }
             libc::_exit(0)
         }

@@ -233,6 +233,17 @@ impl Surrogate for ExactGp {
         self.posterior.as_ref().map_or((0.0, 1.0), |p| p.output_scale())
     }
 
+    fn hyperparameters(&self) -> Option<les_core::GpHyperparameters> {
+        let p = self.posterior.as_ref()?;
+        let k = p.kernel();
+        Some(les_core::GpHyperparameters {
+            kernel: self.params.kernel,
+            lengthscales: k.lengthscales.clone(),
+            signal_variance: k.signal_variance,
+            noise_std: p.noise_variance().sqrt(),
+        })
+    }
+
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
         Some(self)
     }

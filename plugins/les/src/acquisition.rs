@@ -25,11 +25,17 @@
 
 use std::ops::Range;
 
-use les_core::{Acquisition, SupportPoints, Surrogate, SurrogateError};
+use les_core::registry::{AcquisitionEntry, BuildContext, Built, PluginError, defaults_of};
+use les_core::{
+    Acquisition, AcquisitionContext, ParamError, Params, PluginParams, SequenceAcquisition, SupportPoints, Surrogate,
+    SurrogateError,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::linalg::cholesky_in_place;
+use crate::pending::PendingConditioned;
 
 /// Default lower clamp of variances before the logarithm (BoTorch's value).
 pub const DEFAULT_MIN_VARIANCE: f64 = 1e-12;
@@ -69,7 +75,8 @@ impl Default for AcquisitionSettings {
 /// The mutual-information acquisition of LES for one iteration: built from a fitted model and
 /// the iteration's support points, evaluated on any candidates (see the module docs).
 pub struct MutualInformation<'a> {
-    surrogate: &'a dyn Surrogate,
+    /// The fitted model, conditioned on the pending points when there are any.
+    model: PendingConditioned<'a>,
     n_paths: usize,
     per_path: usize,
     dim: usize,
@@ -95,6 +102,20 @@ impl<'a> MutualInformation<'a> {
         support: &SupportPoints,
         settings: AcquisitionSettings,
     ) -> Result<Self, SurrogateError> {
+        Self::with_pending(surrogate, support, &[], settings)
+    }
+
+    /// [`MutualInformation::new`] with the model also conditioned on `pending` points
+    /// (evaluations in flight) as observations without values ([`crate::pending`]): exact,
+    /// since every variance here depends on locations only. Costs `q` extra columns of the
+    /// model's covariance and a rank-`q` update of `Σ(Z, Z)`.
+    pub fn with_pending(
+        surrogate: &'a dyn Surrogate,
+        support: &SupportPoints,
+        pending: &[Vec<f64>],
+        settings: AcquisitionSettings,
+    ) -> Result<Self, SurrogateError> {
+        let model = PendingConditioned::new(surrogate, pending)?;
         let (n_paths, per_path, dim) = (support.n_paths, support.per_path, support.dim);
         let m = n_paths * per_path;
         if support.points.len() != m * dim || dim != surrogate.dim() {
@@ -105,7 +126,7 @@ impl<'a> MutualInformation<'a> {
             )));
         }
         let started = std::time::Instant::now();
-        let cov_support = surrogate.posterior_covariance(&support.points, &support.points)?;
+        let cov_support = model.posterior_covariance(&support.points, &support.points)?;
         let covariance_seconds = started.elapsed().as_secs_f64();
         if cov_support.len() != m * m {
             return Err(SurrogateError::Numerical(format!(
@@ -147,7 +168,7 @@ impl<'a> MutualInformation<'a> {
             EntropyOf::Observation => noise,
         };
         Ok(Self {
-            surrogate,
+            model,
             n_paths,
             per_path,
             dim,
@@ -313,8 +334,8 @@ impl<'a> MutualInformation<'a> {
             let m = self.n_support();
             return Ok((self.cov_support.clone(), (0..m).map(|c| self.cov_support[c * m + c]).collect()));
         }
-        let cross = self.surrogate.posterior_covariance(candidates, &self.support)?;
-        let var = self.surrogate.predict(candidates)?.variance;
+        let cross = self.model.posterior_covariance(candidates, &self.support)?;
+        let var = self.model.predict(candidates)?.variance;
         Ok((cross, var))
     }
 
@@ -414,6 +435,112 @@ impl Acquisition for MutualInformation<'_> {
         let (cross, var) = self.cross_and_variance(candidates)?;
         Ok(self.values_from(&cross, &var))
     }
+
+    fn candidates(&self) -> &[f64] {
+        &self.support
+    }
+
+    fn values_at_candidates(&self) -> Result<Vec<f64>, SurrogateError> {
+        Ok(self.values_at_support())
+    }
+
+    fn candidate_path(&self, index: usize) -> Option<usize> {
+        Some(index / self.per_path.max(1))
+    }
+
+    fn diagnostics(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert("covariance_seconds".to_owned(), self.covariance_seconds.into());
+        if self.model.n_pending() > 0 {
+            out.insert("pending_conditioned".to_owned(), self.model.n_pending().into());
+        }
+        out
+    }
+}
+
+/// Parameters of the `mutual_information` acquisition (`strategy.params.acquisition.params`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MutualInformationParams {
+    /// Entropy of the latent value (reference) or of the noisy observation (paper, BoTorch).
+    pub entropy_of: EntropyOf,
+    /// Lower clamp of variances before the logarithm.
+    pub min_variance: f64,
+    /// Noise variance of the virtual observations; absent = the model's noise variance.
+    pub virtual_noise: Option<f64>,
+}
+
+impl Default for MutualInformationParams {
+    fn default() -> Self {
+        Self { entropy_of: EntropyOf::Latent, min_variance: DEFAULT_MIN_VARIANCE, virtual_noise: None }
+    }
+}
+
+impl PluginParams for MutualInformationParams {
+    fn validate(&self) -> Result<(), ParamError> {
+        if !(self.min_variance.is_finite() && self.min_variance > 0.0) {
+            return Err(ParamError::invalid("min_variance", self.min_variance, "a finite number > 0"));
+        }
+        if let Some(v) = self.virtual_noise
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(ParamError::invalid("virtual_noise", v, "a finite variance ≥ 0, or absent"));
+        }
+        Ok(())
+    }
+}
+
+/// The registered `mutual_information` acquisition: builds a [`MutualInformation`] over all
+/// support points each iteration, conditioned on the pending points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MutualInformationAcquisition {
+    /// Its settings.
+    pub settings: AcquisitionSettings,
+}
+
+impl SequenceAcquisition for MutualInformationAcquisition {
+    fn build<'a>(&self, ctx: &AcquisitionContext<'a>) -> Result<Box<dyn Acquisition + 'a>, SurrogateError> {
+        Ok(Box::new(MutualInformation::with_pending(
+            ctx.surrogate,
+            &ctx.sequences.support,
+            ctx.pending,
+            self.settings,
+        )?))
+    }
+}
+
+fn build_mutual_information(
+    params: &Params,
+    _ctx: &BuildContext,
+) -> Result<Built<dyn SequenceAcquisition>, PluginError> {
+    let p: MutualInformationParams = params.parse()?;
+    let settings =
+        AcquisitionSettings { entropy_of: p.entropy_of, min_variance: p.min_variance, virtual_noise: p.virtual_noise };
+    Ok(Built::new(Box::new(MutualInformationAcquisition { settings }), &p))
+}
+
+inventory::submit! {
+    AcquisitionEntry {
+        name: "mutual_information",
+        summary: "LES's acquisition: information about the descent sequences, conditioned on each path's support points",
+        details: "\
+The mutual information between an observation at x and the descent sequence, estimated over the L \
+sampled sequences: alpha(x) = 1/(2L) sum_l [log var_D(x) - log var_l(x)], var_l conditioning on path \
+l's P support points as virtual observations (exact, via Schur complements from one M x M posterior \
+covariance of the M = L*P support points). Candidates: all support points. Pending points \
+(evaluations in flight) are conditioned on as observations without values (exact: the variances \
+depend on locations only).
+
+Parameters:
+  entropy_of     latent        latent (reference code) | observation (paper, BoTorch)
+  min_variance   1e-12         variance clamp before the logarithm
+  virtual_noise  model noise   noise variance of the virtual observations
+
+Reference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search over Descent Sequences for \
+Bayesian Optimization, ICLR 2026; docs/les-algorithm.md section 10.",
+        default_params: defaults_of::<MutualInformationParams>,
+        build: build_mutual_information,
+    }
 }
 
 /// Index of the largest value, the first one on ties; `None` when every value is `−∞` or NaN.
@@ -480,6 +607,57 @@ mod tests {
                 assert!((got - e).abs() < 1e-10 * (1.0 + e.abs()), "path {l} candidate {c}: {got} vs {e}");
             }
         }
+    }
+
+    /// With pending points, the conditional variances equal those of a dense GP refitted on
+    /// `D ∪ pending ∪ Z_l`, and the acquisition at a pending point and near it drops.
+    #[test]
+    fn pending_points_are_conditioned_on_exactly_and_lower_the_acquisition_there() {
+        let (gp, support) = setup(1e-3);
+        let plain = MutualInformation::new(&gp, &support, AcquisitionSettings::default()).expect("builds");
+        let alpha = plain.values_at_support();
+        let best = argmax(&alpha).expect("a maximum");
+        let x_p = support.points[best * 2..best * 2 + 2].to_vec();
+        let far = vec![0.97, 0.03];
+        let pending = vec![x_p.clone(), far.clone()];
+        let mi =
+            MutualInformation::with_pending(&gp, &support, &pending, AcquisitionSettings::default()).expect("builds");
+        assert_eq!(mi.diagnostics()["pending_conditioned"], 2);
+
+        // Dense check: refit on D ∪ pending ∪ Z_l (values arbitrary).
+        let near = vec![x_p[0] + 0.01, x_p[1] - 0.01];
+        let mut candidates = uniform(4 * 2, 5);
+        candidates.extend_from_slice(&x_p);
+        candidates.extend_from_slice(&near);
+        let (prior, conditioned) = mi.conditional_variances(&candidates).expect("variances");
+        let data_x = uniform(6 * 2, 1);
+        let refit = |extra: &[f64]| {
+            let mut x = data_x.clone();
+            x.extend(pending.iter().flatten());
+            x.extend_from_slice(extra);
+            let y: Vec<f64> = (0..x.len() / 2).map(|i| (i as f64).sin()).collect();
+            let mut g = DenseGp::new(gp.lengthscales.clone(), gp.signal_variance, gp.noise_variance);
+            g.fit(&Dataset::from_rows(2, x, y), &mut stream_rng(0, "fit", 0)).expect("fits");
+            g.predict(&candidates).expect("predicts").variance
+        };
+        for (a, b) in prior.iter().zip(refit(&[])) {
+            assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+        }
+        for l in 0..3 {
+            for (c, e) in refit(support.of_path(l)).iter().enumerate() {
+                let got = conditioned[c * 3 + l];
+                assert!((got - e).abs() < 1e-10 * (1.0 + e.abs()), "path {l} candidate {c}: {got} vs {e}");
+            }
+        }
+
+        // The acquisition at the pending point and near it drops; the argmax moves elsewhere.
+        let before = plain.values(&candidates).expect("values");
+        let after = mi.values(&candidates).expect("values");
+        let (at, next) = (candidates.len() / 2 - 2, candidates.len() / 2 - 1);
+        assert!(after[at] < 0.5 * before[at], "at x_p: {} → {}", before[at], after[at]);
+        assert!(after[next] < 0.5 * before[next], "near x_p: {} → {}", before[next], after[next]);
+        let moved = argmax(&mi.values_at_support()).expect("a maximum");
+        assert_ne!(support.points[moved * 2..moved * 2 + 2], x_p[..], "the next point is not the pending one");
     }
 
     #[test]

@@ -8,38 +8,47 @@
 //!
 //! # Algorithm (one `ask`)
 //!
+//! LES is composed of three registered plugins, each chosen in YAML with `{ name, params }`:
+//! a pathwise **surrogate** (`gp`), a **sequence sampler** (`descent`) and an **acquisition**
+//! over the sampled sequences (`mutual_information`). The strategy calls only their traits
+//! (`Surrogate`, [`les_core::SequenceSampler`], [`les_core::SequenceAcquisition`]).
+//!
 //! 1. **fit** the surrogate to the data (unit cube); incumbent `x̂` = best observed point.
-//! 2. **paths**: draw `L` posterior sample paths (pathwise conditioning).
-//! 3. **descent**: run the inner optimizer (`adam` by default) on all paths from `x̂`
-//!    ([`sampler`]); every path gives a descent sequence `z_0 = x̂, z_1, …, z_T`.
-//! 4. **support**: reduce each sequence to `P` points equally spaced in arc length
-//!    ([`support`], `corrected` or the reference's off-by-one `reference` mode); the local
-//!    regret `r_l = f^l(z_0) − f^l(z_T)` and the fraction of paths with `r_l < ε` are logged
+//! 2. the sampler ([`sampler`], `descent`): **paths** — draw `L` posterior sample paths
+//!    (pathwise conditioning); **descent** — run the inner optimizer (`adam` by default) on
+//!    all paths from `x̂`, giving descent sequences `z_0 = x̂, z_1, …, z_T`; **support** —
+//!    reduce each sequence to `P` points equally spaced in arc length ([`support`],
+//!    `corrected` or the reference's off-by-one `reference` mode). The local regret
+//!    `r_l = f^l(z_0) − f^l(z_T)` and the fraction of paths with `r_l < ε` are logged
 //!    ([`regret`]) and optionally stop the run.
-//! 5. **acquisition**: `α(c) = (1/2L) Σ_l [log σ_D²(c) − log σ_l²(c)]` at all `M = L·P` support
-//!    points `c`, where `σ_l²` conditions on path `l`'s support points as virtual
-//!    observations, computed exactly with Schur complements from one `M×M` posterior
-//!    covariance ([`acquisition`]); the next point is the argmax.
+//! 3. **acquisition** ([`acquisition`], `mutual_information`):
+//!    `α(c) = (1/2L) Σ_l [log σ_D²(c) − log σ_l²(c)]` at all `M = L·P` support points `c`,
+//!    where `σ_l²` conditions on path `l`'s support points as virtual observations, computed
+//!    exactly with Schur complements from one `M×M` posterior covariance; the next point is
+//!    the argmax. Points in flight (`AskContext::pending`) are conditioned on as observations
+//!    without values, exactly ([`pending`] explains why the paths need no change).
+//!
+//! The paper's other variants (§14) are plugins too: the acquisitions `gradient_information`
+//! (`lesgradcond`: gradients at `z_0` and the support points) and `final_point_information`
+//! (`les_fp_wgrad`: value, zero gradient and diagonal Hessian at each final point), and the
+//! strategy `local_ts` (one path, its final point evaluated).
 //!
 //! # Parameters (`strategy.params`)
 //!
 //! | key | default | meaning |
 //! |---|---|---|
-//! | `paths` | 250 | sample paths `L` |
-//! | `support_points` | 8 | support points per path `P` |
-//! | `support_mode` | `corrected` | `corrected` or `reference` (§9) |
-//! | `inner_optimizer` | `{ name: adam }` | `adam`, `gradient_descent`, `cmaes` with their params |
 //! | `surrogate` | `{ name: gp }` | a pathwise surrogate with its params |
-//! | `entropy_of` | `latent` | `latent` (reference code) or `observation` (paper, BoTorch) |
-//! | `min_variance` | 1e-12 | variance clamp before the logarithm |
-//! | `virtual_noise` | model σ_n² | noise variance of the virtual observations |
+//! | `sampler` | `{ name: descent }` | the sequence sampler: `paths` (250), `support_points` (8), `support_mode` (`corrected`), `inner_optimizer` (`{ name: adam }`) |
+//! | `acquisition` | `{ name: mutual_information }` | `entropy_of` (`latent`), `min_variance` (1e-12), `virtual_noise` (model σ_n²) |
 //! | `exclude_observed_tol` | none | drop candidates this close to an observed point |
 //! | `regret_epsilon` | 0.02 | ε of the logged local-regret fraction |
 //! | `stop` | none | `{ epsilon: 0.02, probability: 0.95 }`: stop when that fraction of paths has `r_l < ε` |
 //!
-//! Every ablation of §14 that varies `L`, `P`, the inner optimizer or its parameters, the
-//! entropy convention or the support mode is a config edit. Gradient conditioning
-//! (`lesgradcond`) and final-point-only conditioning (`les_fp_wgrad`) are not implemented.
+//! The flat keys of earlier versions (`paths`, `support_points`, `support_mode`,
+//! `inner_optimizer` at the top of `strategy.params`; `entropy_of`, `min_variance`,
+//! `virtual_noise`) are still accepted and moved into the `descent` sampler and the
+//! `mutual_information` acquisition ([`params::migrate_flat_params`]); the resolved config
+//! shows the composed form.
 //!
 //! # Example
 //!
@@ -47,54 +56,65 @@
 //! strategy:
 //!   name: les
 //!   params:
-//!     paths: 250
-//!     support_points: 8
-//!     inner_optimizer: { name: adam, params: { learning_rate: 0.002, steps: 500 } }
-//!     surrogate: { name: gp }
+//!     surrogate: { name: gp, params: { hyperparameters: map } }
+//!     sampler:
+//!       name: descent
+//!       params: { paths: 250, support_points: 8, inner_optimizer: { name: adam, params: { steps: 500 } } }
+//!     acquisition: { name: mutual_information, params: { entropy_of: latent } }
 //! ```
 
 pub mod acquisition;
+pub mod derivatives;
+pub mod information_sources;
 pub mod linalg;
+pub mod local_ts;
 pub mod params;
+pub mod pending;
 pub mod regret;
 pub mod sampler;
 pub mod strategy;
 pub mod support;
 pub mod testing;
 
-pub use acquisition::{AcquisitionSettings, EntropyOf, MutualInformation};
+pub use acquisition::{AcquisitionSettings, EntropyOf, MutualInformation, MutualInformationAcquisition};
+pub use information_sources::InformationSource;
+pub use local_ts::LocalThompsonSampling;
 pub use params::{LesParams, StopRule};
-pub use sampler::DescentSampler;
+pub use pending::PendingConditioned;
+pub use sampler::{DescentParams, DescentSampler};
 pub use strategy::LocalEntropySearch;
 pub use support::{SupportMode, extract_support};
 
 /// The text of `les describe les`.
 pub const DETAILS: &str = "\
 Local Entropy Search (LES) asks where an iterative optimizer started at the incumbent would go if \
-it ran on the true objective. Each iteration fits the surrogate, draws L posterior sample paths, \
-runs the inner optimizer (Adam by default) on every path from the best observed point, reduces each \
-descent sequence to P points equally spaced in arc length, and evaluates next where an observation \
-carries most information about the sequences: the mutual information \
-alpha(c) = 1/(2L) sum_l [log var_D(c) - log var_l(c)], var_l conditioning on path l's support points \
-as virtual observations (exact, via Schur complements), maximized over all L*P support points. The \
-local regret r_l = f_l(z_0) - f_l(z_T) is logged every iteration and can stop the run.
+it ran on the true objective. LES is a surrogate + a sequence sampler + an acquisition, each a \
+plugin chosen with {name, params}. Each iteration fits the surrogate; the sampler (descent: L \
+posterior sample paths, the inner optimizer from the best observed point on each, P support points \
+equally spaced in arc length) gives descent sequences; the acquisition (mutual_information: \
+alpha(c) = 1/(2L) sum_l [log var_D(c) - log var_l(c)], var_l conditioning on path l's support \
+points as virtual observations, exact via Schur complements) is maximized over its candidates (all \
+L*P support points). Points in flight are conditioned on as observations without values (exact: \
+the variances depend on locations only). The local regret r_l = f_l(z_0) - f_l(z_T) is logged \
+every iteration and can stop the run.
 
 Parameters:
-  paths                 250             sample paths L
-  support_points        8               support points per path P
-  support_mode          corrected       corrected | reference (the reference code's off-by-one)
-  inner_optimizer       {name: adam}    adam | gradient_descent | cmaes, with their params
-  surrogate             {name: gp}      a pathwise surrogate, with its params
-  entropy_of            latent          latent (reference code) | observation (paper, BoTorch)
-  min_variance          1e-12           variance clamp before the logarithm
-  virtual_noise         model noise     noise variance of the virtual observations
-  exclude_observed_tol  none            drop candidates this close to an observed point
-  regret_epsilon        0.02            epsilon of the logged local-regret fraction
-  stop                  none            {epsilon: 0.02, probability: 0.95}: stop when that fraction
-                                        of paths has local regret below epsilon
+  surrogate             {name: gp}                  a pathwise surrogate, with its params
+  sampler               {name: descent}             the sequence sampler (les list sequence_sampler):
+                                                    paths 250, support_points 8, support_mode corrected,
+                                                    inner_optimizer {name: adam}
+  acquisition           {name: mutual_information}  the acquisition (les list acquisition):
+                                                    entropy_of latent, min_variance 1e-12, virtual_noise
+                                                    (default: the model noise); or gradient_information,
+                                                    final_point_information
+  exclude_observed_tol  none                        drop candidates this close to an observed point
+  regret_epsilon        0.02                        epsilon of the logged local-regret fraction
+  stop                  none                        {epsilon: 0.02, probability: 0.95}: stop when that
+                                                    fraction of paths has local regret below epsilon
 
-Ablations (L, P, inner optimizer and its parameters, entropy convention, support mode) are config \
-edits; gradient conditioning and final-point-only conditioning are not implemented.
+The flat keys of earlier versions (paths, support_points, support_mode, inner_optimizer, \
+entropy_of, min_variance, virtual_noise directly under params) are still accepted and moved into \
+the descent sampler and the mutual_information acquisition.
 
 Reference: D. Stenger, A. Lindicke, A. von Rohr, S. Trimpe, Local Entropy Search over Descent \
 Sequences for Bayesian Optimization, ICLR 2026 (arXiv 2511.19241).";

@@ -3,14 +3,8 @@
 use les_core::registry::PluginSpec;
 use les_core::{ParamError, PluginParams};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use crate::acquisition::{DEFAULT_MIN_VARIANCE, EntropyOf};
-use crate::support::SupportMode;
-
-/// Default number of sample paths `L`.
-pub const DEFAULT_PATHS: usize = 250;
-/// Default number of support points per path `P`.
-pub const DEFAULT_SUPPORT_POINTS: usize = 8;
 /// Default local-regret threshold ε (the reference's `eps_conv`).
 pub const DEFAULT_REGRET_EPSILON: f64 = 0.02;
 /// Default confidence of the stopping rule.
@@ -37,22 +31,12 @@ impl Default for StopRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LesParams {
-    /// Number of posterior sample paths `L`.
-    pub paths: usize,
-    /// Support points per descent sequence `P`.
-    pub support_points: usize,
-    /// How support points are picked from a sequence.
-    pub support_mode: SupportMode,
-    /// The inner optimizer run on every path (`adam`, `gradient_descent`, `cmaes`).
-    pub inner_optimizer: PluginSpec,
     /// The surrogate; it must draw sample paths.
     pub surrogate: PluginSpec,
-    /// Entropy of the latent value (reference) or of the noisy observation (paper, BoTorch).
-    pub entropy_of: EntropyOf,
-    /// Lower clamp of variances before the logarithm.
-    pub min_variance: f64,
-    /// Noise variance of the virtual observations; absent = the model's noise variance.
-    pub virtual_noise: Option<f64>,
+    /// The sequence sampler (`descent`: paths, inner optimizer, support points).
+    pub sampler: PluginSpec,
+    /// The acquisition over the sampled sequences (`mutual_information`).
+    pub acquisition: PluginSpec,
     /// Candidates within this Euclidean distance of an observed point are excluded; absent =
     /// no exclusion (the reference).
     pub exclude_observed_tol: Option<f64>,
@@ -65,14 +49,9 @@ pub struct LesParams {
 impl Default for LesParams {
     fn default() -> Self {
         Self {
-            paths: DEFAULT_PATHS,
-            support_points: DEFAULT_SUPPORT_POINTS,
-            support_mode: SupportMode::Corrected,
-            inner_optimizer: PluginSpec::named("adam"),
             surrogate: PluginSpec::named("gp"),
-            entropy_of: EntropyOf::Latent,
-            min_variance: DEFAULT_MIN_VARIANCE,
-            virtual_noise: None,
+            sampler: PluginSpec::named("descent"),
+            acquisition: PluginSpec::named("mutual_information"),
             exclude_observed_tol: None,
             regret_epsilon: DEFAULT_REGRET_EPSILON,
             stop: None,
@@ -82,20 +61,6 @@ impl Default for LesParams {
 
 impl PluginParams for LesParams {
     fn validate(&self) -> Result<(), ParamError> {
-        if self.paths == 0 {
-            return Err(ParamError::invalid("paths", self.paths, "at least 1"));
-        }
-        if self.support_points == 0 {
-            return Err(ParamError::invalid("support_points", self.support_points, "at least 1"));
-        }
-        if !(self.min_variance.is_finite() && self.min_variance > 0.0) {
-            return Err(ParamError::invalid("min_variance", self.min_variance, "a finite number > 0"));
-        }
-        if let Some(v) = self.virtual_noise
-            && !(v.is_finite() && v >= 0.0)
-        {
-            return Err(ParamError::invalid("virtual_noise", v, "a finite variance ≥ 0, or absent"));
-        }
         if let Some(tol) = self.exclude_observed_tol
             && !(tol.is_finite() && tol >= 0.0)
         {
@@ -116,33 +81,107 @@ impl PluginParams for LesParams {
     }
 }
 
+/// Keys of the flat parameter block of earlier versions that now belong to the `descent`
+/// sampler.
+pub const LEGACY_SAMPLER_KEYS: [&str; 4] = ["paths", "support_points", "support_mode", "inner_optimizer"];
+/// Keys of the flat parameter block of earlier versions that now belong to the
+/// `mutual_information` acquisition.
+pub const LEGACY_ACQUISITION_KEYS: [&str; 3] = ["entropy_of", "min_variance", "virtual_noise"];
+
+/// Rewrites the flat parameters of earlier versions (`paths: 64, entropy_of: observation` at
+/// the top of `strategy.params`) into the composed form (`sampler: { name: descent, params:
+/// { paths: 64 } }`, `acquisition: { name: mutual_information, params: { … } }`), so that old
+/// configs and the resolved configs of old run directories keep working. `path` is the key
+/// path of the block, for errors. A flat key next to a `sampler`/`acquisition` block that
+/// names another plugin, or that sets the same key, is an error.
+pub fn migrate_flat_params(value: &Value, path: &str) -> Result<Value, ParamError> {
+    let Some(object) = value.as_object() else { return Ok(value.clone()) };
+    let mut out = object.clone();
+    for (block, plugin, keys) in [
+        ("sampler", "descent", &LEGACY_SAMPLER_KEYS[..]),
+        ("acquisition", "mutual_information", &LEGACY_ACQUISITION_KEYS[..]),
+    ] {
+        let moved: Map<String, Value> =
+            keys.iter().filter_map(|k| out.remove(*k).map(|v| ((*k).to_owned(), v))).collect();
+        if moved.is_empty() {
+            continue;
+        }
+        let first = moved.keys().next().cloned().unwrap_or_default();
+        let key_path = les_core::params::join_path(path, &first);
+        let spec = out.entry(block.to_owned()).or_insert_with(|| serde_json::json!({ "name": plugin }));
+        let Some(spec) = spec.as_object_mut() else {
+            return Err(ParamError::new(key_path, format!("`{first}` is a key of `{block}.params`; move it there")));
+        };
+        if spec.get("name").and_then(Value::as_str).is_some_and(|n| n != plugin) {
+            return Err(ParamError::new(
+                key_path,
+                format!(
+                    "`{first}` is a parameter of the `{plugin}` {block}, not of the one `{block}.name` names; move it to `{block}.params` if that plugin has it"
+                ),
+            ));
+        }
+        spec.entry("name").or_insert_with(|| Value::from(plugin));
+        let params = spec.entry("params").or_insert_with(|| Value::Object(Map::new()));
+        if params.is_null() {
+            *params = Value::Object(Map::new());
+        }
+        let Some(params) = params.as_object_mut() else { continue };
+        for (k, v) in moved {
+            if params.contains_key(&k) {
+                return Err(ParamError::new(
+                    les_core::params::join_path(path, &k),
+                    format!("`{k}` is given both here and in `{block}.params`; keep one"),
+                ));
+            }
+            params.insert(k, v);
+        }
+    }
+    Ok(Value::Object(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use les_core::Params;
     use serde_json::json;
 
+    fn parse(v: Value) -> Result<LesParams, ParamError> {
+        let migrated = migrate_flat_params(&v, "s")?;
+        Params::new(migrated, "s").parse::<LesParams>()
+    }
+
     #[test]
     fn defaults_and_errors() {
         let p: LesParams = Params::new(json!({}), "strategy.params").parse().expect("defaults are valid");
-        assert_eq!((p.paths, p.support_points, p.regret_epsilon), (250, 8, 0.02));
-        assert_eq!(p.inner_optimizer.name, "adam");
+        assert_eq!(p.regret_epsilon, 0.02);
+        assert_eq!((p.sampler.name.as_str(), p.acquisition.name.as_str()), ("descent", "mutual_information"));
         assert_eq!(p.surrogate.name, "gp");
-        let e = Params::new(json!({"paths": 0}), "strategy.params").parse::<LesParams>().unwrap_err();
-        assert_eq!(e.path, "strategy.params.paths");
-        let e = Params::new(json!({"support_mode": "exact"}), "s").parse::<LesParams>().unwrap_err();
-        assert_eq!(e.path, "s.support_mode");
-        let e = Params::new(json!({"stop": {"probability": 1.5}}), "s").parse::<LesParams>().unwrap_err();
+        let e = parse(json!({"stop": {"probability": 1.5}})).unwrap_err();
         assert_eq!(e.path, "s.stop.probability");
-        let e = Params::new(json!({"entropy": "latent"}), "s").parse::<LesParams>().unwrap_err();
+        let e = parse(json!({"entropy": "latent"})).unwrap_err();
         assert_eq!(e.path, "s.entropy");
-        let p: LesParams = Params::new(
-            json!({"support_mode": "reference", "entropy_of": "observation", "stop": {"probability": 0.9}}),
-            "s",
-        )
-        .parse()
-        .expect("valid");
-        assert_eq!(p.support_mode, SupportMode::Reference);
+        let p = parse(json!({"stop": {"probability": 0.9}})).expect("valid");
         assert_eq!(p.stop.expect("set").epsilon, 0.02);
+    }
+
+    #[test]
+    fn flat_parameters_of_earlier_versions_move_into_their_blocks() {
+        let p = parse(json!({"paths": 16, "inner_optimizer": {"name": "cmaes"}, "entropy_of": "observation"}))
+            .expect("valid");
+        assert_eq!(p.sampler.name, "descent");
+        assert_eq!(p.sampler.params, json!({"paths": 16, "inner_optimizer": {"name": "cmaes"}}));
+        assert_eq!(p.acquisition.name, "mutual_information");
+        assert_eq!(p.acquisition.params, json!({"entropy_of": "observation"}));
+        // Merged into an explicit block of the same plugin.
+        let p = parse(json!({"paths": 16, "sampler": {"name": "descent", "params": {"support_points": 4}}}))
+            .expect("valid");
+        assert_eq!(p.sampler.params, json!({"paths": 16, "support_points": 4}));
+        let e = parse(json!({"paths": 16, "sampler": {"name": "descent", "params": {"paths": 4}}})).unwrap_err();
+        assert_eq!(e.path, "s.paths");
+        assert!(e.message.contains("both"), "{e}");
+        let e = parse(json!({"entropy_of": "latent", "acquisition": {"name": "final_point_information"}})).unwrap_err();
+        assert_eq!(e.path, "s.entropy_of");
+        assert!(e.message.contains("mutual_information"), "{e}");
+        assert_eq!(migrate_flat_params(&json!({}), "s").expect("ok"), json!({}));
     }
 }

@@ -1,15 +1,72 @@
-//! The sequence sampler of LES: draw `L` posterior sample paths, run the inner optimizer on all
-//! of them from the incumbent, and reduce each descent sequence to `P` support points.
+//! The sequence sampler of LES (`descent`): draw `L` posterior sample paths, run the inner
+//! optimizer on all of them from the incumbent, and reduce each descent sequence to `P`
+//! support points.
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `paths` | 250 | sample paths `L` |
+//! | `support_points` | 8 | support points per path `P` |
+//! | `support_mode` | `corrected` | `corrected` or `reference` (§9) |
+//! | `inner_optimizer` | `{ name: adam }` | `adam`, `gradient_descent`, `cmaes` (or a plugin's) with their params |
+//!
+//! Phases in `iterations.jsonl`: `paths`, `descent`, `support`.
 
+use les_core::params::join_path;
+use les_core::registry::{BuildContext, Built, PluginError, PluginSpec, SequenceSamplerEntry, defaults_of};
+use les_core::rng::child_rng;
 use les_core::{
-    DescentSequences, InnerOptimizer, PathBatch, PathwiseSurrogate, SampledSequences, SequenceSampler, StreamRng,
-    SupportPoints, SurrogateError,
+    DescentSequences, InnerOptimizer, IterationReport, ParamError, Params, PathBatch, PathwiseSurrogate, PluginParams,
+    SampledSequences, SamplerError, SequenceSampler, StreamRng, SupportPoints, SurrogateError,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::support::{SupportMode, extract_support};
 
-/// Paths → descent sequences → arc-length support points. The stages are public so that the
-/// strategy can time them separately; [`SequenceSampler::sample`] runs all three.
+/// Default number of sample paths `L`.
+pub const DEFAULT_PATHS: usize = 250;
+/// Default number of support points per path `P`.
+pub const DEFAULT_SUPPORT_POINTS: usize = 8;
+
+/// Parameters of the `descent` sampler (`strategy.params.sampler.params`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DescentParams {
+    /// Number of posterior sample paths `L`.
+    pub paths: usize,
+    /// Support points per descent sequence `P`.
+    pub support_points: usize,
+    /// How support points are picked from a sequence.
+    pub support_mode: SupportMode,
+    /// The inner optimizer run on every path (`adam`, `gradient_descent`, `cmaes`).
+    pub inner_optimizer: PluginSpec,
+}
+
+impl Default for DescentParams {
+    fn default() -> Self {
+        Self {
+            paths: DEFAULT_PATHS,
+            support_points: DEFAULT_SUPPORT_POINTS,
+            support_mode: SupportMode::Corrected,
+            inner_optimizer: PluginSpec::named("adam"),
+        }
+    }
+}
+
+impl PluginParams for DescentParams {
+    fn validate(&self) -> Result<(), ParamError> {
+        if self.paths == 0 {
+            return Err(ParamError::invalid("paths", self.paths, "at least 1"));
+        }
+        if self.support_points == 0 {
+            return Err(ParamError::invalid("support_points", self.support_points, "at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Paths → descent sequences → arc-length support points. The stages are public so that a
+/// test or a benchmark can run them one by one; [`SequenceSampler::sample`] runs all three,
+/// each timed as a phase.
 pub struct DescentSampler {
     /// Number of sample paths `L`.
     pub n_paths: usize,
@@ -45,9 +102,39 @@ impl DescentSampler {
         Ok(paths)
     }
 
-    /// Runs the inner optimizer on every path from `start` (`d` values in the cube).
-    pub fn descend(&self, paths: &dyn PathBatch, start: &[f64]) -> DescentSequences {
-        self.optimizer.descend(paths, start)
+    /// Runs the inner optimizer on every path from `start` (`d` values in the cube), and checks
+    /// that it returned one history per path inside the cube.
+    pub fn descend(
+        &self,
+        paths: &dyn PathBatch,
+        start: &[f64],
+        rng: &mut StreamRng,
+    ) -> Result<DescentSequences, SamplerError> {
+        let seqs = self.optimizer.descend(paths, start, rng)?;
+        let (l, d) = (paths.n_paths(), paths.dim());
+        let shape_ok = seqs.n_paths == l
+            && seqs.dim == d
+            && seqs.n_records >= 1
+            && seqs.positions.len() == seqs.n_records * l * d
+            && (seqs.values.is_empty() || seqs.values.len() == seqs.n_records * l);
+        if !shape_ok {
+            return Err(les_core::OptimizerError::new(format!(
+                "returned {} records of {} paths in d = {} ({} positions, {} values) for {l} paths in d = {d}",
+                seqs.n_records,
+                seqs.n_paths,
+                seqs.dim,
+                seqs.positions.len(),
+                seqs.values.len()
+            ))
+            .into());
+        }
+        if let Some(bad) = seqs.positions.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(les_core::OptimizerError::new(format!(
+                "returned the position coordinate {bad}, outside the unit cube [0, 1]"
+            ))
+            .into());
+        }
+        Ok(seqs)
     }
 
     /// The `P` support points of every sequence run on `paths`.
@@ -62,10 +149,57 @@ impl SequenceSampler for DescentSampler {
         surrogate: &dyn PathwiseSurrogate,
         start: &[f64],
         rng: &mut StreamRng,
-    ) -> Result<SampledSequences, SurrogateError> {
-        let paths = self.draw_paths(surrogate, rng)?;
-        let sequences = self.descend(paths.as_ref(), start);
-        let support = self.support(&sequences, paths.as_ref());
-        Ok(SampledSequences { sequences, support })
+        report: &mut IterationReport,
+    ) -> Result<SampledSequences, SamplerError> {
+        let paths = report.timed("paths", || self.draw_paths(surrogate, rng))?;
+        // The optimizer's stream is a child taken after the paths were drawn: the paths are the
+        // same whichever optimizer runs on them.
+        let mut optimizer_rng = child_rng(rng);
+        let sequences = report.timed("descent", || self.descend(paths.as_ref(), start, &mut optimizer_rng))?;
+        let (support, start_values, final_values) = report.timed("support", || {
+            let support = self.support(&sequences, paths.as_ref());
+            let last = sequences.n_records - 1;
+            let start_values = sequences.values_at(paths.as_ref(), &vec![0; sequences.n_paths]);
+            let final_values = sequences.values_at(paths.as_ref(), &vec![last; sequences.n_paths]);
+            (support, start_values, final_values)
+        });
+        report.diagnostic("descent_records", sequences.n_records);
+        Ok(SampledSequences { sequences, support, start_values, final_values })
+    }
+}
+
+fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn SequenceSampler>, PluginError> {
+    let mut p: DescentParams = params.parse()?;
+    let optimizer = p.inner_optimizer.build::<dyn InnerOptimizer>(&join_path(&params.path, "inner_optimizer"), ctx)?;
+    let sampler = DescentSampler::new(p.paths, p.support_points, p.support_mode, optimizer);
+    Ok(Built::new(Box::new(sampler), &p))
+}
+
+inventory::submit! {
+    SequenceSamplerEntry {
+        name: "descent",
+        summary: "LES's sampler: L posterior paths, the inner optimizer from the incumbent on each, P arc-length support points",
+        details: "\
+Draws L posterior sample paths of the surrogate, runs the inner optimizer on all of them from the \
+incumbent (the best observed point), and reduces each descent sequence to P iterates equally spaced \
+in arc length. Phases: paths, descent, support.
+
+Parameters:
+  paths            250           sample paths L
+  support_points   8             support points per path P
+  support_mode     corrected     corrected | reference (the reference code's off-by-one)
+  inner_optimizer  {name: adam}  adam | gradient_descent | cmaes (or a plugin's), with its params
+
+Reference: docs/les-algorithm.md sections 7-9.",
+        default_params: defaults_of::<DescentParams>,
+        build,
+    }
+}
+
+inventory::submit! {
+    les_core::registry::TestParams {
+        kind: les_core::PluginKind::SequenceSampler,
+        name: "descent",
+        params: || serde_json::json!({ "paths": 6, "support_points": 3, "inner_optimizer": { "name": "adam", "params": { "steps": 20 } } }),
     }
 }

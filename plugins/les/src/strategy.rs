@@ -1,32 +1,39 @@
-//! The LES strategy: one `ask` = fit → paths → descent → support points → acquisition → argmax.
+//! The LES strategy: one `ask` = fit → sample sequences (the sampler's phases: paths, descent,
+//! support) → acquisition → argmax. LES holds a surrogate, a [`SequenceSampler`] and a
+//! [`SequenceAcquisition`], each built from the registry, and calls only their traits.
 
 use les_core::params::join_path;
-use les_core::registry::{BuildContext, Built, PluginError, StrategyEntry};
+use les_core::registry::{BuildContext, Built, PluginError, PluginKind, StrategyEntry, TestParams};
 use les_core::rng::child_rng;
 use les_core::{
-    Ask, AskContext, Dataset, InnerOptimizer, IterationReport, Params, Strategy, StrategyError, StreamRng, Surrogate,
+    AcquisitionContext, Ask, AskContext, Dataset, IterationReport, Params, SequenceAcquisition, SequenceSampler,
+    Strategy, StrategyError, StreamRng, Surrogate,
 };
 use serde_json::json;
 
-use crate::acquisition::{AcquisitionSettings, MutualInformation, argmax};
-use crate::params::LesParams;
-use crate::regret::{fraction_below, local_regret, regret_stats};
-use crate::sampler::DescentSampler;
+use crate::acquisition::argmax;
+use crate::params::{LesParams, migrate_flat_params};
+use crate::regret::{fraction_below, regret_stats};
 
 /// Local Entropy Search (see the crate docs).
 pub struct LocalEntropySearch {
     params: LesParams,
     surrogate: Box<dyn Surrogate>,
-    sampler: DescentSampler,
+    sampler: Box<dyn SequenceSampler>,
+    acquisition: Box<dyn SequenceAcquisition>,
 }
 
 impl LocalEntropySearch {
     /// LES from validated parameters and already-built components (the registry's build does
-    /// this from a config; tests may pass their own surrogate and optimizer). `params.surrogate`
-    /// and `params.inner_optimizer` are then only recorded, not used.
-    pub fn new(params: LesParams, surrogate: Box<dyn Surrogate>, optimizer: Box<dyn InnerOptimizer>) -> Self {
-        let sampler = DescentSampler::new(params.paths, params.support_points, params.support_mode, optimizer);
-        Self { params, surrogate, sampler }
+    /// this from a config; tests may pass their own). `params.surrogate`, `params.sampler` and
+    /// `params.acquisition` are then only recorded, not used.
+    pub fn new(
+        params: LesParams,
+        surrogate: Box<dyn Surrogate>,
+        sampler: Box<dyn SequenceSampler>,
+        acquisition: Box<dyn SequenceAcquisition>,
+    ) -> Self {
+        Self { params, surrogate, sampler, acquisition }
     }
 
     /// The parameters.
@@ -53,6 +60,12 @@ fn exclude_observed(values: &mut [f64], candidates: &[f64], data: &Dataset, tol:
 }
 
 impl Strategy for LocalEntropySearch {
+    /// Pending points are conditioned on by the acquisition (as observations without values,
+    /// exact for LES's information measures); the paths need no change (`crate::pending`).
+    fn handles_pending(&self) -> bool {
+        true
+    }
+
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         // On a rayon worker, the parallel loops inside (one per descent step, `T` of them)
         // split work by stealing; from a foreign thread each would be injected into the pool
@@ -84,17 +97,11 @@ impl LocalEntropySearch {
                 "the surrogate cannot draw sample paths; LES needs a pathwise surrogate such as `gp`".to_owned(),
             )
         })?;
-        let sampler = &self.sampler;
-        let paths = report.timed("paths", || sampler.draw_paths(pathwise, &mut path_rng))?;
-        let sequences = report.timed("descent", || sampler.descend(paths.as_ref(), &incumbent));
-        let support = report.timed("support", || sampler.support(&sequences, paths.as_ref()));
+        let sampled = self.sampler.sample(pathwise, &incumbent, &mut path_rng, &mut report)?;
 
-        let regrets = local_regret(&sequences, paths.as_ref());
-        drop(paths);
+        let regrets = sampled.local_regret();
         let stats = regret_stats(&regrets, self.params.regret_epsilon);
         report.diagnostic("local_regret", serde_json::to_value(&stats).unwrap_or_default());
-        report.diagnostic("descent_records", sequences.n_records);
-        drop(sequences);
         if let Some(rule) = &self.params.stop {
             let fraction = fraction_below(&regrets, rule.epsilon);
             if fraction >= rule.probability {
@@ -112,19 +119,28 @@ impl LocalEntropySearch {
             }
         }
 
-        let settings = AcquisitionSettings {
-            entropy_of: self.params.entropy_of,
-            min_variance: self.params.min_variance,
-            virtual_noise: self.params.virtual_noise,
-        };
         let tol = self.params.exclude_observed_tol;
-        let (values, excluded, covariance_seconds) = report.timed("acquisition", || -> Result<_, StrategyError> {
-            let mi = MutualInformation::new(surrogate, &support, settings)?;
-            let mut values = mi.values_at_support();
-            let excluded = tol.map(|t| exclude_observed(&mut values, &support.points, data, t));
-            Ok((values, excluded, mi.covariance_seconds()))
-        })?;
-        report.diagnostic("acquisition_covariance_seconds", covariance_seconds);
+        let acquisition = self.acquisition.as_ref();
+        let actx = AcquisitionContext { surrogate, data, sequences: &sampled, pending: ctx.pending };
+        let (candidates, values, excluded, path_of, diagnostics) =
+            report.timed("acquisition", || -> Result<_, StrategyError> {
+                let acq = acquisition.build(&actx)?;
+                let mut values = acq.values_at_candidates()?;
+                let candidates = acq.candidates().to_vec();
+                if values.len() * data.dim() != candidates.len() {
+                    return Err(StrategyError::Other(format!(
+                        "the acquisition returned {} values for {} candidates",
+                        values.len(),
+                        candidates.len() / data.dim().max(1)
+                    )));
+                }
+                let excluded = tol.map(|t| exclude_observed(&mut values, &candidates, data, t));
+                let path_of: Vec<Option<usize>> = (0..values.len()).map(|c| acq.candidate_path(c)).collect();
+                Ok((candidates, values, excluded, path_of, acq.diagnostics()))
+            })?;
+        for (key, value) in diagnostics {
+            report.diagnostic(&format!("acquisition_{key}"), value);
+        }
         report.diagnostic("n_candidates", values.len());
         if let Some(n) = excluded {
             report.diagnostic("excluded_candidates", n);
@@ -138,15 +154,18 @@ impl LocalEntropySearch {
             ))
         })?;
         report.diagnostic("acquisition_max", values[chosen]);
-        report.diagnostic("chosen_path", chosen / self.params.support_points);
-        let d = support.dim;
-        let point = support.points[chosen * d..(chosen + 1) * d].to_vec();
+        if let Some(path) = path_of[chosen] {
+            report.diagnostic("chosen_path", path);
+        }
+        let d = data.dim();
+        let point = candidates[chosen * d..(chosen + 1) * d].to_vec();
         Ok(Ask { points: vec![point], report, stop: None })
     }
 }
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
-    let mut p: LesParams = params.parse()?;
+    let migrated = Params::new(migrate_flat_params(&params.value, &params.path)?, params.path.clone());
+    let mut p: LesParams = migrated.parse()?;
     let surrogate_path = join_path(&params.path, "surrogate");
     let surrogate = p.surrogate.build::<dyn Surrogate>(&surrogate_path, ctx)?;
     if surrogate.as_pathwise().is_none() {
@@ -158,8 +177,9 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
             ),
         });
     }
-    let optimizer = p.inner_optimizer.build::<dyn InnerOptimizer>(&join_path(&params.path, "inner_optimizer"), ctx)?;
-    Ok(Built::new(Box::new(LocalEntropySearch::new(p.clone(), surrogate, optimizer)), &p))
+    let sampler = p.sampler.build::<dyn SequenceSampler>(&join_path(&params.path, "sampler"), ctx)?;
+    let acquisition = p.acquisition.build::<dyn SequenceAcquisition>(&join_path(&params.path, "acquisition"), ctx)?;
+    Ok(Built::new(Box::new(LocalEntropySearch::new(p.clone(), surrogate, sampler, acquisition)), &p))
 }
 
 inventory::submit! {
@@ -172,18 +192,40 @@ inventory::submit! {
     }
 }
 
+/// Small settings for the conformance harness: 8 paths of 30 Adam steps, few features.
+fn test_params() -> serde_json::Value {
+    json!({
+        "surrogate": { "name": "gp", "params": { "features": 64, "restarts": 1, "max_iterations": 30 } },
+        "sampler": { "name": "descent", "params": {
+            "paths": 8, "support_points": 3, "inner_optimizer": { "name": "adam", "params": { "steps": 30 } } } },
+    })
+}
+
+inventory::submit! {
+    TestParams { kind: PluginKind::Strategy, name: "les", params: test_params }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::acquisition::{AcquisitionSettings, MutualInformationAcquisition};
     use crate::params::StopRule;
+    use crate::sampler::DescentSampler;
+    use crate::support::SupportMode;
     use crate::testing::DenseGp;
     use les_core::stream_rng;
     use les_optimizers::{Adam, AdamParams};
 
     fn les(params: LesParams) -> LocalEntropySearch {
+        les_with(params, 16, 4)
+    }
+
+    fn les_with(params: LesParams, paths: usize, per_path: usize) -> LocalEntropySearch {
         let gp = DenseGp::new(vec![0.25, 0.4], 1.0, 1e-4);
         let adam = Adam::new(AdamParams { learning_rate: 0.01, steps: 60, ..AdamParams::default() }).expect("valid");
-        LocalEntropySearch::new(params, Box::new(gp), Box::new(adam))
+        let sampler = DescentSampler::new(paths, per_path, SupportMode::Corrected, Box::new(adam));
+        let acquisition = MutualInformationAcquisition { settings: AcquisitionSettings::default() };
+        LocalEntropySearch::new(params, Box::new(gp), Box::new(sampler), Box::new(acquisition))
     }
 
     fn data() -> Dataset {
@@ -197,7 +239,7 @@ mod tests {
     }
 
     fn small() -> LesParams {
-        LesParams { paths: 16, support_points: 4, ..LesParams::default() }
+        LesParams::default()
     }
 
     #[test]
@@ -217,6 +259,20 @@ mod tests {
         let regret = &ask.report.diagnostics["local_regret"];
         assert!(regret["min"].as_f64() <= regret["median"].as_f64());
         assert!(ask.stop.is_none());
+    }
+
+    #[test]
+    fn asking_with_the_chosen_point_pending_proposes_another_point() {
+        let data = data();
+        let mut strategy = les(small());
+        assert!(strategy.handles_pending());
+        let first = strategy.ask(&ctx(&data), &mut stream_rng(1, "ask", 1)).expect("asks");
+        let x_p = first.points[0].clone();
+        let pending = vec![x_p.clone()];
+        let with = AskContext { pending: &pending, ..ctx(&data) };
+        let second = strategy.ask(&with, &mut stream_rng(1, "ask", 1)).expect("asks");
+        assert_eq!(second.report.diagnostics["acquisition_pending_conditioned"], 1);
+        assert_ne!(second.points[0], x_p, "the same stream, but the point in flight is not asked again");
     }
 
     #[test]

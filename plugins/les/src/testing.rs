@@ -18,6 +18,9 @@ pub struct DenseGp {
     pub signal_variance: f64,
     /// Noise variance σ_n².
     pub noise_variance: f64,
+    /// The kernel family it reports in [`Surrogate::hyperparameters`] (it always computes
+    /// with SE-ARD; another value tests a consumer's refusal).
+    pub kernel_kind: les_core::KernelKind,
     x: Vec<f64>,
     chol: Vec<f64>,
     alpha: Vec<f64>,
@@ -31,6 +34,7 @@ impl DenseGp {
             lengthscales,
             signal_variance,
             noise_variance,
+            kernel_kind: les_core::KernelKind::SeArd,
             x: Vec::new(),
             chol: Vec::new(),
             alpha: Vec::new(),
@@ -119,6 +123,15 @@ impl Surrogate for DenseGp {
 
     fn output_scale(&self) -> (f64, f64) {
         (0.0, 1.0)
+    }
+
+    fn hyperparameters(&self) -> Option<les_core::GpHyperparameters> {
+        Some(les_core::GpHyperparameters {
+            kernel: self.kernel_kind,
+            lengthscales: self.lengthscales.clone(),
+            signal_variance: self.signal_variance,
+            noise_std: self.noise_variance.sqrt(),
+        })
     }
 
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {

@@ -25,22 +25,37 @@ fn registry_resolves_nested_defaults_and_reports_nested_errors() {
     let built =
         build::<dyn Strategy>("les", "strategy.name", &params, &ctx).map_err(|e| e.to_string()).expect("builds");
     let r = &built.resolved;
-    assert_eq!(r["paths"], 250);
-    assert_eq!(r["support_points"], 8);
-    assert_eq!(r["support_mode"], "corrected");
-    assert_eq!(r["entropy_of"], "latent");
-    assert_eq!(r["inner_optimizer"]["name"], "adam");
-    assert_eq!(r["inner_optimizer"]["params"]["learning_rate"], 0.002);
-    assert_eq!(r["inner_optimizer"]["params"]["steps"], 500);
+    let sampler = &r["sampler"];
+    assert_eq!(sampler["name"], "descent");
+    assert_eq!(sampler["params"]["paths"], 250);
+    assert_eq!(sampler["params"]["support_points"], 8);
+    assert_eq!(sampler["params"]["support_mode"], "corrected");
+    assert_eq!(sampler["params"]["inner_optimizer"]["name"], "adam");
+    assert_eq!(sampler["params"]["inner_optimizer"]["params"]["learning_rate"], 0.002);
+    assert_eq!(sampler["params"]["inner_optimizer"]["params"]["steps"], 500);
+    assert_eq!(r["acquisition"]["name"], "mutual_information");
+    assert_eq!(r["acquisition"]["params"]["entropy_of"], "latent");
     assert_eq!(r["surrogate"]["name"], "gp");
     assert_eq!(r["surrogate"]["params"]["features"], 1024);
 
-    let bad = Params::new(json!({"inner_optimizer": {"name": "adam", "params": {"beta1": 2.0}}}), "strategy.params");
+    let bad = Params::new(
+        json!({"sampler": {"name": "descent", "params": {"inner_optimizer": {"name": "adam", "params": {"beta1": 2.0}}}}}),
+        "strategy.params",
+    );
     let err = build::<dyn Strategy>("les", "strategy.name", &bad, &ctx).err().expect("rejected");
-    assert!(err.to_string().starts_with("strategy.params.inner_optimizer.params.beta1"), "{err}");
+    assert!(err.to_string().starts_with("strategy.params.sampler.params.inner_optimizer.params.beta1"), "{err}");
+    // The flat form of earlier versions is moved into the sampler block, errors included.
     let bad = Params::new(json!({"inner_optimizer": {"name": "adamw"}}), "strategy.params");
     let err = build::<dyn Strategy>("les", "strategy.name", &bad, &ctx).err().expect("rejected").to_string();
     assert!(err.contains("cmaes") && err.contains("gradient_descent"), "{err}");
+    let bad = Params::new(json!({"acquisition": {"name": "mutual_info"}}), "strategy.params");
+    let err = build::<dyn Strategy>("les", "strategy.name", &bad, &ctx).err().expect("rejected").to_string();
+    assert!(err.starts_with("strategy.params.acquisition.name") && err.contains("mutual_information"), "{err}");
+    let flat = Params::new(json!({"paths": 12, "entropy_of": "observation"}), "strategy.params");
+    let built = build::<dyn Strategy>("les", "strategy.name", &flat, &ctx).map_err(|e| e.to_string()).expect("builds");
+    assert_eq!(built.resolved["sampler"]["params"]["paths"], 12);
+    assert_eq!(built.resolved["acquisition"]["params"]["entropy_of"], "observation");
+    assert!(built.resolved.get("paths").is_none(), "the resolved config shows the composed form");
 }
 
 /// The parameters of a small, fast LES (L = 32, P = 8, B = 256, fixed hyperparameters).
@@ -189,10 +204,14 @@ fn blocked_descent_equals_lockstep_descent() {
                 .expect("builds")
                 .component
         };
-        let lockstep = optimizer(json!({ "stop_tol": 0.0 })).descend(&paths, &start);
+        let lockstep = optimizer(json!({ "stop_tol": 0.0 }))
+            .descend(&paths, &start, &mut stream_rng(4, "descent", 0))
+            .expect("descends");
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-            let blocked = pool.install(|| optimizer(json!({})).descend(&paths, &start));
+            let blocked = pool
+                .install(|| optimizer(json!({})).descend(&paths, &start, &mut stream_rng(4, "descent", 0)))
+                .expect("descends");
             assert_eq!(blocked.n_records, 41, "{name}");
             assert!(
                 blocked.positions.iter().zip(&lockstep.positions).all(|(a, b)| a.to_bits() == b.to_bits())

@@ -30,11 +30,13 @@
 //! ```
 
 use les_core::registry::{BuildContext, Built, InnerOptimizerEntry, PluginError};
-use les_core::{DescentSequences, InnerOptimizer, ParamError, Params, PathBatch, PluginParams};
+use les_core::{
+    DescentSequences, InnerOptimizer, OptimizerError, ParamError, Params, PathBatch, PluginParams, StreamRng,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::history::run_first_order;
-use crate::{DEFAULT_STEPS, validate_common};
+use crate::{DEFAULT_STEPS, check_start, validate_common};
 
 /// Default Adam step size (twice the Keras default, as in the reference).
 pub const DEFAULT_ADAM_LEARNING_RATE: f64 = 0.002;
@@ -113,10 +115,16 @@ impl Adam {
 }
 
 impl InnerOptimizer for Adam {
-    fn descend(&self, paths: &dyn PathBatch, x0: &[f64]) -> DescentSequences {
+    fn descend(
+        &self,
+        paths: &dyn PathBatch,
+        x0: &[f64],
+        _rng: &mut StreamRng,
+    ) -> Result<DescentSequences, OptimizerError> {
+        check_start("adam", paths, x0)?;
         let AdamParams { learning_rate, steps, beta1, beta2, epsilon, stop_tol } = self.params;
         // State per coordinate: first moment m, then second moment v.
-        run_first_order(paths, x0, steps, stop_tol, 2, |t, z, g, state| {
+        Ok(run_first_order(paths, x0, steps, stop_tol, 2, |t, z, g, state| {
             let (m, v) = state.split_at_mut(z.len());
             let t = i32::try_from(t).unwrap_or(i32::MAX);
             let step = learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
@@ -130,7 +138,7 @@ impl InnerOptimizer for Adam {
                 *vi = beta2 * *vi + (1.0 - beta2) * gi * gi;
                 *zi -= step * *mi / (vi.sqrt() + epsilon);
             }
-        })
+        }))
     }
 }
 
@@ -168,7 +176,10 @@ mod tests {
         // g = (2·0.3, 1·(0.9999 − 3)) = (0.6, −2.0001).
         let paths = QuadraticPaths { dim: 2, curvature: vec![2.0, 1.0], centre: vec![0.2, 3.0], offset: vec![0.0] };
         let p = AdamParams { learning_rate: 0.01, steps: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, stop_tol: None };
-        let seq = Adam::new(p).expect("valid").descend(&paths, &[0.5, 0.9999]);
+        let seq = Adam::new(p)
+            .expect("valid")
+            .descend(&paths, &[0.5, 0.9999], &mut les_core::stream_rng(0, "test", 0))
+            .expect("descends");
         // t = 1: m = 0.1 g, v = 0.001 g², a_1 = 0.01 √0.001 / 0.1.
         let a1 = 0.01 * 0.001_f64.sqrt() / 0.1;
         let g0 = 0.6_f64;
@@ -189,7 +200,10 @@ mod tests {
         let (c, z0, lr) = (0.9999, 0.999, 0.01);
         let paths = QuadraticPaths::with_centres(1, vec![c]);
         let p = AdamParams { steps: 6, learning_rate: lr, ..AdamParams::default() };
-        let seq = Adam::new(p.clone()).expect("valid").descend(&paths, &[z0]);
+        let seq = Adam::new(p.clone())
+            .expect("valid")
+            .descend(&paths, &[z0], &mut les_core::stream_rng(0, "test", 0))
+            .expect("descends");
         let (mut z, mut m, mut v) = (z0, 0.0, 0.0);
         for t in 1..=6 {
             let g = z - c;
@@ -209,7 +223,10 @@ mod tests {
         let centre = vec![0.3, 0.7, 0.9, 0.1, 0.5, 0.5, 1.4, -0.2, 0.05, 0.95];
         let paths = QuadraticPaths::with_centres(2, centre);
         let p = AdamParams { learning_rate: 0.01, steps: 2000, ..AdamParams::default() };
-        let seq = Adam::new(p).expect("valid").descend(&paths, &[0.5, 0.5]);
+        let seq = Adam::new(p)
+            .expect("valid")
+            .descend(&paths, &[0.5, 0.5], &mut les_core::stream_rng(0, "test", 0))
+            .expect("descends");
         assert_eq!(seq.n_records, 2001);
         for l in 0..5 {
             let end = seq.final_position(l);

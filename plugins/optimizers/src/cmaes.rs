@@ -16,10 +16,10 @@
 //! once and never resets it) and there is no flat-fitness check (the reference's used unsorted
 //! values). The eigendecomposition of `C` is refreshed every generation.
 //!
-//! Randomness: [`InnerOptimizer::descend`] takes no random stream, so each call derives one
-//! stream per path from the build seed, the start point and the paths' values at the start
-//! point. A call is therefore a deterministic function of its inputs (resumable, independent
-//! of the thread count), and new paths give new offspring.
+//! Randomness: every path's CMA-ES draws from its own child stream of the call's stream
+//! ([`InnerOptimizer::descend`]'s `rng`, derived from the run's seed and the iteration), the
+//! children taken in path order before any work is split between threads: a call is
+//! reproducible and resumable, and its offspring do not depend on the thread count.
 //!
 //! | key | default | meaning |
 //! |---|---|---|
@@ -33,13 +33,17 @@
 //! ```
 
 use les_core::registry::{BuildContext, Built, InnerOptimizerEntry, PluginError};
-use les_core::{DescentSequences, InnerOptimizer, ParamError, Params, PathBatch, PluginParams, StreamRng, stream_rng};
+use les_core::rng::child_rng;
+use les_core::{
+    DescentSequences, InnerOptimizer, OptimizerError, ParamError, Params, PathBatch, PluginParams, StreamRng,
+};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::check_start;
 use crate::history::{Recorder, max_row_distance, project_unit, replicate_start};
 
 /// Default initial step size σ0.
@@ -230,35 +234,26 @@ impl PathState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cmaes {
     params: CmaesParams,
-    seed: u64,
 }
 
 impl Cmaes {
-    /// A CMA-ES optimizer with validated parameters; `seed` keys its random streams.
-    pub fn new(params: CmaesParams, seed: u64) -> Result<Self, ParamError> {
+    /// A CMA-ES optimizer with validated parameters.
+    pub fn new(params: CmaesParams) -> Result<Self, ParamError> {
         params.validate()?;
-        Ok(Self { params, seed })
+        Ok(Self { params })
     }
-}
-
-/// Mixes the start point and the paths' values there into a seed (FNV-1a over the bit
-/// patterns, then the core stream derivation).
-fn call_seed(seed: u64, x0: &[f64], values: &[f64]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for v in x0.iter().chain(values) {
-        for b in v.to_bits().to_le_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    seed ^ h
 }
 
 impl InnerOptimizer for Cmaes {
-    fn descend(&self, paths: &dyn PathBatch, x0: &[f64]) -> DescentSequences {
+    fn descend(
+        &self,
+        paths: &dyn PathBatch,
+        x0: &[f64],
+        rng: &mut StreamRng,
+    ) -> Result<DescentSequences, OptimizerError> {
+        check_start("cmaes", paths, x0)?;
         let n_paths = paths.n_paths();
         let d = paths.dim();
-        assert_eq!(x0.len(), d, "invariant: the start point has d coordinates");
         let k = CmaConstants::new(d, self.params.population);
         let generations = self.params.generations;
         let mut rec = Recorder::new(n_paths, d, generations + 1, true);
@@ -268,16 +263,8 @@ impl InnerOptimizer for Cmaes {
         rec.push_positions(&means);
         rec.push_values(&values);
 
-        let call = call_seed(self.seed, &means[..d], &values);
         let mut states: Vec<PathState> = (0..n_paths)
-            .map(|l| {
-                PathState::new(
-                    &means[l * d..(l + 1) * d],
-                    self.params.sigma0,
-                    k.lambda,
-                    stream_rng(call, "cmaes", l as u64),
-                )
-            })
+            .map(|l| PathState::new(&means[l * d..(l + 1) * d], self.params.sigma0, k.lambda, child_rng(rng)))
             .collect();
         // λ×L fitness (offspring-major, as evaluated) and its path-major transpose.
         let mut fitness = vec![0.0; k.lambda * n_paths];
@@ -315,13 +302,13 @@ impl InnerOptimizer for Cmaes {
                 break;
             }
         }
-        rec.finish()
+        Ok(rec.finish())
     }
 }
 
-fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn InnerOptimizer>, PluginError> {
+fn build(params: &Params, _ctx: &BuildContext) -> Result<Built<dyn InnerOptimizer>, PluginError> {
     let p: CmaesParams = params.parse()?;
-    Ok(Built::new(Box::new(Cmaes { params: p.clone(), seed: ctx.seed }), &p))
+    Ok(Built::new(Box::new(Cmaes { params: p.clone() }), &p))
 }
 
 inventory::submit! {
@@ -331,8 +318,9 @@ inventory::submit! {
         details: "One (mu/mu_w, lambda)-CMA-ES per sample path with purecma settings \
 (lambda = 4 + floor(3 ln d), mu = lambda/2, log weights), mean started at the start point. Offspring \
 outside [0,1]^d get +100 per coordinate outside added to the path value. The recorded sequence is the \
-clipped mean after every generation with the path value there (generations + 1 records). Random \
-streams are derived from the run seed, the start point and the paths' values there.\n\nParameters:\n  \
+clipped mean after every generation with the path value there (generations + 1 records). Each \
+path draws from its own child of the call's random stream (derived from the run seed and the \
+iteration).\n\nParameters:\n  \
 sigma0       0.5   initial step size\n  generations  50    number of generations\n  population   none  \
 offspring per generation (none = 4 + floor(3 ln d))\n  stop_tol     none  stop once no clipped mean \
 moved farther than this in one generation (history shortened)\n\nReference: Stenger, Lindicke, von Rohr, \
@@ -347,6 +335,7 @@ lesCMAES_20_8); Hansen, The CMA Evolution Strategy: A Tutorial, 2016.",
 mod tests {
     use super::*;
     use crate::testing::QuadraticPaths;
+    use les_core::stream_rng;
 
     #[test]
     fn constants_follow_purecma() {
@@ -364,7 +353,10 @@ mod tests {
         let centre = vec![0.3, 0.7, 0.9, 0.1, 0.5, 0.5, 1.4, -0.2];
         let paths = QuadraticPaths::with_centres(2, centre);
         let p = CmaesParams { generations: 120, ..CmaesParams::default() };
-        let seq = Cmaes::new(p, 3).expect("valid").descend(&paths, &[0.5, 0.5]);
+        let seq = Cmaes::new(p)
+            .expect("valid")
+            .descend(&paths, &[0.5, 0.5], &mut stream_rng(3, "test", 0))
+            .expect("descends");
         assert_eq!(seq.n_records, 121);
         for l in 0..4 {
             let end = seq.final_position(l);
@@ -381,14 +373,29 @@ mod tests {
     fn deterministic_across_thread_counts() {
         let centre: Vec<f64> = (0..40).map(|i| (i as f64 * 0.37).sin() * 0.6 + 0.5).collect();
         let paths = QuadraticPaths::with_centres(4, centre);
-        let opt = Cmaes::new(CmaesParams { generations: 10, ..CmaesParams::default() }, 11).expect("valid");
+        let opt = Cmaes::new(CmaesParams { generations: 10, ..CmaesParams::default() }).expect("valid");
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .expect("pool")
-                .install(|| opt.descend(&paths, &[0.5, 0.4, 0.6, 0.5]))
+                .install(|| opt.descend(&paths, &[0.5, 0.4, 0.6, 0.5], &mut stream_rng(11, "test", 0)))
+                .expect("descends")
         };
         assert_eq!(run(1), run(2));
+    }
+
+    #[test]
+    fn offspring_come_from_the_stream_and_a_bad_start_is_an_error() {
+        let centre: Vec<f64> = (0..8).map(|i| (i as f64 * 0.37).sin() * 0.6 + 0.5).collect();
+        let paths = QuadraticPaths::with_centres(2, centre);
+        let opt = Cmaes::new(CmaesParams { generations: 5, ..CmaesParams::default() }).expect("valid");
+        let run = |seed| opt.descend(&paths, &[0.5, 0.4], &mut stream_rng(seed, "test", 0)).expect("descends");
+        assert_eq!(run(1), run(1), "the same stream gives the same history");
+        assert_ne!(run(1).positions, run(2).positions, "another stream gives other offspring");
+        let err = opt.descend(&paths, &[0.5], &mut stream_rng(1, "test", 0)).unwrap_err();
+        assert!(err.to_string().contains("1 coordinates") && err.to_string().contains("d = 2"), "{err}");
+        let err = opt.descend(&paths, &[0.5, 1.5], &mut stream_rng(1, "test", 0)).unwrap_err();
+        assert!(err.to_string().contains("1.5") && err.to_string().contains("[0, 1]"), "{err}");
     }
 }

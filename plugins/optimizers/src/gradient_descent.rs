@@ -16,11 +16,13 @@
 //! ```
 
 use les_core::registry::{BuildContext, Built, InnerOptimizerEntry, PluginError};
-use les_core::{DescentSequences, InnerOptimizer, ParamError, Params, PathBatch, PluginParams};
+use les_core::{
+    DescentSequences, InnerOptimizer, OptimizerError, ParamError, Params, PathBatch, PluginParams, StreamRng,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::history::run_first_order;
-use crate::{DEFAULT_STEPS, validate_common};
+use crate::{DEFAULT_STEPS, check_start, validate_common};
 
 /// Default step size of gradient descent (the reference's `lesGD_250_8`).
 pub const DEFAULT_GD_LEARNING_RATE: f64 = 1e-4;
@@ -64,9 +66,15 @@ impl GradientDescent {
 }
 
 impl InnerOptimizer for GradientDescent {
-    fn descend(&self, paths: &dyn PathBatch, x0: &[f64]) -> DescentSequences {
+    fn descend(
+        &self,
+        paths: &dyn PathBatch,
+        x0: &[f64],
+        _rng: &mut StreamRng,
+    ) -> Result<DescentSequences, OptimizerError> {
+        check_start("gradient_descent", paths, x0)?;
         let lr = self.params.learning_rate;
-        run_first_order(paths, x0, self.params.steps, self.params.stop_tol, 0, |_, z, g, _| {
+        Ok(run_first_order(paths, x0, self.params.steps, self.params.stop_tol, 0, |_, z, g, _| {
             for (zi, &gi) in z.iter_mut().zip(g) {
                 // A non-finite gradient entry leaves the coordinate where it is instead of
                 // poisoning the whole history with NaN.
@@ -74,7 +82,7 @@ impl InnerOptimizer for GradientDescent {
                     *zi -= lr * gi;
                 }
             }
-        })
+        }))
     }
 }
 
@@ -111,7 +119,7 @@ mod tests {
             QuadraticPaths { dim: 1, curvature: vec![2.0, 2.0], centre: vec![0.2, 5.0], offset: vec![0.0, 1.0] };
         let gd = GradientDescent::new(GradientDescentParams { learning_rate: 0.1, steps: 1, stop_tol: None })
             .expect("valid");
-        let seq = gd.descend(&paths, &[0.5]);
+        let seq = gd.descend(&paths, &[0.5], &mut les_core::stream_rng(0, "test", 0)).expect("descends");
         assert_eq!(seq.n_records, 2);
         assert_eq!(seq.position(0, 0), &[0.5]);
         assert!((seq.position(1, 0)[0] - 0.44).abs() < 1e-15);
@@ -131,7 +139,7 @@ mod tests {
         let paths = QuadraticPaths::with_centres(2, centre);
         let gd = GradientDescent::new(GradientDescentParams { learning_rate: 0.5, steps: 200, stop_tol: None })
             .expect("valid");
-        let seq = gd.descend(&paths, &[0.5, 0.5]);
+        let seq = gd.descend(&paths, &[0.5, 0.5], &mut les_core::stream_rng(0, "test", 0)).expect("descends");
         for l in 0..4 {
             let end = seq.final_position(l);
             for (a, b) in end.iter().zip(paths.minimizer(l)) {
@@ -145,7 +153,7 @@ mod tests {
         let paths = QuadraticPaths::with_centres(1, vec![0.3]);
         let gd = GradientDescent::new(GradientDescentParams { learning_rate: 0.5, steps: 500, stop_tol: Some(1e-6) })
             .expect("valid");
-        let seq = gd.descend(&paths, &[0.9]);
+        let seq = gd.descend(&paths, &[0.9], &mut les_core::stream_rng(0, "test", 0)).expect("descends");
         assert!(seq.n_records < 501 && seq.n_records > 2, "{}", seq.n_records);
         assert_eq!(seq.positions.len(), seq.n_records);
         assert!(seq.values.is_empty());

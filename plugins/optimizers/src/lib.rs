@@ -33,7 +33,7 @@ pub use adam::{Adam, AdamParams};
 pub use cmaes::{Cmaes, CmaesParams};
 pub use gradient_descent::{GradientDescent, GradientDescentParams};
 
-use les_core::ParamError;
+use les_core::{OptimizerError, ParamError, PathBatch};
 
 /// Default number of updates `T` of the first-order methods (the reference's 500).
 pub const DEFAULT_STEPS: usize = 500;
@@ -50,6 +50,23 @@ fn validate_common(learning_rate: f64, steps: usize, stop_tol: Option<f64>) -> R
         && !(tol.is_finite() && tol >= 0.0)
     {
         return Err(ParamError::invalid("stop_tol", tol, "a finite number ≥ 0, or absent"));
+    }
+    Ok(())
+}
+
+/// Checks a start point against the paths: `d` finite coordinates in `[0, 1]`.
+fn check_start(name: &str, paths: &dyn PathBatch, x0: &[f64]) -> Result<(), OptimizerError> {
+    if x0.len() != paths.dim() {
+        return Err(OptimizerError::new(format!(
+            "{name}: the start point has {} coordinates, but the paths are in d = {}",
+            x0.len(),
+            paths.dim()
+        )));
+    }
+    if let Some(bad) = x0.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        return Err(OptimizerError::new(format!(
+            "{name}: start point coordinate {bad} is not valid: expected a value in [0, 1] (the unit cube)"
+        )));
     }
     Ok(())
 }

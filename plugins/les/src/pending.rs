@@ -1,0 +1,207 @@
+//! Pending points (evaluations in flight) as observations without values.
+//!
+//! LES's acquisitions are information measures built from Gaussian conditional variances, and a
+//! Gaussian conditional variance depends on where one observes, not on what one sees. So an
+//! evaluation in flight at `x_p` is taken into account exactly by conditioning the model's
+//! covariance on an observation at `x_p` with the model's noise, whatever its value turns out
+//! to be:
+//!
+//! ```text
+//! S    = Σ(X_p, X_p) + σ_n² I                      (q×q, Cholesky L_p)
+//! Σ'(a, b) = Σ(a, b) − Σ(a, X_p) S⁻¹ Σ(X_p, b)      (= (L_p⁻¹ Σ(X_p, a))ᵀ (L_p⁻¹ Σ(X_p, b)))
+//! ```
+//!
+//! the latent covariance of the model refitted on `D ∪ {(x_p, anything)}`. The mean is the
+//! model's own (the value is unknown; no acquisition of LES reads the mean).
+//!
+//! **Paths.** The sample paths are *not* conditioned on the pending points. A path is a draw
+//! from `p(f | D)`; conditioning it on its own value at `x_p` (a draw of `f(x_p) + ε` from the
+//! same posterior) gives a draw from `∫ p(f | D, y_p) p(y_p | D) dy_p = p(f | D)`: the law of
+//! the paths, hence of the descent sequences and support points, is unchanged, and drawing the
+//! extra values would only spend random numbers. What the pending point changes is how much an
+//! observation elsewhere still tells about the sequences, which is the conditioning above.
+
+use les_core::{Dataset, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError};
+use serde_json::Value;
+
+use crate::linalg::{cholesky_in_place, forward_solve};
+
+/// Relative diagonal jitters tried when `S` is not numerically positive definite (two pending
+/// points at one location with a tiny noise).
+const JITTERS: [f64; 4] = [0.0, 1e-10, 1e-8, 1e-6];
+
+/// A fitted model's covariance conditioned on pending points (see the module docs). Without
+/// pending points it passes every call through unchanged.
+pub struct PendingConditioned<'a> {
+    base: &'a dyn Surrogate,
+    /// `q×d` pending points.
+    pending: Vec<f64>,
+    /// `q×q` Cholesky factor `L_p` of `S` (lower, row-major).
+    chol: Vec<f64>,
+}
+
+impl<'a> PendingConditioned<'a> {
+    /// Conditions `base` (fitted) on `pending` (`d` values each, in the unit cube).
+    pub fn new(base: &'a dyn Surrogate, pending: &[Vec<f64>]) -> Result<Self, SurrogateError> {
+        let d = base.dim();
+        if let Some(bad) = pending.iter().find(|p| p.len() != d) {
+            return Err(SurrogateError::InvalidData(format!(
+                "a pending point has {} coordinates; the model has d = {d}",
+                bad.len()
+            )));
+        }
+        let q = pending.len();
+        let points: Vec<f64> = pending.iter().flatten().copied().collect();
+        if q == 0 {
+            return Ok(Self { base, pending: points, chol: Vec::new() });
+        }
+        let mut s = base.posterior_covariance(&points, &points)?;
+        let noise = base.noise_variance();
+        for i in 0..q {
+            s[i * q + i] += noise;
+        }
+        let mean_diag = (0..q).map(|i| s[i * q + i]).sum::<f64>() / q as f64;
+        for jitter in JITTERS {
+            let mut chol = s.clone();
+            for i in 0..q {
+                chol[i * q + i] += jitter * mean_diag;
+            }
+            if cholesky_in_place(&mut chol, q) {
+                return Ok(Self { base, pending: points, chol });
+            }
+        }
+        Err(SurrogateError::NotPositiveDefinite { size: q, max_jitter: JITTERS[JITTERS.len() - 1] * mean_diag })
+    }
+
+    /// Number of pending points `q`.
+    pub fn n_pending(&self) -> usize {
+        self.chol.len().isqrt()
+    }
+
+    /// The underlying model.
+    pub fn base(&self) -> &'a dyn Surrogate {
+        self.base
+    }
+
+    /// `L_p⁻¹ Σ(X_p, a)` as `m_a` columns of `q` values (column `j` contiguous).
+    fn whitened(&self, a: &[f64]) -> Result<Vec<f64>, SurrogateError> {
+        let q = self.n_pending();
+        let m = a.len() / self.base.dim().max(1);
+        // Σ(a, X_p) is m×q row-major: row j is the column Σ(X_p, a_j) wanted.
+        let mut cross = self.base.posterior_covariance(a, &self.pending)?;
+        for col in cross.chunks_exact_mut(q) {
+            forward_solve(&self.chol, q, col);
+        }
+        debug_assert_eq!(cross.len(), m * q);
+        Ok(cross)
+    }
+}
+
+impl Surrogate for PendingConditioned<'_> {
+    fn dim(&self) -> usize {
+        self.base.dim()
+    }
+
+    fn fit(&mut self, _data: &Dataset, _rng: &mut StreamRng) -> Result<Value, SurrogateError> {
+        Err(SurrogateError::Numerical(
+            "a model conditioned on pending points is a view of a fitted model; fit the model itself".to_owned(),
+        ))
+    }
+
+    fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
+        let mut out = self.base.predict(xs)?;
+        let q = self.n_pending();
+        if q == 0 {
+            return Ok(out);
+        }
+        let w = self.whitened(xs)?;
+        for (v, col) in out.variance.iter_mut().zip(w.chunks_exact(q)) {
+            *v -= col.iter().map(|c| c * c).sum::<f64>();
+        }
+        Ok(out)
+    }
+
+    fn posterior_covariance(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>, SurrogateError> {
+        let mut out = self.base.posterior_covariance(a, b)?;
+        let q = self.n_pending();
+        if q == 0 {
+            return Ok(out);
+        }
+        let wa = self.whitened(a)?;
+        let wb = if a == b { wa.clone() } else { self.whitened(b)? };
+        let mb = wb.len() / q;
+        // A rank-q update of the m_a×m_b matrix, row by row (q is the number of workers, small).
+        for (row, ca) in out.chunks_exact_mut(mb).zip(wa.chunks_exact(q)) {
+            for (o, cb) in row.iter_mut().zip(wb.chunks_exact(q)) {
+                *o -= ca.iter().zip(cb).map(|(x, y)| x * y).sum::<f64>();
+            }
+        }
+        Ok(out)
+    }
+
+    fn noise_variance(&self) -> f64 {
+        self.base.noise_variance()
+    }
+
+    fn output_scale(&self) -> (f64, f64) {
+        self.base.output_scale()
+    }
+
+    fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::DenseGp;
+    use les_core::stream_rng;
+    use rand::RngExt;
+
+    fn uniform(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = stream_rng(seed, "test-points", 0);
+        (0..n).map(|_| rng.random::<f64>()).collect()
+    }
+
+    /// Conditioning on pending points equals a dense GP refitted with them as observations
+    /// (any values: the covariance does not depend on them).
+    #[test]
+    fn conditioned_covariance_equals_a_refit_with_the_pending_points() {
+        let d = 2;
+        let x = uniform(7 * d, 1);
+        let y: Vec<f64> = x.chunks(d).map(|p| (3.0 * p[0]).sin() + p[1]).collect();
+        let noise = 1e-3;
+        let mut gp = DenseGp::new(vec![0.3, 0.5], 1.3, noise);
+        gp.fit(&Dataset::from_rows(d, x.clone(), y.clone()), &mut stream_rng(0, "fit", 0)).expect("fits");
+        let pending: Vec<Vec<f64>> = uniform(3 * d, 2).chunks(d).map(<[f64]>::to_vec).collect();
+        let conditioned = PendingConditioned::new(&gp, &pending).expect("conditions");
+        assert_eq!(conditioned.n_pending(), 3);
+
+        let mut refit = DenseGp::new(vec![0.3, 0.5], 1.3, noise);
+        let (mut xa, mut ya) = (x, y);
+        for (i, p) in pending.iter().enumerate() {
+            xa.extend_from_slice(p);
+            ya.push(10.0 * i as f64 - 4.0);
+        }
+        refit.fit(&Dataset::from_rows(d, xa, ya), &mut stream_rng(0, "fit", 0)).expect("fits");
+
+        let a = uniform(5 * d, 3);
+        let b = uniform(4 * d, 4);
+        let got = conditioned.posterior_covariance(&a, &b).expect("covariance");
+        let want = refit.posterior_covariance(&a, &b).expect("covariance");
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-10, "{g} vs {w}");
+        }
+        let got = conditioned.predict(&a).expect("predicts").variance;
+        let want = refit.predict(&a).expect("predicts").variance;
+        let before = gp.predict(&a).expect("predicts").variance;
+        for ((g, w), b) in got.iter().zip(&want).zip(&before) {
+            assert!((g - w).abs() < 1e-10, "{g} vs {w}");
+            assert!(g <= b, "conditioning never increases a variance");
+        }
+        let none = PendingConditioned::new(&gp, &[]).expect("conditions");
+        assert_eq!(none.posterior_covariance(&a, &b).expect("cov"), gp.posterior_covariance(&a, &b).expect("cov"));
+        assert!(PendingConditioned::new(&gp, &[vec![0.5]]).is_err());
+    }
+}
