@@ -3,6 +3,8 @@ arrays equals the CLI's warm start from a file; refused tells change nothing."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -33,9 +35,8 @@ def test_dict_config_in_memory_equals_file_config(tmp_path):
     assert memory.run_dir is None
     on_disk = les.Study(write_yaml(tmp_path / "c.yaml", config), run_dir=tmp_path / "run")
     for study in (memory, on_disk):
-        with pytest.warns(les.LesWarning, match="`les` does not take pending trials into account"):
-            while trials := study.ask(2):
-                study.tell_many(trials, [branin(t.x) for t in trials])
+        while trials := study.ask(2):
+            study.tell_many(trials, [branin(t.x) for t in trials])
     x_memory, y_memory = memory.history()
     x_disk, y_disk = on_disk.history()
     assert x_memory.shape == (6, 2)
@@ -84,6 +85,20 @@ def test_bad_warm_start_row_tells_nothing(tmp_path):
     with pytest.raises(ValueError, match="row 0: y = NaN is not valid"):
         study.tell_unasked([[0.5, 0.5]], [float("nan")])
     assert study.status().imported == 0
+
+
+def test_notes_of_an_ask_are_warnings(tmp_path):
+    config = branin_config(tmp_path, budget=2)
+    del config["output"]
+    study = les.Study(config)
+    assert len(study.ask(2)) == 2
+    with pytest.warns(les.LesWarning, match=r"the budget's last 2 evaluation\(s\) are pending \(trials 0, 1\)"):
+        assert study.ask(1) == []
+    study.tell_many([0, 1], [1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the end of the run is no warning: status says it
+        assert study.ask(1) == []
+    assert study.status().finished == "budget exhausted"
 
 
 def test_refused_tells_raise_value_error_and_change_nothing(tmp_path):
