@@ -9,7 +9,8 @@
 //! - **strategies**: points of the right dimension in the unit cube; an ask returns at most
 //!   the remaining budget; the same seed gives the same points; replaying the told
 //!   observations in their batches into a fresh strategy gives the same next ask (what resume
-//!   does); a failed evaluation that is told is handled (the next ask succeeds);
+//!   does); one that handles pending points does not ask a point in flight again; a failed
+//!   evaluation that is told is handled (the next ask succeeds);
 //! - **inner optimizers**: the history's shape, its first record at the start point, every
 //!   position projected into the cube (on paths whose minima lie outside it), the same stream
 //!   the same history, a start point of the wrong length an error and not a panic;
@@ -74,7 +75,11 @@ pub const KINDS: [PluginKind; 5] = [
     PluginKind::Acquisition,
 ];
 
-type Check = Result<(), (&'static str, String)>;
+/// A failed check: its name and what went wrong.
+type Broken = (&'static str, String);
+type Check = Result<(), Broken>;
+/// Candidates, their values by the fast path, and by `values`.
+type Scored = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 fn fail(check: &'static str, message: impl Into<String>) -> Check {
     Err((check, message.into()))
@@ -247,6 +252,38 @@ fn check_strategy(name: &str) -> Check {
             format!("ask {}: {:?} in the run, {:?} after replay", k + 1, run.asks[k], replayed.points),
         );
     }
+    // Pending points: a strategy that says it handles them does not ask a point again while it
+    // is in flight (the next ask, as the runner makes it with a second worker: iteration 2,
+    // nothing new told, the first ask's points pending).
+    if fresh.handles_pending() {
+        let pending = run.asks[0].clone();
+        let mut again = build::<dyn Strategy>(name, seed)?;
+        again.tell(&run.batches[0]).map_err(|e| ("replayed tells", e.to_string()))?;
+        let mut data = Dataset::new(DIM);
+        for o in &run.batches[0] {
+            if let Ok(y) = o.y {
+                data.push(&o.x, y);
+            }
+        }
+        let proposed = run.batches[0].len() + pending.len();
+        let ctx = AskContext {
+            data: &data,
+            pending: &pending,
+            iteration: 2,
+            n_proposed: proposed,
+            remaining: BUDGET - proposed,
+            budget: BUDGET,
+        };
+        let with = again
+            .ask(&ctx, &mut stream_rng(seed, "ask", 2))
+            .map_err(|e| ("asks with pending points", e.to_string()))?;
+        if with.points.is_empty() || with.points.iter().any(|p| pending.contains(p)) {
+            return fail(
+                "a pending point is not asked again",
+                format!("{:?} asked with {pending:?} in flight", with.points),
+            );
+        }
+    }
     // A failed evaluation: the first the strategy proposed (or the first initial point).
     let first = build::<dyn Strategy>(name, seed)?;
     let fail_at = if first.uses_initial_design() { INITIAL } else { 0 };
@@ -345,7 +382,7 @@ fn check_surrogate(name: &str) -> Check {
             format!("{} means, {} variances for 5 points", pred.mean.len(), pred.variance.len()),
         );
     }
-    if pred.variance.iter().any(|v| !(*v >= -1e-12)) {
+    if pred.variance.iter().any(|v| v.is_nan() || *v < -1e-12) {
         return fail("variances ≥ 0", format!("{:?}", pred.variance));
     }
     let cov = s.posterior_covariance(&xs, &xs).map_err(|e| ("covariance", e.to_string()))?;
@@ -478,7 +515,7 @@ fn check_acquisition(name: &str) -> Check {
     let data = data(8);
     let start = data.point(data.best_index().expect("data")).to_vec();
     let (sequences, _) = sample(sampler.as_ref(), surrogate.as_ref(), &start, 1)?;
-    let values_of = |pending: &[Vec<f64>]| -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), (&'static str, String)> {
+    let values_of = |pending: &[Vec<f64>]| -> Result<Scored, Broken> {
         let ctx = AcquisitionContext { surrogate: surrogate.as_ref(), data: &data, sequences: &sequences, pending };
         let acq: Box<dyn Acquisition + '_> = acquisition.build(&ctx).map_err(|e| ("builds", e.to_string()))?;
         let fast = acq.values_at_candidates().map_err(|e| ("values", e.to_string()))?;

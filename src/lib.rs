@@ -253,10 +253,12 @@ fn list(kind: Option<&str>) -> ExitCode {
             }
         },
     };
+    // One column of names for every kind, as wide as the longest name.
+    let width = kinds.iter().flat_map(|k| registry::list(*k)).map(|e| e.name.len()).max().unwrap_or(0);
     for kind in kinds {
         println!("{kind}:");
         for e in registry::list(kind) {
-            println!("  {:<18} {}", e.name, e.summary);
+            println!("  {:<width$}  {}", e.name, e.summary);
         }
     }
     ExitCode::SUCCESS

@@ -20,6 +20,7 @@ config() { # strategy workers seed
 objective: { builtin: gp_sample, dim: 10, complexity: high, seed: $3 }
 strategy: { name: sobol }
 budget: 1
+initial_points: 0
 seed: $3
 YAML
     cat > "$dir/run.yaml" <<YAML

@@ -59,9 +59,12 @@ fn bench(d: usize, n: usize, reps: usize) {
     let ls = 0.2 * (d as f64).sqrt();
     let params = Params::new(
         json!({
-            "paths": PATHS,
-            "support_points": SUPPORT,
-            "inner_optimizer": { "name": "adam", "params": { "steps": STEPS } },
+            "sampler": { "name": "descent", "params": {
+                "paths": PATHS,
+                "support_points": SUPPORT,
+                "inner_optimizer": { "name": "adam", "params": { "steps": STEPS } },
+            } },
+            "acquisition": { "name": "mutual_information" },
             "surrogate": { "name": "gp", "params": {
                 "hyperparameters": { "fixed": { "lengthscales": [ls], "signal_variance": 1.0 } },
                 "features": FEATURES,

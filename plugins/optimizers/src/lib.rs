@@ -19,6 +19,11 @@
 //! call of `descend`; they record no values (read them with
 //! [`les_core::DescentSequences::values_at`]).
 //!
+//! `descend` gets a random stream of its call (derived from the run's seed and the iteration;
+//! only CMA-ES draws from it) and returns an error with a message instead of panicking on a
+//! start point that is not `d` coordinates in the cube; the error ends the run as a strategy
+//! failure recorded in `summary.json`.
+//!
 //! Early stop (`stop_tol`, off by default): the run ends after the first step in which no path
 //! moved farther (Euclidean) than the tolerance; the history is then shortened, not padded, so
 //! `n_records ≤ steps + 1`.
