@@ -34,9 +34,15 @@ def main(d: int = 20, n: int = 100, reps: int = 5) -> None:
         "strategy": {
             "name": "les",
             "params": {
-                "paths": 250,
-                "support_points": 8,
-                "inner_optimizer": {"name": "adam", "params": {"steps": 500}},
+                "sampler": {
+                    "name": "descent",
+                    "params": {
+                        "paths": 250,
+                        "support_points": 8,
+                        "inner_optimizer": {"name": "adam", "params": {"steps": 500}},
+                    },
+                },
+                "acquisition": {"name": "mutual_information"},
                 "surrogate": {
                     "name": "gp",
                     "params": {
