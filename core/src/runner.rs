@@ -411,7 +411,7 @@ fn interrupt_reason(observer: &mut dyn RunObserver) -> Option<String> {
     if let Some(signal) = shutdown_requested() {
         return Some(signal_name(signal));
     }
-    observer.interrupted().then(|| "interrupted by the caller".to_owned())
+    observer.interrupted().then(|| "by the caller".to_owned())
 }
 
 /// Evaluates one trial: the objective's value (non-finite values are failures) plus the

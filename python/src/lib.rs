@@ -121,11 +121,27 @@ fn version() -> &'static str {
     les_core::VERSION
 }
 
+/// Serves an isolated library objective on stdin/stdout until stdin closes (the child process
+/// that `library:` objectives run in; see `les_objectives::isolated`). Returns the exit code.
+#[pyfunction]
+fn _serve_objective(py: Python<'_>) -> i32 {
+    py.detach(les_objectives::isolated::serve)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     if let Err(e) = registry::check_duplicates() {
         return Err(pyo3::exceptions::PyRuntimeError::new_err(e.to_string()));
     }
+    // Isolated library objectives run in a child process that serves them; the executable of
+    // this process is the Python interpreter, so the child is Python running this module.
+    let executable: String = m.py().import("sys")?.getattr("executable")?.extract()?;
+    les_objectives::isolated::set_server_command(vec![
+        executable.into(),
+        "-c".into(),
+        "import sys; from les import _native; sys.exit(_native._serve_objective())".into(),
+    ]);
+    m.add_function(wrap_pyfunction!(_serve_objective, m)?)?;
     m.add_class::<study::NativeStudy>()?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;

@@ -150,7 +150,7 @@ def test_ctrl_c_during_a_rust_run_then_resumed_by_the_cli(tmp_path, les_bin):
     records = journal(run_dir)
     assert 4 <= len(records) < 14, "interrupted midway"
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["stop_reason"] == "interrupted (interrupted by the caller)"
+    assert summary["stop_reason"] == "interrupted (by the caller)"
     run_cli(les_bin, "resume", str(run_dir), "--quiet")
     run_cli(les_bin, "run", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "whole"), "--quiet")
     assert xs(run_dir) == xs(tmp_path / "whole")
