@@ -12,24 +12,8 @@ import pytest
 import les
 from conftest import REPO, write_yaml
 
-CRASHY_C = r"""
-#include "les_objective.h"
-static double lower[2] = {0.0, 0.0}, upper[2] = {1.0, 1.0};
-static int32_t eval(void *state, const double *x, double *y) {
-    (void)state;
-    if (x[0] > 0.6) *y = *(volatile double *)0;   /* segfault */
-    *y = x[0] * x[0] + x[1] * x[1];
-    return 0;
-}
-LES_OBJECTIVE_EXPORT uint32_t les_objective_abi_version(void) { return LES_OBJECTIVE_ABI_VERSION; }
-LES_OBJECTIVE_EXPORT int32_t les_objective_create(const char *params, LesObjective *out) {
-    (void)params;
-    out->abi_version = LES_OBJECTIVE_ABI_VERSION; out->dim = 2; out->lower = lower; out->upper = upper;
-    out->state = 0; out->eval = eval; out->eval_grad = 0; out->destroy = 0;
-    return 0;
-}
-LES_OBJECTIVE_EXPORT const char *les_objective_last_error(void) { return 0; }
-"""
+# The library of the Rust isolation test (tests/isolation.rs).
+CRASHY_C = (REPO / "tests" / "data" / "crashy.c").read_text()
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler (cc) to build the library")

@@ -376,14 +376,7 @@ impl IsolatedLibrary {
             SetupReply::Error(message) => return Err(message),
         };
         let bounds = Bounds::new(lower, upper).map_err(|e| format!("{}: {e}", path.display()))?;
-        let info = ObjectiveInfo {
-            name: path.display().to_string(),
-            bounds,
-            noise_std: 0.0,
-            exact: false,
-            known_minimum: None,
-            known_minimizer: None,
-        };
+        let info = crate::library::library_info(path, bounds);
         Ok(Self { info, path: path.to_path_buf(), has_gradient, setup, idle: Mutex::new(vec![server]) })
     }
 

@@ -361,14 +361,7 @@ impl LibraryObjective {
         let (bounds, has_gradient) = validate_table(&path, &guard.instance().table, dim)?;
         let instance = guard.into_inner();
 
-        let info = ObjectiveInfo {
-            name: path.display().to_string(),
-            bounds,
-            noise_std: 0.0,
-            exact: false,
-            known_minimum: None,
-            known_minimizer: None,
-        };
+        let info = library_info(&path, bounds);
         let calls = (!exports.thread_safe).then(|| Mutex::new(()));
         Ok(Self { info, path, has_gradient, instance, calls })
     }
@@ -400,6 +393,19 @@ impl LibraryObjective {
         // modified after creation), so a poisoned lock is still usable.
         let guard = self.calls.as_ref().map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         (guard, &self.instance)
+    }
+}
+
+/// What les knows of a library objective: its path as the name and its box (no noise, no known
+/// optimum). The same whether it runs in process or isolated.
+pub(crate) fn library_info(path: &Path, bounds: Bounds) -> ObjectiveInfo {
+    ObjectiveInfo {
+        name: path.display().to_string(),
+        bounds,
+        noise_std: 0.0,
+        exact: false,
+        known_minimum: None,
+        known_minimizer: None,
     }
 }
 
