@@ -254,9 +254,11 @@ pub struct GpCovarianceBlocks<'a> {
     whitened: Option<(DMatrix<f64>, DMatrix<f64>)>,
 }
 
-/// Smallest GEMM dimension that nalgebra hands to `matrixmultiply` (below it, its own loop,
-/// which rounds differently): smaller blocks are computed as a block this wide and cut.
-const MIN_GEMM_DIM: usize = 5;
+/// Smallest GEMM dimension that nalgebra hands to `matrixmultiply` (every dimension must be
+/// above 5; below, its own loop, which rounds differently): narrower blocks are computed as a
+/// block this wide and cut. (With at most 5 data points every product takes nalgebra's loop,
+/// here and in [`GpPosterior::covariance_matrix`]; bits are then not checked to agree.)
+const MIN_GEMM_DIM: usize = 6;
 
 impl GpCovarianceBlocks<'_> {
     /// `Σ(Z_cols, Z_rows)` column-major (`|cols|×|rows|`), i.e. `Σ(Z_rows, Z_cols)` row-major.
