@@ -41,7 +41,7 @@ pub use rng::{StreamRng, stream_rng};
 pub use sequence::{SampledSequences, SamplerError, SequenceSampler, SupportPoints};
 pub use strategy::{Ask, AskContext, IterationReport, Strategy, StrategyError};
 pub use study::{Asked, Best, Evaluation, Outcome, Study, StudyError, StudyStatus, Trial, TrialId};
-pub use surrogate::{PathBatch, PathwiseSurrogate, Prediction, Surrogate, SurrogateError};
+pub use surrogate::{CovarianceBlocks, PathBatch, PathwiseSurrogate, Prediction, Surrogate, SurrogateError};
 
 /// The version of `les` that wrote a run, recorded in `summary.json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

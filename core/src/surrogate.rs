@@ -1,5 +1,7 @@
 //! Probabilistic models of the objective and their posterior sample paths.
 
+use std::ops::Range;
+
 use serde_json::Value;
 
 use crate::{Dataset, GpHyperparameters, StreamRng};
@@ -58,6 +60,14 @@ pub trait Surrogate: Send + Sync {
     /// row-major `m_a×m_b`.
     fn posterior_covariance(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>, SurrogateError>;
 
+    /// `Σ(Z, Z)` of one point set `z` (`M×d`) prepared to be read in blocks, for a consumer
+    /// that cannot hold all `M²` values (LES's acquisition at large `M`). The default reads
+    /// every block with [`Surrogate::posterior_covariance`]; a model that can share work
+    /// between blocks (an exact GP's whitened cross-covariances) overrides it.
+    fn covariance_blocks<'a>(&'a self, z: &[f64]) -> Result<Box<dyn CovarianceBlocks + 'a>, SurrogateError> {
+        Ok(Box::new(DirectCovarianceBlocks { model: self, z: z.to_vec() }))
+    }
+
     /// Observation-noise variance σ_n² in the model's output scale.
     fn noise_variance(&self) -> f64;
 
@@ -75,6 +85,50 @@ pub trait Surrogate: Send + Sync {
     /// This model as one that can draw sample paths, if it can.
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
         None
+    }
+}
+
+/// Blocks of the latent posterior covariance `Σ(Z, Z)` of one point set (see
+/// [`Surrogate::covariance_blocks`]). An entry must not depend on the block it is read in,
+/// and `Σ(z_i, z_j)` must have the bits of `Σ(z_j, z_i)`.
+pub trait CovarianceBlocks: Send + Sync {
+    /// `Σ(Z_rows, Z_cols)`, row-major `|rows|×|cols|`.
+    fn block(&self, rows: Range<usize>, cols: Range<usize>) -> Result<Vec<f64>, SurrogateError>;
+
+    /// The diagonal blocks `Σ(Z_b, Z_b)` of consecutive groups of `size` points (`M` a
+    /// multiple of `size`): `M/size` row-major `size×size` blocks, one after the other.
+    fn diagonal_blocks(&self, size: usize) -> Result<Vec<f64>, SurrogateError> {
+        let m = self.len();
+        let mut out = Vec::with_capacity(m * size);
+        for start in (0..m).step_by(size.max(1)) {
+            out.extend(self.block(start..start + size, start..start + size)?);
+        }
+        Ok(out)
+    }
+
+    /// Number of points `M`.
+    fn len(&self) -> usize;
+
+    /// Whether there are no points.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// [`CovarianceBlocks`] read through [`Surrogate::posterior_covariance`].
+struct DirectCovarianceBlocks<'a, S: ?Sized> {
+    model: &'a S,
+    z: Vec<f64>,
+}
+
+impl<S: Surrogate + ?Sized> CovarianceBlocks for DirectCovarianceBlocks<'_, S> {
+    fn block(&self, rows: Range<usize>, cols: Range<usize>) -> Result<Vec<f64>, SurrogateError> {
+        let d = self.model.dim();
+        self.model.posterior_covariance(&self.z[rows.start * d..rows.end * d], &self.z[cols.start * d..cols.end * d])
+    }
+
+    fn len(&self) -> usize {
+        self.z.len() / self.model.dim().max(1)
     }
 }
 

@@ -222,6 +222,10 @@ impl Surrogate for ExactGp {
         Ok(c.transpose().as_slice().to_vec())
     }
 
+    fn covariance_blocks<'a>(&'a self, z: &[f64]) -> Result<Box<dyn les_core::CovarianceBlocks + 'a>, SurrogateError> {
+        Ok(Box::new(self.posterior()?.covariance_blocks(z)?))
+    }
+
     fn noise_variance(&self) -> f64 {
         match &self.posterior {
             Some(p) => p.noise_variance(),

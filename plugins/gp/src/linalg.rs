@@ -103,7 +103,7 @@ pub fn mirror_upper_in_place(data: &mut [f64], m: usize) {
 
 /// `aᵀ`, parallel over its columns (the rows of `a`): a strided gather of `k·m` values, which
 /// nalgebra's `transpose` does serially.
-fn transpose_par(a: &DMatrix<f64>) -> DMatrix<f64> {
+pub fn transpose_par(a: &DMatrix<f64>) -> DMatrix<f64> {
     let (k, m) = a.shape();
     let mut out = vec![0.0; m * k];
     if m > 0 {

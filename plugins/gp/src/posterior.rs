@@ -9,8 +9,10 @@ use les_core::{Prediction, SurrogateError};
 use nalgebra::{DMatrix, DVector};
 
 use crate::cholesky::{JitteredCholesky, cholesky_with_jitter};
-use crate::kernel::Kernel;
-use crate::linalg::{cholesky_solve_in_place, gemm_tn_par, solve_lower_in_place, symmetric_minus_crossprod_par};
+use crate::kernel::{Kernel, ScaledPoints};
+use crate::linalg::{
+    cholesky_solve_in_place, gemm_tn_par, solve_lower_in_place, symmetric_minus_crossprod_par, transpose_par,
+};
 use crate::schur::CandidateConditioning;
 
 /// An exact GP posterior with zero prior mean (see the module docs).
@@ -180,6 +182,22 @@ impl GpPosterior {
         Ok(k)
     }
 
+    /// `Σ(Z, Z)` of the points `z` (`M×d`) in blocks: the kernel and the whitened
+    /// cross-covariance `A = Lc⁻¹ K(X, Z)` are prepared once (`O(n·M)` memory), and a block
+    /// `Σ(Z_r, Z_c) = K(Z_r, Z_c) − A_rᵀ A_c` is one kernel fill and one GEMM. An entry has the
+    /// bits it has in [`GpPosterior::covariance_matrix`]`(z, z)` (the same fill and the same
+    /// fused-multiply-add chain of the GEMM, see [`symmetric_minus_crossprod_par`]).
+    pub fn covariance_blocks(&self, z: &[f64]) -> Result<GpCovarianceBlocks<'_>, SurrogateError> {
+        self.check_points(z)?;
+        let points = self.kernel.scale_points(z);
+        let whitened = (self.n() > 0).then(|| {
+            let a = self.whitened_cross(z);
+            let a_t = transpose_par(&a);
+            (a, a_t)
+        });
+        Ok(GpCovarianceBlocks { kernel: &self.kernel, points, whitened })
+    }
+
     /// Posterior mean, latent variance and their gradients at one point `x` (`d`):
     /// returns `(μ, σ², ∇μ, ∇σ²)`.
     ///
@@ -225,5 +243,73 @@ impl GpPosterior {
     pub fn condition_candidates(&self, candidates: &[f64]) -> Result<CandidateConditioning, SurrogateError> {
         self.check_points(candidates)?;
         Ok(CandidateConditioning::new(self, candidates))
+    }
+}
+
+/// Blocks of `Σ(Z, Z)` of an exact GP (see [`GpPosterior::covariance_blocks`]).
+pub struct GpCovarianceBlocks<'a> {
+    kernel: &'a Kernel,
+    points: ScaledPoints,
+    /// `A` (`n×M`) and `Aᵀ` (`M×n`); `None` without data.
+    whitened: Option<(DMatrix<f64>, DMatrix<f64>)>,
+}
+
+/// Smallest GEMM dimension that nalgebra hands to `matrixmultiply` (every dimension must be
+/// above 5; below, its own loop, which rounds differently): narrower blocks are computed as a
+/// block this wide and cut. (With at most 5 data points every product takes nalgebra's loop,
+/// here and in [`GpPosterior::covariance_matrix`]; bits are then not checked to agree.)
+const MIN_GEMM_DIM: usize = 6;
+
+impl GpCovarianceBlocks<'_> {
+    /// `Σ(Z_cols, Z_rows)` column-major (`|cols|×|rows|`), i.e. `Σ(Z_rows, Z_cols)` row-major.
+    fn compute(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) -> Vec<f64> {
+        let p = cols.len();
+        let mut out = vec![0.0; p * rows.len()];
+        if p == 0 {
+            return out;
+        }
+        for (column, j) in out.chunks_exact_mut(p).zip(rows.clone()) {
+            self.kernel.fill_gram_column(&self.points, j, cols.clone(), column);
+        }
+        if let Some((a, a_t)) = &self.whitened {
+            let mut c = nalgebra::DMatrixViewMut::from_slice(&mut out, p, rows.len());
+            c.gemm(-1.0, &a_t.rows(cols.start, p), &a.columns(rows.start, rows.len()), 1.0);
+        }
+        out
+    }
+}
+
+impl les_core::CovarianceBlocks for GpCovarianceBlocks<'_> {
+    fn block(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) -> Result<Vec<f64>, SurrogateError> {
+        let m = self.points.len();
+        if rows.end > m || cols.end > m || rows.start > rows.end || cols.start > cols.end {
+            return Err(SurrogateError::InvalidData(format!("covariance block {rows:?}×{cols:?} of {m} points")));
+        }
+        // A block narrower than MIN_GEMM_DIM is cut from a wider one so that every entry
+        // comes out of the same GEMM kernel (and has the same bits) whatever the block.
+        let widen = |r: &std::ops::Range<usize>| {
+            if r.len() >= MIN_GEMM_DIM || m < MIN_GEMM_DIM {
+                r.clone()
+            } else {
+                let start = r.start.min(m - MIN_GEMM_DIM);
+                start..start + MIN_GEMM_DIM
+            }
+        };
+        let (wide_rows, wide_cols) = (widen(&rows), widen(&cols));
+        let wide = self.compute(wide_rows.clone(), wide_cols.clone());
+        if wide_rows == rows && wide_cols == cols {
+            return Ok(wide);
+        }
+        let width = wide_cols.len();
+        let mut out = Vec::with_capacity(rows.len() * cols.len());
+        for r in rows {
+            let row = &wide[(r - wide_rows.start) * width..][..width];
+            out.extend_from_slice(&row[cols.start - wide_cols.start..cols.end - wide_cols.start]);
+        }
+        Ok(out)
+    }
+
+    fn len(&self) -> usize {
+        self.points.len()
     }
 }

@@ -267,3 +267,44 @@ fn covariance_of_a_set_with_itself_has_the_bits_of_the_plain_formula() {
         }
     }
 }
+
+/// Blocks of `Σ(Z, Z)` have the bits of the entries of the dense symmetric matrix, for any
+/// block shape (narrower than a GEMM kernel, partial, off the diagonal), with and without data.
+#[test]
+fn covariance_blocks_have_the_bits_of_the_dense_matrix() {
+    use les_core::CovarianceBlocks;
+    for n in [0, 30] {
+        let data = dataset(n.max(1), 3, 7);
+        let gp = fixed_gp(&data, KernelKind::SeArd, &[0.3, 0.5, 0.8], 0.05, json!({}));
+        let post = gp.posterior().expect("fitted");
+        let post = if n == 0 {
+            GpPosterior::new(post.kernel().clone(), post.noise_variance(), Vec::new(), Vec::new(), 0.0, 1.0)
+                .expect("prior")
+        } else {
+            post.clone()
+        };
+        let m = 300;
+        let z = uniform_points(m, 3, &mut stream_rng(3, "test", 0));
+        let dense = post.covariance_matrix(&z, &z).expect("covariance");
+        let blocks = post.covariance_blocks(&z).expect("blocks");
+        assert_eq!(blocks.len(), m);
+        for (rows, cols) in
+            [(0..300, 0..300), (0..4, 0..256), (256..300, 0..3), (297..300, 297..300), (10..75, 130..131)]
+        {
+            let block = blocks.block(rows.clone(), cols.clone()).expect("block");
+            assert_eq!(block.len(), rows.len() * cols.len());
+            for (r, row) in rows.clone().zip(block.chunks_exact(cols.len())) {
+                for (c, v) in cols.clone().zip(row) {
+                    assert_eq!(v.to_bits(), dense[(r, c)].to_bits(), "n = {n}, entry ({r}, {c})");
+                }
+            }
+        }
+        let diagonal = blocks.diagonal_blocks(3).expect("diagonal blocks");
+        for (b, block) in diagonal.chunks_exact(9).enumerate() {
+            for (k, v) in block.iter().enumerate() {
+                assert_eq!(v.to_bits(), dense[(3 * b + k / 3, 3 * b + k % 3)].to_bits(), "n = {n}, block {b}");
+            }
+        }
+        assert!(blocks.block(0..301, 0..1).is_err());
+    }
+}

@@ -30,6 +30,12 @@ use rand::RngExt;
 use serde_json::json;
 
 const PATHS: usize = 250;
+
+/// `L` of a step: `PATHS`, or the environment variable `LES_STEP_PATHS` (to measure the peak
+/// memory of a step at larger `L`, say under `/usr/bin/time -v`).
+fn paths() -> usize {
+    std::env::var("LES_STEP_PATHS").ok().and_then(|v| v.parse().ok()).unwrap_or(PATHS)
+}
 const STEPS: usize = 500;
 const FEATURES: usize = 1024;
 const SUPPORT: usize = 8;
@@ -60,7 +66,7 @@ fn bench(d: usize, n: usize, reps: usize) {
     let params = Params::new(
         json!({
             "sampler": { "name": "descent", "params": {
-                "paths": PATHS,
+                "paths": paths(),
                 "support_points": SUPPORT,
                 "inner_optimizer": { "name": "adam", "params": { "steps": STEPS } },
             } },
@@ -112,14 +118,15 @@ fn bench(d: usize, n: usize, reps: usize) {
     let threads = rayon::current_num_threads();
     let cpu = median(cpus);
     print!(
-        "d={d:<3} n={n:<4} L={PATHS} T={STEPS} B={FEATURES} P={SUPPORT} threads={threads}: wall {total:.4} s (fastest {fastest:.4} s, cpu {cpu:.2} s) |"
+        "d={d:<3} n={n:<4} L={} T={STEPS} B={FEATURES} P={SUPPORT} threads={threads}: wall {total:.4} s (fastest {fastest:.4} s, cpu {cpu:.2} s) |",
+        paths()
     );
     for (name, v) in &phases {
         print!(" {name} {:.4}", median(v.clone()));
     }
     let descent = phases.iter().find(|(p, _)| p == "descent").map(|(_, v)| median(v.clone())).unwrap_or(f64::NAN);
-    let flops = STEPS as f64 * 4.0 * (PATHS * d * (FEATURES + n)) as f64;
-    let sines = STEPS as f64 * (PATHS * FEATURES) as f64;
+    let flops = STEPS as f64 * 4.0 * (paths() * d * (FEATURES + n)) as f64;
+    let sines = STEPS as f64 * (paths() * FEATURES) as f64;
     println!(
         " | descent {:.2} GFLOP/s, {:.0} M sines/s | kernel {}, points {hash:016x}",
         flops / descent / 1e9,
@@ -198,9 +205,9 @@ fn bench_acquisition(d: usize, n: usize, reps: usize) {
     let (mut gp, _) =
         les_gp::ExactGp::from_params(&params, &BuildContext { dim: d, oracle: None, seed: 1 }).expect("gp");
     gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fits");
-    let m = PATHS * SUPPORT;
+    let m = paths() * SUPPORT;
     let support = SupportPoints {
-        n_paths: PATHS,
+        n_paths: paths(),
         per_path: SUPPORT,
         dim: d,
         points: (0..m * d).map(|_| rng.random::<f64>()).collect(),

@@ -14,21 +14,39 @@
 //! ```
 //!
 //! Conditioning adds no observation value anywhere, so α depends on locations only. When the
-//! candidates are the support points themselves (LES's candidate set), every `g` is a column
-//! block of the `M×M` matrix `Σ(Z, Z)`, computed once with one call to the model (one GEMM in
-//! an exact GP). With [`EntropyOf::Observation`], `σ_n²` is added to both variances (the
-//! paper's and BoTorch's form); [`EntropyOf::Latent`] is the reference code's. Variances are
-//! clamped at `min_variance` before the logarithm; a NaN value becomes `−∞`.
+//! candidates are the support points themselves (LES's candidate set), every `g` is a piece
+//! of the `M×M` matrix `Σ(Z, Z)`. That matrix is never held whole (512 MB at `L = 1000`,
+//! `P = 8`): the model gives it in blocks ([`Surrogate::covariance_blocks`]; an exact GP
+//! prepares its whitened cross-covariances once, `O(n·M)`, and a block is one kernel fill and
+//! one GEMM), `S_l` comes from its `P×P` diagonal blocks, and α is computed over tiles of the
+//! upper triangle, each computed once and used for both of its blocks of candidates (see
+//! `try_values_at_support`). The values have the bits of the dense computation
+//! (`posterior_covariance(Z, Z)`, as before) except where that one took nalgebra's own
+//! product loop for a last tile of at most 5 columns or rows (`M mod 64` or `M mod 256` in
+//! 1…5, never with `P = 8`): there the blocks, all from `matrixmultiply`, differ in the last
+//! bits (measured: `L = 129`, `P = 4`, 128 of 516 values, relative difference ≤ 4e-12).
+//!
+//! Memory of the candidate loop: `O(M·(n + P))` for the prepared model and the whiteners, plus
+//! one column of tiles (`M × 256` values, 16 MB at `M = 8000`). Peak RSS of one LES step
+//! (`les_step` bench, `d = 20`, `n = 100`, `P = 8`, `T = 500`, `B = 1024`), before → after:
+//! `L = 250` 61 → 35 MB, `L = 1000` 602 → 119 MB, `L = 2000` 2200 → 232 MB (with the
+//! optimizer's history merged block by block; without that, 47, 175 and 344 MB). What remains
+//! at large `L` is mostly the descent's history (`(T+1)·L·d` positions, 80 MB at `L = 1000`),
+//! not this module (about 30 MB of its own at `L = 1000`).
+//!
+//! With [`EntropyOf::Observation`], `σ_n²` is added to both variances (the paper's and
+//! BoTorch's form); [`EntropyOf::Latent`] is the reference code's. Variances are clamped at
+//! `min_variance` before the logarithm; a NaN value becomes `−∞`.
 //!
 //! Determinism: candidates are processed in parallel but each value is a sequential sum over
 //! paths in path order, so the result does not depend on the thread count.
 
-use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use les_core::registry::{AcquisitionEntry, BuildContext, Built, PluginError, defaults_of};
 use les_core::{
-    Acquisition, AcquisitionContext, ParamError, Params, PluginParams, SequenceAcquisition, SupportPoints, Surrogate,
-    SurrogateError,
+    Acquisition, AcquisitionContext, CovarianceBlocks, ParamError, Params, PluginParams, SequenceAcquisition,
+    SupportPoints, Surrogate, SurrogateError,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -82,8 +100,8 @@ pub struct MutualInformation<'a> {
     dim: usize,
     /// `M×d` support points `Z` (path-major).
     support: Vec<f64>,
-    /// `M×M` latent posterior covariance `Σ(Z, Z)`.
-    cov_support: Vec<f64>,
+    /// `Σ(Z, Z)` in blocks (never all of it at once).
+    blocks: Box<dyn CovarianceBlocks + 'a>,
     /// `L×P×P` inverses `W_l = L_S⁻¹` of the Cholesky factors of `S_l` (lower triangular):
     /// `‖L_S⁻¹ g‖² = ‖W_l g‖²` is then `P` independent dot products instead of a serial
     /// substitution.
@@ -91,12 +109,14 @@ pub struct MutualInformation<'a> {
     /// Noise added to both variances (`σ_n²` for observation entropy, else 0).
     entropy_noise: f64,
     min_variance: f64,
-    covariance_seconds: f64,
+    /// Wall seconds spent on blocks of `Σ(Z, Z)` so far (`f64` bits): the preparation and
+    /// diagonal blocks in `new`, then the blocks of every `values_at_support`.
+    covariance_seconds: AtomicU64,
 }
 
 impl<'a> MutualInformation<'a> {
-    /// Builds the acquisition: one call `Σ(Z, Z)` to the model and `L` Cholesky
-    /// factorizations of size `P`.
+    /// Builds the acquisition: `Σ(Z, Z)` prepared in blocks by the model, its `L` diagonal
+    /// blocks and their Cholesky factorizations (size `P`).
     pub fn new(
         surrogate: &'a dyn Surrogate,
         support: &SupportPoints,
@@ -108,7 +128,7 @@ impl<'a> MutualInformation<'a> {
     /// [`MutualInformation::new`] with the model also conditioned on `pending` points
     /// (evaluations in flight) as observations without values ([`crate::pending`]): exact,
     /// since every variance here depends on locations only. Costs `q` extra columns of the
-    /// model's covariance and a rank-`q` update of `Σ(Z, Z)`.
+    /// model's covariance and a rank-`q` update of every block of `Σ(Z, Z)`.
     pub fn with_pending(
         surrogate: &'a dyn Surrogate,
         support: &SupportPoints,
@@ -126,12 +146,13 @@ impl<'a> MutualInformation<'a> {
             )));
         }
         let started = std::time::Instant::now();
-        let cov_support = model.posterior_covariance(&support.points, &support.points)?;
+        let blocks = model.blocks(&support.points)?;
+        let diagonal = blocks.diagonal_blocks(per_path)?;
         let covariance_seconds = started.elapsed().as_secs_f64();
-        if cov_support.len() != m * m {
+        if diagonal.len() != m * per_path || blocks.len() != m {
             return Err(SurrogateError::Numerical(format!(
-                "posterior_covariance returned {} values for {m}×{m} support points",
-                cov_support.len()
+                "the model gave {} values of diagonal blocks for {n_paths} paths of {per_path} support points",
+                diagonal.len()
             )));
         }
         let noise = surrogate.noise_variance();
@@ -139,11 +160,8 @@ impl<'a> MutualInformation<'a> {
         let pp = per_path * per_path;
         let mut whiteners = vec![0.0; n_paths * pp];
         whiteners.par_chunks_mut(pp.max(1)).enumerate().try_for_each(|(l, f)| {
-            let base = l * per_path;
+            f.copy_from_slice(&diagonal[l * pp..(l + 1) * pp]);
             for i in 0..per_path {
-                for j in 0..per_path {
-                    f[i * per_path + j] = cov_support[(base + i) * m + base + j];
-                }
                 f[i * per_path + i] += virtual_noise;
             }
             let mean_diag = (0..per_path).map(|i| f[i * per_path + i]).sum::<f64>() / per_path as f64;
@@ -173,17 +191,23 @@ impl<'a> MutualInformation<'a> {
             per_path,
             dim,
             support: support.points.clone(),
-            cov_support,
+            blocks,
             whiteners,
             entropy_noise,
             min_variance: settings.min_variance,
-            covariance_seconds,
+            covariance_seconds: AtomicU64::new(covariance_seconds.to_bits()),
         })
     }
 
-    /// Wall time of the model call `Σ(Z, Z)` in [`MutualInformation::new`], in seconds.
+    /// Wall time spent on blocks of `Σ(Z, Z)` so far, in seconds: the preparation in
+    /// [`MutualInformation::new`] and the blocks of every [`MutualInformation::values_at_support`].
     pub fn covariance_seconds(&self) -> f64 {
-        self.covariance_seconds
+        f64::from_bits(self.covariance_seconds.load(Ordering::Relaxed))
+    }
+
+    fn add_covariance_seconds(&self, secs: f64) {
+        let total = self.covariance_seconds() + secs;
+        self.covariance_seconds.store(total.to_bits(), Ordering::Relaxed);
     }
 
     /// Number of support points `M = L·P` (the default candidate set).
@@ -191,53 +215,101 @@ impl<'a> MutualInformation<'a> {
         self.n_paths * self.per_path
     }
 
-    /// α at every support point (`M` values), reusing `Σ(Z, Z)`.
-    ///
-    /// The same arithmetic as the generic `values_from` in another loop order: blocks of
-    /// candidates, and within a block path by path, reading `Σ(Z_l, c)` from the rows of the
-    /// symmetric `Σ(Z, Z)` (contiguous over the candidates) in `multiply_conditional_variances`.
+    /// α at every support point (`M` values); all `−∞` (no candidate) if the model fails to
+    /// give a block of `Σ(Z, Z)` ([`Acquisition::values_at_candidates`] returns the error).
     pub fn values_at_support(&self) -> Vec<f64> {
+        self.try_values_at_support().unwrap_or_else(|_| vec![f64::NEG_INFINITY; self.n_support()])
+    }
+
+    /// α at every support point, from `Σ(Z, Z)` in tiles (see the module docs).
+    ///
+    /// The same arithmetic as the generic `values_from` in another loop order. The support
+    /// points are cut into blocks `C_0, C_1, …` of whole paths; step `j` computes the tiles
+    /// `Σ(C_i, C_j)`, `i ≤ j` (one column of the upper triangle), and uses each tile twice:
+    /// for the candidates of `C_j` with the paths of `C_i`, and (transposed) for the
+    /// candidates of `C_i` with the paths of `C_j`. Every candidate thus meets the paths in
+    /// path order, as the candidate loop does, and each tile is computed once.
+    fn try_values_at_support(&self) -> Result<Vec<f64>, SurrogateError> {
         let m = self.n_support();
+        let per = self.per_path.max(1);
+        let width = per * (CANDIDATE_BLOCK / per).max(1);
         let group = if self.min_variance >= MIN_GROUPED_VARIANCE { LOG_GROUP } else { 1 };
-        let mut out = vec![0.0; m];
-        out.par_chunks_mut(CANDIDATE_BLOCK).enumerate().for_each(|(b, out)| {
-            let candidates = b * CANDIDATE_BLOCK..b * CANDIDATE_BLOCK + out.len();
-            let var: Vec<f64> = candidates.clone().map(|c| self.cov_support[c * m + c]).collect();
-            let (mut product, mut log_conditioned) = (vec![1.0; out.len()], vec![0.0; out.len()]);
-            for l in 0..self.n_paths {
-                self.multiply_conditional_variances(l, candidates.clone(), &var, &mut product);
-                if (l + 1) % group == 0 {
-                    for (lc, p) in log_conditioned.iter_mut().zip(product.iter_mut()) {
-                        *lc += p.ln();
-                        *p = 1.0;
-                    }
-                }
+        let (mut var, mut product, mut log_conditioned) = (vec![0.0; m], vec![1.0; m], vec![0.0; m]);
+        for j in 0..m.div_ceil(width) {
+            let cols = j * width..((j + 1) * width).min(m);
+            let wj = cols.len();
+            let started = std::time::Instant::now();
+            let tiles: Vec<Vec<f64>> = (0..=j)
+                .into_par_iter()
+                .map(|i| self.blocks.block(i * width..(i * width + width).min(m), cols.clone()))
+                .collect::<Result<_, _>>()?;
+            self.add_covariance_seconds(started.elapsed().as_secs_f64());
+            for (k, v) in var[cols.clone()].iter_mut().enumerate() {
+                *v = tiles[j][k * wj + k];
             }
-            for (((o, v), lc), p) in out.iter_mut().zip(&var).zip(&log_conditioned).zip(&product) {
-                *o = self.alpha(*v, lc + p.ln());
-            }
-        });
-        out
+            let (var_done, var_j) = var[..cols.end].split_at(cols.start);
+            let (product_done, product_j) = product[..cols.end].split_at_mut(cols.start);
+            let (log_done, log_j) = log_conditioned[..cols.end].split_at_mut(cols.start);
+            let paths_j = cols.start / per..cols.end / per;
+            rayon::join(
+                // Earlier candidate blocks `C_i` with the paths of `C_j`: rows of `Σ(C_j, C_i)`.
+                || {
+                    product_done
+                        .par_chunks_mut(width)
+                        .zip(log_done.par_chunks_mut(width))
+                        .zip(var_done.par_chunks(width))
+                        .zip(&tiles[..j])
+                        .for_each(|(((product, log), var), tile)| {
+                            let transposed = transpose(tile, width, wj);
+                            for l in paths_j.clone() {
+                                let first = l * per - cols.start;
+                                let rows: Vec<&[f64]> =
+                                    (first..first + per).map(|k| &transposed[k * width..(k + 1) * width]).collect();
+                                self.multiply_conditional_variances(l, &rows, var, product);
+                                if (l + 1) % group == 0 {
+                                    take_logarithms(product, log);
+                                }
+                            }
+                        });
+                },
+                // The candidates of `C_j` with the paths of `C_0 … C_j`: rows of `Σ(C_i, C_j)`.
+                || {
+                    product_j
+                        .par_chunks_mut(CANDIDATE_SUBBLOCK)
+                        .zip(log_j.par_chunks_mut(CANDIDATE_SUBBLOCK))
+                        .zip(var_j.par_chunks(CANDIDATE_SUBBLOCK))
+                        .enumerate()
+                        .for_each(|(s, ((product, log), var))| {
+                            let first_candidate = s * CANDIDATE_SUBBLOCK;
+                            let candidates = first_candidate..first_candidate + product.len();
+                            for l in 0..paths_j.end {
+                                let (tile, first) = (&tiles[l * per / width], l * per % width);
+                                let rows: Vec<&[f64]> = (first..first + per)
+                                    .map(|k| &tile[k * wj..(k + 1) * wj][candidates.clone()])
+                                    .collect();
+                                self.multiply_conditional_variances(l, &rows, var, product);
+                                if (l + 1) % group == 0 {
+                                    take_logarithms(product, log);
+                                }
+                            }
+                        });
+                },
+            );
+        }
+        Ok(var.iter().zip(&log_conditioned).zip(&product).map(|((v, lc), p)| self.alpha(*v, lc + p.ln())).collect())
     }
 
     /// Multiplies `product[c]` by the clamped `σ_l²(c) + noise` of path `l` for the support
     /// points `c ∈ candidates` (with `σ_D²(c)` in `var`). The support point sizes in use get
     /// a loop unrolled over the path's points (whitening in registers, vectorized over the
     /// candidates); the others, a loop over rows of the same arithmetic.
-    fn multiply_conditional_variances(&self, l: usize, candidates: Range<usize>, var: &[f64], product: &mut [f64]) {
+    fn multiply_conditional_variances(&self, l: usize, rows: &[&[f64]], var: &[f64], product: &mut [f64]) {
         match self.per_path {
-            4 => self.multiply_conditional_variances_unrolled::<4>(l, candidates, var, product),
-            8 => self.multiply_conditional_variances_unrolled::<8>(l, candidates, var, product),
-            16 => self.multiply_conditional_variances_unrolled::<16>(l, candidates, var, product),
-            _ => self.multiply_conditional_variances_by_rows(l, candidates, var, product),
+            4 => self.multiply_conditional_variances_unrolled::<4>(l, rows, var, product),
+            8 => self.multiply_conditional_variances_unrolled::<8>(l, rows, var, product),
+            16 => self.multiply_conditional_variances_unrolled::<16>(l, rows, var, product),
+            _ => self.multiply_conditional_variances_by_rows(l, rows, var, product),
         }
-    }
-
-    /// `Σ(Z_l, c)`: row `k` holds `Σ(z_{l,k}, c)` for `c ∈ candidates` (`Σ(Z, Z)` is symmetric).
-    fn path_rows(&self, l: usize, candidates: Range<usize>) -> impl Iterator<Item = &[f64]> {
-        let m = self.n_support();
-        (l * self.per_path..(l + 1) * self.per_path)
-            .map(move |k| &self.cov_support[k * m..(k + 1) * m][candidates.clone()])
     }
 
     /// [`MutualInformation::multiply_conditional_variances`] for `P` points per path, in lanes
@@ -245,16 +317,15 @@ impl<'a> MutualInformation<'a> {
     fn multiply_conditional_variances_unrolled<const P: usize>(
         &self,
         l: usize,
-        candidates: Range<usize>,
+        rows: &[&[f64]],
         var: &[f64],
         product: &mut [f64],
     ) {
         let w = &self.whiteners[l * P * P..(l + 1) * P * P];
         let w: [[f64; P]; P] = std::array::from_fn(|i| std::array::from_fn(|k| w[i * P + k]));
-        let mut rows = self.path_rows(l, candidates.clone());
-        let rows: [&[f64]; P] = std::array::from_fn(|_| rows.next().expect("P rows per path"));
+        let rows: [&[f64]; P] = std::array::from_fn(|k| rows[k]);
         let (noise, floor) = (self.entropy_noise, self.min_variance);
-        let len = candidates.len();
+        let len = product.len();
         let whole = len - len % LANES;
         for c in (0..whole).step_by(LANES) {
             let g: [[f64; LANES]; P] = std::array::from_fn(|k| std::array::from_fn(|n| rows[k][c + n]));
@@ -272,20 +343,13 @@ impl<'a> MutualInformation<'a> {
 
     /// [`MutualInformation::multiply_conditional_variances`] for any number of points per
     /// path: the whitening `W_l g` as long multiply-adds over the candidates, row by row.
-    fn multiply_conditional_variances_by_rows(
-        &self,
-        l: usize,
-        candidates: Range<usize>,
-        var: &[f64],
-        product: &mut [f64],
-    ) {
+    fn multiply_conditional_variances_by_rows(&self, l: usize, rows: &[&[f64]], var: &[f64], product: &mut [f64]) {
         let per = self.per_path;
         let w = &self.whiteners[l * per * per..(l + 1) * per * per];
-        let rows: Vec<&[f64]> = self.path_rows(l, candidates.clone()).collect();
-        let (mut q, mut y) = (vec![0.0; candidates.len()], vec![0.0; candidates.len()]);
+        let (mut q, mut y) = (vec![0.0; product.len()], vec![0.0; product.len()]);
         for i in 0..per {
             y.fill(0.0);
-            for (wik, row) in w[i * per..i * per + i + 1].iter().zip(&rows) {
+            for (wik, row) in w[i * per..i * per + i + 1].iter().zip(rows) {
                 for (yc, g) in y.iter_mut().zip(*row) {
                     *yc += wik * g;
                 }
@@ -330,10 +394,6 @@ impl<'a> MutualInformation<'a> {
                 self.dim
             )));
         }
-        if candidates == self.support.as_slice() {
-            let m = self.n_support();
-            return Ok((self.cov_support.clone(), (0..m).map(|c| self.cov_support[c * m + c]).collect()));
-        }
         let cross = self.model.posterior_covariance(candidates, &self.support)?;
         let var = self.model.predict(candidates)?.variance;
         Ok((cross, var))
@@ -351,6 +411,13 @@ impl<'a> MutualInformation<'a> {
             q += y * y;
         }
         q
+    }
+
+    /// The whole `M×M` matrix `Σ(Z, Z)` in one model call: the dense reference of the
+    /// blocked [`MutualInformation::values_at_support`] in tests.
+    #[cfg(test)]
+    fn dense_support_covariance(&self) -> Vec<f64> {
+        self.model.posterior_covariance(&self.support, &self.support).expect("covariance")
     }
 
     /// α from `Σ(C, Z)` rows and `σ_D²(C)`.
@@ -383,9 +450,12 @@ impl<'a> MutualInformation<'a> {
     }
 }
 
-/// Candidates per parallel task in [`MutualInformation::values_at_support`] (each value is
-/// computed alone, so the blocks do not change it).
+/// Support points per block (rounded down to whole paths) in
+/// [`MutualInformation::values_at_support`]: a step holds `M × 256` covariances (16 MB at
+/// `M = 8000`). Each value is computed alone, so the blocks do not change it.
 const CANDIDATE_BLOCK: usize = 256;
+/// Candidates per parallel task within the newest block of a step.
+const CANDIDATE_SUBBLOCK: usize = 64;
 /// Paths whose conditional variances are multiplied before one logarithm.
 const LOG_GROUP: usize = 8;
 /// Smallest `min_variance` for which products of [`LOG_GROUP`] clamped variances cannot
@@ -412,6 +482,25 @@ fn whitened_norms<const P: usize, const N: usize>(w: &[[f64; P]; P], g: &[[f64; 
         }
     }
     q
+}
+
+/// The row-major `rows×cols` matrix `a` transposed (row-major `cols×rows`).
+fn transpose(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut out = vec![0.0; a.len()];
+    for (r, row) in a.chunks_exact(cols.max(1)).enumerate().take(rows) {
+        for (c, v) in row.iter().enumerate() {
+            out[c * rows + r] = *v;
+        }
+    }
+    out
+}
+
+/// Adds the logarithms of a group's products to `log` and restarts the products.
+fn take_logarithms(product: &mut [f64], log: &mut [f64]) {
+    for (lc, p) in log.iter_mut().zip(product.iter_mut()) {
+        *lc += p.ln();
+        *p = 1.0;
+    }
 }
 
 /// Replaces the lower-triangular `n×n` matrix `l` (row-major, nonzero diagonal) by its inverse.
@@ -450,7 +539,7 @@ impl Acquisition for MutualInformation<'_> {
 
     fn diagnostics(&self) -> Map<String, Value> {
         let mut out = Map::new();
-        out.insert("covariance_seconds".to_owned(), self.covariance_seconds.into());
+        out.insert("covariance_seconds".to_owned(), self.covariance_seconds().into());
         if self.model.n_pending() > 0 {
             out.insert("pending_conditioned".to_owned(), self.model.n_pending().into());
         }
@@ -526,8 +615,8 @@ inventory::submit! {
         details: "\
 The mutual information between an observation at x and the descent sequence, estimated over the L \
 sampled sequences: alpha(x) = 1/(2L) sum_l [log var_D(x) - log var_l(x)], var_l conditioning on path \
-l's P support points as virtual observations (exact, via Schur complements from one M x M posterior \
-covariance of the M = L*P support points). Candidates: all support points. Pending points \
+l's P support points as virtual observations (exact, via Schur complements from the posterior \
+covariance of the M = L*P support points, computed in tiles, never all M x M at once). Candidates: all support points. Pending points \
 (evaluations in flight) are conditioned on as observations without values (exact: the variances \
 depend on locations only).
 
@@ -716,13 +805,53 @@ mod tests {
                     let settings = AcquisitionSettings { entropy_of, ..AcquisitionSettings::default() };
                     let mi = MutualInformation::new(&gp, &support, settings).expect("builds");
                     let m = mi.n_support();
-                    let var: Vec<f64> = (0..m).map(|c| mi.cov_support[c * m + c]).collect();
-                    let reference = mi.values_from(&mi.cov_support, &var);
+                    let cov_support = mi.dense_support_covariance();
+                    let var: Vec<f64> = (0..m).map(|c| cov_support[c * m + c]).collect();
+                    let reference = mi.values_from(&cov_support, &var);
                     let fast = mi.values_at_support();
                     assert!(
                         fast.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()),
                         "{entropy_of:?}, noise {noise}, P = {per_path}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The blocked α of an exact GP, with and without pending points, has the bits of α from
+    /// the dense `Σ(Z, Z)` of one model call: for whole and partial blocks, a last block of
+    /// fewer than 5 points, paths of 4, 5, 8 and 16 points, on one and on three threads.
+    #[test]
+    fn blocked_support_values_have_the_bits_of_the_dense_covariance() {
+        use les_core::registry::BuildContext;
+        let d = 3;
+        let x = uniform(30 * d, 11);
+        let y: Vec<f64> = x.chunks(d).map(|p| (4.0 * p[0]).sin() + p[1] * p[2]).collect();
+        let params = Params::new(
+            serde_json::json!({ "hyperparameters": { "fixed": { "lengthscales": [0.4], "signal_variance": 1.5 } } }),
+            "surrogate.params",
+        );
+        let (mut gp, _) =
+            les_gp::ExactGp::from_params(&params, &BuildContext { dim: d, oracle: None, seed: 1 }).expect("gp");
+        gp.fit(&Dataset::from_rows(d, x, y), &mut stream_rng(0, "fit", 0)).expect("fits");
+        let pending = [vec![0.2, 0.4, 0.6], vec![0.9, 0.1, 0.5]];
+        // M = 520, 520, 640 and 336: partial blocks, and no tile of the dense matrix narrower
+        // than 6 (where the dense matrix rounds differently, see the module docs).
+        for (n_paths, per_path) in [(130, 4), (104, 5), (80, 8), (21, 16)] {
+            let m = n_paths * per_path;
+            let support = SupportPoints { n_paths, per_path, dim: d, points: uniform(m * d, 12), values: vec![0.0; m] };
+            for pending in [&[][..], &pending[..]] {
+                let settings = AcquisitionSettings::default();
+                let mi = MutualInformation::with_pending(&gp, &support, pending, settings).expect("builds");
+                let dense = mi.dense_support_covariance();
+                let var: Vec<f64> = (0..m).map(|c| dense[c * m + c]).collect();
+                let reference = mi.values_from(&dense, &var);
+                assert!(reference.iter().any(|&a| a > 0.01), "a case where the values are not all zero");
+                for threads in [1, 3] {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                    let blocked = pool.install(|| mi.values_at_support());
+                    let differ = blocked.iter().zip(&reference).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+                    assert_eq!(differ, 0, "P = {per_path}, {} pending, {threads} threads", pending.len());
                 }
             }
         }

@@ -24,7 +24,7 @@
 //! 3. **acquisition** ([`acquisition`], `mutual_information`):
 //!    `α(c) = (1/2L) Σ_l [log σ_D²(c) − log σ_l²(c)]` at all `M = L·P` support points `c`,
 //!    where `σ_l²` conditions on path `l`'s support points as virtual observations, computed
-//!    exactly with Schur complements from one `M×M` posterior covariance; the next point is
+//!    exactly with Schur complements from the `M×M` posterior covariance (in tiles); the next point is
 //!    the argmax. Points in flight (`AskContext::pending`) are conditioned on as observations
 //!    without values, exactly ([`pending`] explains why the paths need no change).
 //!

@@ -21,7 +21,9 @@
 //! extra values would only spend random numbers. What the pending point changes is how much an
 //! observation elsewhere still tells about the sequences, which is the conditioning above.
 
-use les_core::{Dataset, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError};
+use std::ops::Range;
+
+use les_core::{CovarianceBlocks, Dataset, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError};
 use serde_json::Value;
 
 use crate::linalg::{cholesky_in_place, forward_solve};
@@ -97,6 +99,63 @@ impl<'a> PendingConditioned<'a> {
     }
 }
 
+impl<'a> PendingConditioned<'a> {
+    /// [`Surrogate::covariance_blocks`] of the conditioned model, borrowing only the
+    /// underlying model: the base model's blocks and a rank-`q` update of each (`L_p⁻¹ Σ(X_p, Z)`
+    /// computed once, `q·M` values).
+    pub fn blocks(&self, z: &[f64]) -> Result<Box<dyn CovarianceBlocks + 'a>, SurrogateError> {
+        let base = self.base.covariance_blocks(z)?;
+        let q = self.n_pending();
+        if q == 0 {
+            return Ok(base);
+        }
+        Ok(Box::new(ConditionedBlocks { base, whitened: self.whitened(z)?, q }))
+    }
+}
+
+/// [`CovarianceBlocks`] of a model conditioned on pending points.
+struct ConditionedBlocks<'a> {
+    base: Box<dyn CovarianceBlocks + 'a>,
+    /// `L_p⁻¹ Σ(X_p, Z)`: `M` columns of `q` values.
+    whitened: Vec<f64>,
+    q: usize,
+}
+
+impl ConditionedBlocks<'_> {
+    /// The rank-`q` update of [`PendingConditioned::posterior_covariance`], in its order.
+    fn update(&self, out: &mut [f64], rows: Range<usize>, cols: Range<usize>) {
+        let q = self.q;
+        let cols_w = &self.whitened[cols.start * q..cols.end * q];
+        for (row, ca) in
+            out.chunks_exact_mut(cols.len().max(1)).zip(self.whitened[rows.start * q..rows.end * q].chunks_exact(q))
+        {
+            for (o, cb) in row.iter_mut().zip(cols_w.chunks_exact(q)) {
+                *o -= ca.iter().zip(cb).map(|(x, y)| x * y).sum::<f64>();
+            }
+        }
+    }
+}
+
+impl CovarianceBlocks for ConditionedBlocks<'_> {
+    fn block(&self, rows: Range<usize>, cols: Range<usize>) -> Result<Vec<f64>, SurrogateError> {
+        let mut out = self.base.block(rows.clone(), cols.clone())?;
+        self.update(&mut out, rows, cols);
+        Ok(out)
+    }
+
+    fn diagonal_blocks(&self, size: usize) -> Result<Vec<f64>, SurrogateError> {
+        let mut out = self.base.diagonal_blocks(size)?;
+        for (b, block) in out.chunks_exact_mut((size * size).max(1)).enumerate() {
+            self.update(block, b * size..(b + 1) * size, b * size..(b + 1) * size);
+        }
+        Ok(out)
+    }
+
+    fn len(&self) -> usize {
+        self.base.len()
+    }
+}
+
 impl Surrogate for PendingConditioned<'_> {
     fn dim(&self) -> usize {
         self.base.dim()
@@ -137,6 +196,10 @@ impl Surrogate for PendingConditioned<'_> {
             }
         }
         Ok(out)
+    }
+
+    fn covariance_blocks<'b>(&'b self, z: &[f64]) -> Result<Box<dyn CovarianceBlocks + 'b>, SurrogateError> {
+        self.blocks(z)
     }
 
     fn noise_variance(&self) -> f64 {
