@@ -241,3 +241,41 @@ seed: 9
     assert_eq!(trajectories[0], trajectories[1]);
     assert_eq!(trajectories[0], trajectories[2]);
 }
+
+#[test]
+fn eval_prints_the_objective_at_each_point_of_stdin_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "branin.yaml",
+        "objective: { builtin: branin }\nstrategy: { name: sobol }\nbudget: 2\nseed: 1\n",
+    );
+    let eval = |input: &str| {
+        let mut child = les()
+            .args(["eval", config.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Two of Branin's three minimizers.
+    let (code, stdout, stderr) = eval("{\"x\": [3.141592653589793, 2.275]}\n\n{\"x\": [-3.141592653589793, 12.275]}\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    let values: Vec<f64> = stdout.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(values.len(), 2);
+    for v in values {
+        assert!((v - 0.397887).abs() < 1e-5, "{v}");
+    }
+    let (code, _, stderr) = eval("{\"x\": [1.0]}\n");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("stdin line 1: expected {\"x\": [2 numbers]}"), "{stderr}");
+}
