@@ -211,16 +211,7 @@ mod tests {
     /// The dense reference: the same GP refitted on the data plus the pending points with the
     /// believed values (the model's mean there).
     fn dense(model: &Model, data: &Dataset, pending: &[Vec<f64>], ls: f64) -> TestGp {
-        let d = data.dim();
-        let mut more = data.clone();
-        let mu = model.surrogate().predict(&pending.concat()).unwrap().mean;
-        for (p, m) in pending.iter().zip(mu) {
-            more.push(p, m);
-        }
-        let mut gp = TestGp::new(vec![ls; d], false);
-        gp.noise_variance = 1e-4;
-        gp.fit(&more, &mut stream_rng(0, "t", 0)).unwrap();
-        gp
+        TestGp::believed(model.surrogate(), data, pending, ls).0
     }
 
     #[test]

@@ -330,14 +330,7 @@ mod tests {
         let b = Believer::new(&st.model, &pending).unwrap();
         // Dense reference: the same fixed-hyperparameter GP refitted on the data plus the
         // pending points at their believed values (no standardization: the scale is kept).
-        let believed = st.model.surrogate().predict(&pending.concat()).unwrap().mean;
-        let mut more = data.clone();
-        for (p, m) in pending.iter().zip(&believed) {
-            more.push(p, *m);
-        }
-        let mut dense = TestGp::new(vec![0.3; d], false);
-        dense.noise_variance = 1e-4;
-        dense.fit(&more, &mut stream_rng(0, "t", 0)).unwrap();
+        let (dense, more) = TestGp::believed(st.model.surrogate(), &data, &pending, 0.3);
         let best = more.y().iter().copied().fold(f64::INFINITY, f64::min);
         assert_eq!(b.incumbent(&data), Some(best));
         let xs = [0.45, 0.4, 0.35, 0.7, 0.25, 0.5, 0.1, 0.9, 0.9];

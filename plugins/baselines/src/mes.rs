@@ -507,15 +507,8 @@ mod tests {
         let pending = vec![vec![0.1, 0.1], vec![0.15, 0.2]];
         let got = ask_with(&mut st, &data, &pending, 7).report.diagnostics["min_values"].clone();
         let got: Vec<f64> = serde_json::from_value(got).unwrap();
-        let believed = st.model.surrogate().predict(&pending.concat()).unwrap().mean;
-        let mut more = data.clone();
-        for (p, m) in pending.iter().zip(&believed) {
-            more.push(p, *m);
-        }
-        let mut dense = TestGp::new(vec![0.3; d], false);
-        dense.noise_variance = 1e-4;
+        let (dense, _) = TestGp::believed(st.model.surrogate(), &data, &pending, 0.3);
         use les_core::Surrogate;
-        dense.fit(&more, &mut stream_rng(0, "t", 0)).unwrap();
         // The stream as `ask` splits it: the fit's child, the candidates' child, the samples' child.
         let mut rng = stream_rng(7, "ask", 3);
         let _fit = les_core::rng::child_rng(&mut rng);

@@ -20,6 +20,21 @@ pub(crate) struct TestGp {
 }
 
 impl TestGp {
+    /// The dense reference of the kriging believer: a fixed-hyperparameter GP (length scale
+    /// `ls`, noise variance 1e-4, no standardization) fitted on `data` plus the `pending`
+    /// points at the model's posterior mean there. Returns it and the data it was fitted on.
+    pub fn believed(model: &dyn Surrogate, data: &Dataset, pending: &[Vec<f64>], ls: f64) -> (Self, Dataset) {
+        let mut more = data.clone();
+        let mu = model.predict(&pending.concat()).expect("the model predicts").mean;
+        for (p, m) in pending.iter().zip(mu) {
+            more.push(p, m);
+        }
+        let mut gp = TestGp::new(vec![ls; data.dim()], false);
+        gp.noise_variance = 1e-4;
+        gp.fit(&more, &mut les_core::stream_rng(0, "t", 0)).expect("the dense reference fits");
+        (gp, more)
+    }
+
     pub fn new(ls: Vec<f64>, standardize: bool) -> Self {
         Self {
             ls,

@@ -79,17 +79,7 @@ impl Strategy for LocalThompsonSampling {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: LocalTsParams = params.parse()?;
-    let surrogate_path = join_path(&params.path, "surrogate");
-    let surrogate = p.surrogate.build::<dyn Surrogate>(&surrogate_path, ctx)?;
-    if surrogate.as_pathwise().is_none() {
-        return Err(PluginError::Build {
-            path: join_path(&surrogate_path, "name"),
-            message: format!(
-                "surrogate `{}` cannot draw sample paths; local_ts needs one such as `gp`",
-                p.surrogate.name
-            ),
-        });
-    }
+    let surrogate = crate::strategy::build_pathwise_surrogate(&mut p.surrogate, &params.path, ctx, "local_ts")?;
     let optimizer = p.inner_optimizer.build::<dyn InnerOptimizer>(&join_path(&params.path, "inner_optimizer"), ctx)?;
     Ok(Built::new(Box::new(LocalThompsonSampling::new(surrogate, optimizer)), &p))
 }

@@ -3,7 +3,7 @@
 //! [`SequenceAcquisition`], each built from the registry, and calls only their traits.
 
 use les_core::params::join_path;
-use les_core::registry::{BuildContext, Built, PluginError, PluginKind, StrategyEntry, TestParams};
+use les_core::registry::{BuildContext, Built, PluginError, PluginKind, PluginSpec, StrategyEntry, TestParams};
 use les_core::rng::child_rng;
 use les_core::{
     AcquisitionContext, Ask, AskContext, Dataset, IterationReport, Params, SequenceAcquisition, SequenceSampler,
@@ -163,20 +163,33 @@ impl LocalEntropySearch {
     }
 }
 
-fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
-    let migrated = Params::new(migrate_flat_params(&params.value, &params.path)?, params.path.clone());
-    let mut p: LesParams = migrated.parse()?;
-    let surrogate_path = join_path(&params.path, "surrogate");
-    let surrogate = p.surrogate.build::<dyn Surrogate>(&surrogate_path, ctx)?;
+/// Builds the `surrogate` of the strategy at `strategy_path` (resolving its params in `spec`),
+/// which must draw sample paths
+/// (`who` names the strategy in the error).
+pub(crate) fn build_pathwise_surrogate(
+    spec: &mut PluginSpec,
+    strategy_path: &str,
+    ctx: &BuildContext,
+    who: &str,
+) -> Result<Box<dyn Surrogate>, PluginError> {
+    let surrogate_path = join_path(strategy_path, "surrogate");
+    let surrogate = spec.build::<dyn Surrogate>(&surrogate_path, ctx)?;
     if surrogate.as_pathwise().is_none() {
         return Err(PluginError::Build {
             path: join_path(&surrogate_path, "name"),
             message: format!(
-                "surrogate `{}` cannot draw sample paths; LES needs a pathwise surrogate such as `gp`",
-                p.surrogate.name
+                "surrogate `{}` cannot draw sample paths; {who} needs a pathwise surrogate such as `gp`",
+                spec.name
             ),
         });
     }
+    Ok(surrogate)
+}
+
+fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
+    let migrated = Params::new(migrate_flat_params(&params.value, &params.path)?, params.path.clone());
+    let mut p: LesParams = migrated.parse()?;
+    let surrogate = build_pathwise_surrogate(&mut p.surrogate, &params.path, ctx, "LES")?;
     let sampler = p.sampler.build::<dyn SequenceSampler>(&join_path(&params.path, "sampler"), ctx)?;
     let acquisition = p.acquisition.build::<dyn SequenceAcquisition>(&join_path(&params.path, "acquisition"), ctx)?;
     Ok(Built::new(Box::new(LocalEntropySearch::new(p.clone(), surrogate, sampler, acquisition)), &p))
