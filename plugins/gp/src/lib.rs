@@ -95,6 +95,7 @@ pub mod posterior;
 pub mod rff;
 pub mod rff_single;
 pub mod schur;
+pub mod spd_inverse;
 
 pub use exact::ExactGp;
 pub use kernel::Kernel;
