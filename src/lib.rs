@@ -280,7 +280,7 @@ fn describe(name: &str) -> ExitCode {
         println!("{} ({}): {}", e.name, e.kind, e.summary);
         if !e.details.is_empty() {
             println!();
-            println!("{}", e.details.trim_end());
+            println!("{}", les_core::param_docs::render(e.details).trim_end());
         }
         println!();
         println!("default params:");

@@ -21,6 +21,7 @@ pub mod journal;
 pub mod lock;
 pub mod objective;
 pub mod optimizer;
+pub mod param_docs;
 pub mod params;
 pub mod registry;
 pub mod rng;

@@ -95,7 +95,7 @@ fn describe_plugin(name: &str) -> PyResult<Vec<PluginTuple>> {
                 e.kind.to_string(),
                 e.name.to_owned(),
                 e.summary.to_owned(),
-                e.details.trim_end().to_owned(),
+                les_core::param_docs::render(e.details).trim_end().to_owned(),
                 to_yaml(&e.default_params),
                 e.default_params.to_string(),
             )
