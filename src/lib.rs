@@ -24,9 +24,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use les_core::config::{LoadedConfig, Overrides, to_yaml};
+use les_core::config::{LoadedConfig, Overrides};
 use les_core::registry::{self, PluginKind};
 use les_core::runner::{self, Mode};
+use les_core::yaml::to_string as to_yaml;
 
 /// Exit code of a run that failed (an objective or strategy failure).
 pub(crate) const EXIT_RUN_FAILURE: u8 = 1;

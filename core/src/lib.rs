@@ -30,6 +30,7 @@ pub mod sequence;
 pub mod strategy;
 pub mod study;
 pub mod surrogate;
+pub mod yaml;
 
 pub use acquisition::{Acquisition, AcquisitionContext, SequenceAcquisition};
 pub use bounds::Bounds;

@@ -31,7 +31,6 @@
 //! suite or usage error (nothing ran).
 
 mod formula;
-mod locate;
 pub mod suite;
 
 use std::io::{IsTerminal, Write as _};
