@@ -12,12 +12,15 @@
 //! Exit codes: 0 ok, 1 run failure, 2 config or usage error.
 
 mod asktell;
-pub mod bench;
 pub mod conformance;
 mod plugins;
 mod progress;
-pub mod report;
 mod signals;
+
+/// `les bench` (the `les-bench` crate).
+pub use les_bench as bench;
+/// `les report` (the `les-bench` crate).
+pub use les_bench::report;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

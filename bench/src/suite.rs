@@ -457,7 +457,10 @@ fn run_yaml(
 
 #[cfg(test)]
 mod tests {
+    // The plugins the suites below name, linked into the test binary.
     use super::*;
+    use les_baselines as _;
+    use les_objectives as _;
 
     const SUITE: &str = "\
 seeds: 2
