@@ -254,32 +254,68 @@ pub fn check(doc: &str, defaults: &Value) -> DocReport {
     report
 }
 
-/// Whether the documented default agrees with `value`; a description that does not start with
-/// a literal (`⌈max(4, d)⌉`, "required") agrees with anything.
-fn default_matches(documented: &str, value: &Value) -> bool {
-    let first = documented.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', ':', '.']);
-    let literal_null = matches!(first, "none" | "null");
-    match value {
-        Value::Null => !(first.parse::<f64>().is_ok() || matches!(first, "true" | "false")),
-        Value::Bool(b) => match first {
-            "true" | "false" => first == b.to_string(),
-            _ => !literal_null,
-        },
-        Value::Number(n) => match first.parse::<f64>() {
-            Ok(x) => n.as_f64().is_some_and(|v| (v - x).abs() <= 1e-12 * v.abs().max(x.abs())),
-            Err(_) => !literal_null && !matches!(first, "true" | "false"),
-        },
-        Value::String(s) if !s.is_empty() => {
-            first == s
-                || first.parse::<f64>().is_err()
-                    && !literal_null
-                    && !first.starts_with(|c: char| c.is_ascii_lowercase())
+/// How a documented default begins.
+#[derive(Debug, PartialEq)]
+enum Literal<'a> {
+    /// `none` or `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number (`1e-7`, `0.002`).
+    Number(f64),
+    /// A lower-case word: a name such as `se_ard`, or the first word of a description.
+    Word(&'a str),
+    /// Anything else (`⌈max(4, d)⌉`, `{ name: gp }`).
+    Other,
+}
+
+impl<'a> Literal<'a> {
+    fn of(documented: &'a str) -> Self {
+        let first =
+            documented.split_whitespace().next().unwrap_or("").trim_end_matches([',', ';', ':', '.']).trim_matches('`');
+        match first {
+            "none" | "null" => Literal::Null,
+            "true" => Literal::Bool(true),
+            "false" => Literal::Bool(false),
+            _ => match first.parse::<f64>() {
+                Ok(x) => Literal::Number(x),
+                Err(_) if first.starts_with(|c: char| c.is_ascii_lowercase()) => Literal::Word(first),
+                Err(_) => Literal::Other,
+            },
         }
+    }
+}
+
+/// Whether the documented default agrees with `value`. A default that begins with a literal of
+/// another kind, or of the same kind with another value, disagrees; a description agrees with
+/// anything that is not a literal (`null` with "the length of `bounds`", a number with
+/// "0.5⁷").
+fn default_matches(documented: &str, value: &Value) -> bool {
+    let literal = Literal::of(documented);
+    match value {
+        Value::Null => !matches!(literal, Literal::Bool(_) | Literal::Number(_)),
+        Value::Bool(b) => match literal {
+            Literal::Bool(c) => *b == c,
+            Literal::Null | Literal::Number(_) => false,
+            Literal::Word(_) | Literal::Other => true,
+        },
+        Value::Number(n) => match literal {
+            Literal::Number(x) => n.as_f64().is_some_and(|v| (v - x).abs() <= 1e-12 * v.abs().max(x.abs())),
+            Literal::Null | Literal::Bool(_) => false,
+            Literal::Word(_) | Literal::Other => true,
+        },
+        // A required name (`""` in the defaults) is described, not given.
+        Value::String(s) if s.is_empty() => true,
+        Value::String(s) => match literal {
+            Literal::Word(w) => w == s,
+            Literal::Null | Literal::Bool(_) | Literal::Number(_) => false,
+            Literal::Other => true,
+        },
         Value::Object(_) => match as_plugin_spec(value) {
             Some((name, _)) => documented.contains(&format!("name: {name}")),
             None => true,
         },
-        _ => true,
+        Value::Array(_) => true,
     }
 }
 
@@ -334,6 +370,21 @@ After.";
         assert_eq!(report.undocumented, ["extra", "opt.max_iters"]);
         assert_eq!(report.unknown, ["tol"]);
         assert_eq!(report.wrong_default.len(), 2, "{:?}", report.wrong_default);
+    }
+
+    #[test]
+    fn documented_defaults_are_compared_when_they_are_literals() {
+        assert!(default_matches("`1e-7`", &json!(1e-7)));
+        assert!(!default_matches("`1e-6`", &json!(1e-7)));
+        assert!(default_matches("none = `4 + ⌊3 ln d⌋`", &Value::Null));
+        assert!(!default_matches("`0`", &Value::Null));
+        assert!(default_matches("the length of `bounds`", &Value::Null));
+        assert!(default_matches("`se_ard`", &json!("se_ard")));
+        assert!(!default_matches("`matern52`", &json!("se_ard")));
+        assert!(default_matches("required", &json!("")));
+        assert!(!default_matches("`true`", &json!(false)));
+        assert!(default_matches("0.5⁷", &json!(0.0078125)));
+        assert!(!default_matches("`{ name: adam }`", &json!({ "name": "cmaes", "params": {} })));
     }
 
     #[test]
