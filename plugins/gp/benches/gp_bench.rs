@@ -293,6 +293,48 @@ fn bench_posterior() {
     }
 }
 
+/// The MAP fit on the data of a `les run` directory, as `../shared/peers/botorch_fit_logei.py`
+/// times BoTorch's: the first `n`, `n + 1`, `n + 2` observations of `RUN/evaluations.jsonl`, the
+/// prior of the run's complexity, σ_n = 2e-3. Wall and CPU seconds (all threads) per fit.
+///
+/// `LES_FIT_RUN=DIR LES_FIT_N=400 LES_FIT_PRIOR=high cargo bench -p les-gp --bench gp_bench -- fitrun`
+fn bench_fit_run() {
+    let Ok(dir) = std::env::var("LES_FIT_RUN") else {
+        println!("# fitrun: set LES_FIT_RUN to a run directory (and LES_FIT_N, LES_FIT_PRIOR)");
+        return;
+    };
+    let n: usize = std::env::var("LES_FIT_N").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    let prior = std::env::var("LES_FIT_PRIOR").unwrap_or_else(|_| "high".into());
+    let text = std::fs::read_to_string(format!("{dir}/evaluations.jsonl")).expect("evaluations.jsonl");
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let d = rows[0]["x"].as_array().expect("x").len();
+    let mut fits = Vec::new();
+    for k in 0..3 {
+        let m = n + k;
+        let x: Vec<f64> = rows[..m]
+            .iter()
+            .flat_map(|r| r["x"].as_array().expect("x").iter().map(|v| v.as_f64().expect("number")))
+            .collect();
+        let y: Vec<f64> = rows[..m].iter().map(|r| r["y"].as_f64().expect("y")).collect();
+        let data = Dataset::from_rows(d, x, y);
+        let mut g = gp(d, json!({ "hyperparameters": "map", "lengthscale_prior": prior, "noise_std": 2e-3 }));
+        let (t, c) = (Instant::now(), process_cpu_seconds_ns());
+        let diag = g.fit(&data, &mut stream_rng(1, "fit", k as u64)).expect("fit");
+        let (wall, cpu) = (t.elapsed().as_secs_f64(), process_cpu_seconds_ns() - c);
+        println!(
+            "n={m} d={d}: fit {wall:.3} s (cpu {cpu:.3} s, {} L-BFGS iters, {} evaluations) log posterior {:.2}",
+            diag["lbfgs_iterations"],
+            diag["lbfgs_evaluations"],
+            diag["log_posterior"].as_f64().unwrap_or(f64::NAN)
+        );
+        fits.push((wall, cpu));
+    }
+    fits.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut cpus: Vec<f64> = fits.iter().map(|f| f.1).collect();
+    cpus.sort_by(f64::total_cmp);
+    println!("SUMMARY les fit d={d} n={n}..{}: fit median {:.3} s, cpu median {:.3} s", n + 2, fits[1].0, cpus[1]);
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let run = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
@@ -307,6 +349,9 @@ fn main() {
     }
     if run("fit") {
         bench_fit();
+    }
+    if run("fitrun") {
+        bench_fit_run();
     }
     if run("posterior") {
         bench_posterior();

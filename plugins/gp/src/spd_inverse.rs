@@ -99,7 +99,7 @@ mod tests {
 
     fn spd(n: usize, seed: usize) -> DMatrix<f64> {
         // A well-spread deterministic matrix B; K = B Bᵀ / n + 0.1 I.
-        let b = DMatrix::from_fn(n, n, |i, j| (((i * 37 + j * 11 + seed * 7) % 29) as f64 / 29.0 - 0.5));
+        let b = DMatrix::from_fn(n, n, |i, j| ((i * 37 + j * 11 + seed * 7) % 29) as f64 / 29.0 - 0.5);
         &b * b.transpose() / n as f64 + DMatrix::identity(n, n) * 0.1
     }
 
