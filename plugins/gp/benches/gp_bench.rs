@@ -200,7 +200,7 @@ fn bench_micro() {
         let t = cpu_seconds();
         let w = Instant::now();
         for _ in 0..reps {
-            std::hint::black_box(les_gp::cholesky::cholesky_blocked(a.clone()));
+            std::hint::black_box(les_numerics::cholesky::cholesky_blocked(a.clone()));
         }
         let (c2, w2) = ((cpu_seconds() - t) / reps as f64, w.elapsed().as_secs_f64() / reps as f64);
         println!(

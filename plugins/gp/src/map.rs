@@ -19,10 +19,11 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use crate::cholesky::cholesky_with_jitter;
+use les_numerics::cholesky::cholesky_with_jitter;
+use les_numerics::lbfgs::{LbfgsOptions, minimize_box};
+use les_numerics::triangular::cholesky_solve_in_place;
+
 use crate::kernel::Kernel;
-use crate::lbfgs::{LbfgsOptions, minimize_box};
-use crate::linalg::cholesky_solve_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
 
 /// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
