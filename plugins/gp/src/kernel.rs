@@ -424,7 +424,8 @@ mod tests {
                 let analytic: Vec<f64> = (0..3)
                     .map(|j| {
                         let (ri, rj) = (a[i] - b[i], a[j] - b[j]);
-                        if i == j { g / (l[j] * l[j]) } else { 0.0 } - h * ri * rj / (l[i] * l[i] * l[j] * l[j])
+                        let diagonal = if i == j { g / (l[j] * l[j]) } else { 0.0 };
+                        diagonal - h * ri * rj / (l[i] * l[i] * l[j] * l[j])
                     })
                     .collect();
                 let grad_i = |x: &[f64]| {
