@@ -34,7 +34,8 @@ def quadratic_matrix(d):
     m = np.cos(theta) + np.eye(d)
     q, _ = np.linalg.qr(m)
     eig = np.logspace(0, 2, d)
-    return q.T @ np.diag(eig) @ q
+    a = q.T @ np.diag(eig) @ q
+    return 0.5 * (a + a.T)  # exactly symmetric, so Ax − b is exactly the gradient
 
 
 QUAD_D = 6
@@ -136,9 +137,21 @@ def main():
         "cases": cases,
     }
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lbfgs_reference.json")
+    # One line per matrix row and per case: readable in a diff, short in the tree.
+    def dump(value):
+        return json.dumps(value, separators=(", ", ": "))
+
+    lines = ["{"]
+    for key, value in out.items():
+        if key == "cases" or key.endswith(("_a", "_c")):
+            rows = ",\n".join("  " + dump(v) for v in value)
+            lines.append(f' "{key}": [\n{rows}\n ],')
+        else:
+            lines.append(f' "{key}": {dump(value)},')
+    lines[-1] = lines[-1].rstrip(",")
+    lines.append("}")
     with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 
 use std::ffi::{CStr, CString};
 
-use les_objective_abi::{LES_OBJECTIVE_ABI_VERSION, LesObjective};
 use les_numerics::fdcheck::FdCheck;
+use les_objective_abi::{LES_OBJECTIVE_ABI_VERSION, LesObjective};
 
 #[derive(serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -207,9 +207,9 @@ Parameters:
 mod tests {
     use super::*;
     use crate::model::best_observed;
-    use les_numerics::fdcheck::FdCheck;
     use crate::testgp::TestGp;
     use les_core::{Dataset, Surrogate, stream_rng};
+    use les_numerics::fdcheck::FdCheck;
 
     fn fitted(d: usize) -> (Model, Dataset) {
         let mut rng = stream_rng(3, "t", 0);

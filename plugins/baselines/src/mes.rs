@@ -342,10 +342,10 @@ Parameters:
 mod tests {
     use super::*;
     use crate::model::Model;
-    use les_numerics::fdcheck::FdCheck;
     use crate::normal::cdf;
     use crate::testgp::TestGp;
     use les_core::{Dataset, stream_rng};
+    use les_numerics::fdcheck::FdCheck;
     use rand_distr::StandardNormal;
 
     fn fitted() -> (Model, Dataset) {

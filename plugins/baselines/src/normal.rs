@@ -10,10 +10,10 @@
 
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
+use les_numerics::special::erfcx;
 pub use les_numerics::special::{
     log1mexp, normal_cdf as cdf, normal_log_cdf as log_cdf, normal_log_pdf as log_pdf, normal_pdf as pdf,
 };
-use les_numerics::special::erfcx;
 
 /// Below this `z`, `ln h` switches to its `erfcx` form.
 const TAIL_Z: f64 = -1.0;
