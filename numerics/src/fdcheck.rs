@@ -47,7 +47,9 @@ impl FdCheck {
         }
         for (i, (fd, g)) in self.differences(f, x).into_iter().zip(gradient).enumerate() {
             let tolerance = self.abs_tol + self.rel_tol * fd.abs();
-            if !((g - fd).abs() <= tolerance) {
+            // A NaN on either side fails too.
+            let within = (g - fd).abs() <= tolerance;
+            if !within {
                 return Err(format!(
                     "{what}: coordinate {i} of {x:?}: analytic derivative {g} but central difference {fd} \
                      (step {}, |difference| {:e} > tolerance {tolerance:e})",

@@ -56,8 +56,11 @@ fn rosenbrock(x: &[f64], g: &mut [f64]) -> f64 {
     f
 }
 
-/// The problem named in the JSON, as a value-and-gradient closure.
-fn objective<'a>(name: &str, r: &'a Reference) -> Box<dyn Fn(&[f64], &mut [f64]) -> f64 + 'a> {
+/// A value-and-gradient function: writes the gradient, returns the value.
+type Objective<'a> = Box<dyn Fn(&[f64], &mut [f64]) -> f64 + 'a>;
+
+/// The problem named in the JSON.
+fn objective<'a>(name: &str, r: &'a Reference) -> Objective<'a> {
     match name {
         "rosenbrock" => Box::new(rosenbrock),
         // ½xᵀAx − bᵀx.
