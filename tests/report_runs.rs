@@ -32,6 +32,25 @@ fn ad_hoc_runs_are_labelled_from_their_config() {
     let seeds: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).collect();
     assert_eq!(seeds.into_iter().collect::<Vec<_>>(), ["1", "2", "3"]);
     assert!(csv.lines().skip(1).all(|l| l.starts_with("random,square,3,")), "{csv}");
+    // summary.csv: one row per run, its final value the last best noise-free value of runs.csv
+    // and its cumulative value the sum of the observed ones.
+    let summary = std::fs::read_to_string(report.join("summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    assert_eq!(
+        lines.next(),
+        Some("strategy,problem,dim,seed,complete,evaluations,final_value,cumulative_y,strategy_seconds")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "{summary}");
+    for row in &rows {
+        assert_eq!(&row[..6], ["random", "square", "3", row[3], "true", "5"], "{summary}");
+        let evals: Vec<Vec<&str>> =
+            csv.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).filter(|f| f[3] == row[3]).collect();
+        assert_eq!(row[6], evals.last().unwrap()[7], "final value of seed {}", row[3]);
+        let cumulative: f64 = evals.iter().map(|f| f[5].parse::<f64>().unwrap()).sum();
+        assert!((row[7].parse::<f64>().unwrap() - cumulative).abs() <= 1e-12 * cumulative.abs().max(1.0));
+        assert!(row[8].parse::<f64>().unwrap() >= 0.0);
+    }
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.contains("### square, d = 3") && md.contains("| random | 3 |"), "{md}");
     assert!(report.join("plots/square-d3-best.svg").is_file());

@@ -9,7 +9,6 @@
 //!   acquisition optimizer, checked against SciPy's L-BFGS-B (tests/lbfgs_scipy.rs);
 //! - [`special`]: erfc, erfcx and the standard normal functions built on them;
 //! - `fdcheck` (feature `testing`): the finite-difference gradient checker of the tests.
-#![warn(missing_docs)]
 
 pub mod cholesky;
 #[cfg(feature = "testing")]

@@ -98,6 +98,30 @@ fn backward(lt: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
     }
 }
 
+/// The inverse of a small lower-triangular matrix (its upper triangle is not read) by column-wise
+/// forward substitution; the blocked algorithms apply their diagonal blocks through it.
+pub fn lower_triangular_inverse<S>(l: &nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>) -> DMatrix<f64>
+where
+    S: nalgebra::Storage<f64, nalgebra::Dyn, nalgebra::Dyn>,
+{
+    let m = l.nrows();
+    let mut inv = DMatrix::zeros(m, m);
+    for j in 0..m {
+        // Column j of L⁻¹: L x = e_j, zero above row j.
+        let mut col = vec![0.0; m];
+        col[j] = 1.0;
+        for i in j..m {
+            let xi = col[i] / l[(i, i)];
+            col[i] = xi;
+            for r in i + 1..m {
+                col[r] -= l[(r, i)] * xi;
+            }
+        }
+        inv.column_mut(j).copy_from_slice(&col);
+    }
+    inv
+}
+
 /// Solves `L y = b` in place (`L` lower triangular row-major `n×n`, `b` has `n` values).
 #[inline]
 pub fn forward_solve(l: &[f64], n: usize, b: &mut [f64]) {

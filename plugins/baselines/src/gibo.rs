@@ -40,15 +40,7 @@
 //! count in the budget (the runner's budget is exact). The surrogate must report `lengthscales`
 //! and `signal_variance` in its fit diagnostics (the `gp` does) and use the SE-ARD kernel.
 //!
-//! | key | default | meaning |
-//! |-----|---------|---------|
-//! | `surrogate` | `{ name: gp }` | the model (SE-ARD) |
-//! | `step_rule` | `plain` | `plain` (GIBO) or `hci` (HCI-GIBO) |
-//! | `confidence` | 0.9 | HCI's α |
-//! | `max_samples_per_step` | `null` | acquisition samples per step; `null` = `d` |
-//! | `training_window` | `null` | observations the GP sees; `null` = `5d` |
-//! | `learning_rate` | 0.25 | η |
-//! | `acq_optimizer` | 64 raw, 5 restarts, 100 iterations | |
+#![doc = include_str!("../params/gibo.md")]
 //!
 //! ```yaml
 //! strategy: { name: gibo, params: { step_rule: hci, confidence: 0.9 } }
@@ -441,17 +433,8 @@ inventory::submit! {
                   early when p_trust > confidence (0.9). GP on the last 5d observations. Pending \
                   points (evaluations in flight): the gradient information is conditioned on \
                   their locations (exact).",
-            "\n",
-            r"
-Parameters:
-  surrogate             {name: gp}   the surrogate (SE-ARD kernel), with its params
-  step_rule             plain        plain (GIBO) | hci (high-confidence improvement, He et al. 2025)
-  confidence            0.9          HCI's α: stop collecting gradient samples once the step is trusted with this probability
-  max_samples_per_step  d            acquisition samples per step at most (null = d)
-  training_window       5d           observations the GP sees, the most recent ones (null = 5d)
-  learning_rate         0.25         step size η of the normalized gradient step
-  acq_optimizer         {raw_samples: 64, restarts: 5, max_iters: 100}
-                                     Sobol raw samples, local ascents from the best of them, iterations each"
+            "\n\n",
+            include_str!("../params/gibo.md"),
         ),
         default_params: les_core::registry::defaults_of::<GiboParams>,
         build,

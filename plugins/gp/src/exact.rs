@@ -185,6 +185,7 @@ impl Surrogate for ExactGp {
                     "restarts_used": fit.starts,
                     "converged_starts": fit.converged_starts,
                     "lbfgs_iterations": fit.iterations,
+                    "lbfgs_evaluations": fit.evaluations,
                 });
                 self.warm_theta = Some(fit.theta.clone());
                 (fit.kernel, fit.noise_variance)

@@ -5,6 +5,10 @@
 //!   strategy, problem, dim, seed, evaluation (1-based),
 //!   y (observed; empty when it failed), best_y (lowest y so far), best_f (noise-free value of
 //!   that point, empty when the objective does not know it), seconds;
+//! - `summary.csv`: one row per run — strategy, problem, dim, seed, complete (`true`/`false`),
+//!   evaluations (of asked points), final_value (the tables' final value of the best point, empty
+//!   when unknown), cumulative_y, strategy_seconds (the strategy's time over all its iterations)
+//!   — the data of the tables, small enough to keep next to a published report;
 //! - `report.md`: per problem and dimension a table of the final value of the best observed point
 //!   and of the cumulative observed value (see [`tables`]), with links to the plots;
 //! - `plots/<problem>-d<dim>-best.svg` and `plots/<problem>-d<dim>-time.svg` (see [`plots`]; a
@@ -72,6 +76,40 @@ pub fn runs_csv(runs: &[Run]) -> String {
     String::from_utf8(bytes).expect("invariant: the CSV is made of UTF-8 strings")
 }
 
+/// One row per run: the numbers the tables are made of (see the module docs).
+pub fn summary_csv(runs: &[Run]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut row = |fields: &[&str]| w.write_record(fields).expect("invariant: writing CSV to memory cannot fail");
+    row(&[
+        "strategy",
+        "problem",
+        "dim",
+        "seed",
+        "complete",
+        "evaluations",
+        "final_value",
+        "cumulative_y",
+        "strategy_seconds",
+    ]);
+    for r in runs {
+        let seconds: f64 = r.strategy_times().iter().map(|(_, s)| s).sum();
+        let fields = [
+            r.dim.to_string(),
+            r.seed.to_string(),
+            r.complete().to_string(),
+            r.asked().count().to_string(),
+            opt(r.final_value()),
+            format!("{}", r.cumulative_y()),
+            format!("{seconds}"),
+        ];
+        let [dim, seed, complete, evaluations, final_value, cumulative, seconds] =
+            fields.each_ref().map(String::as_str);
+        row(&[&r.strategy, &r.problem, dim, seed, complete, evaluations, final_value, cumulative, seconds]);
+    }
+    let bytes = w.into_inner().expect("invariant: flushing CSV to memory cannot fail");
+    String::from_utf8(bytes).expect("invariant: the CSV is made of UTF-8 strings")
+}
+
 /// `path` as inline code in markdown (a fence longer than any run of backticks in it).
 fn code(path: &Path) -> String {
     let text = path.display().to_string().replace(['\n', '\r'], " ");
@@ -101,7 +139,7 @@ fn plot_stem(problem: &str, dim: usize, taken: &mut BTreeSet<String>) -> String 
 /// (labels, defaulting like the suite does); empty when there is none.
 fn suite_order(dir: &Path) -> tables::Order {
     let Ok(text) = std::fs::read_to_string(dir.join("suite.yaml")) else { return tables::Order::default() };
-    let Ok(suite) = serde_saphyr::from_str::<serde_json::Value>(&text) else { return tables::Order::default() };
+    let Ok(suite) = les_core::yaml::parse(&dir.join("suite.yaml"), &text) else { return tables::Order::default() };
     let labels = |key: &str, fallback: &dyn Fn(&serde_json::Value) -> Option<String>| -> Vec<String> {
         suite[key]
             .as_array()
@@ -173,6 +211,7 @@ pub fn write_report(dir: &Path, out: &Path, warn: &mut dyn FnMut(String)) -> Res
         format!("cannot create {} ({e}); choose a writable report directory with --out", plots_dir.display())
     })?;
     write(&out.join("runs.csv"), &runs_csv(&runs))?;
+    write(&out.join("summary.csv"), &summary_csv(&runs))?;
 
     let incomplete: Vec<(&Run, String)> = runs.iter().filter_map(|r| Some((r, r.incomplete_reason()?))).collect();
     let mut md = format!(
