@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use les_core::params::Params;
 use les_core::registry::{self, BuildContext, Built, PluginError};
 use les_core::{Objective, ObjectiveError};
+use les_numerics::fdcheck::FdCheck;
 use les_objectives::library::{LibraryError, LibraryObjective};
 use serde_json::{Value, json};
 
@@ -148,25 +149,10 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
-/// Central finite differences of `f` at `x`.
-fn finite_differences(f: &dyn Objective, x: &[f64]) -> Vec<f64> {
-    let h = 1e-6;
-    (0..x.len())
-        .map(|i| {
-            let mut xp = x.to_vec();
-            xp[i] += h;
-            let mut xm = x.to_vec();
-            xm[i] -= h;
-            (f.evaluate(&xp).expect("eval") - f.evaluate(&xm).expect("eval")) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_close(a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len());
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "entry {i}: {x} vs {y}");
-    }
+/// `f`'s gradient at `x` against central differences (step 1e-6, tolerance `tol`).
+fn check_gradient(f: &dyn Objective, x: &[f64], tol: f64) {
+    let g = f.gradient(x).expect("has a gradient");
+    FdCheck::new(1e-6, tol).check("gradient", |p| f.evaluate(p).expect("eval"), x, &g);
 }
 
 #[test]
@@ -182,7 +168,7 @@ fn rust_example_loads_evaluates_and_has_a_gradient() {
     for x in [[0.5, 0.5, 0.5], [1.0, -2.0, 3.25], [-5.0, 0.0, 5.0]] {
         let expected: f64 = x.iter().map(|v| (v - 0.5) * (v - 0.5)).sum();
         assert_eq!(f.evaluate(&x), Ok(expected));
-        assert_close(&f.gradient(&x).expect("has a gradient"), &finite_differences(f.as_ref(), &x), 1e-6);
+        check_gradient(f.as_ref(), &x, 1e-6);
     }
     assert_eq!(f.evaluate(&[1.0, 2.0]), Err(ObjectiveError::Dimension { got: 2, expected: 3 }));
 }
@@ -231,7 +217,7 @@ fn c_example_loads_evaluates_and_has_a_gradient() {
     for x in [[0.0, 0.5, -1.0, 2.0], [-1.5, 1.2, 0.3, 0.9]] {
         let y = f.evaluate(&x).expect("evaluates");
         assert!((y - rosenbrock(&x)).abs() <= 1e-12 * (1.0 + y.abs()), "{y} vs {}", rosenbrock(&x));
-        assert_close(&f.gradient(&x).expect("has a gradient"), &finite_differences(f.as_ref(), &x), 1e-5);
+        check_gradient(f.as_ref(), &x, 1e-5);
     }
     let (_, message) = build_error(json!({"library": path_str(lib), "params": {"dim": 1}}));
     assert!(message.contains("params.dim must be a whole number between 2 and 100000"), "{message}");

@@ -2,14 +2,14 @@
 //! `optimize_acqf` does it: evaluate a raw sample set, start a bound-constrained quasi-Newton
 //! ascent from the best few raw samples, return the best point found.
 //!
-//! The local solver is a projected L-BFGS (two-loop recursion on the free coordinates, a
-//! projected backtracking Armijo search, memory reset when the direction is not a descent
-//! direction) — a light stand-in for SciPy's L-BFGS-B that BoTorch calls. Everything is
+//! The local solver is the projected L-BFGS of [`les_numerics::lbfgs`] (the one of the GP's MAP
+//! fit, checked against SciPy's L-BFGS-B that BoTorch calls) on `−f`. Everything is
 //! deterministic given the start points, so results do not depend on the number of threads.
 //!
 //! Starts: the `restarts` best raw samples (BoTorch draws them by Boltzmann sampling on the
 //! raw values, always keeping the best one; taking the top ones is the greedy limit of that).
 
+use les_numerics::lbfgs::{LbfgsOptions, try_minimize_box};
 use serde::{Deserialize, Serialize};
 
 use crate::design::{sobol_points, sobol_seed};
@@ -20,14 +20,10 @@ pub const DEFAULT_RAW_SAMPLES: usize = 512;
 pub const DEFAULT_RESTARTS: usize = 10;
 /// Iterations of each local ascent (BoTorch's L-BFGS-B default `maxiter`).
 pub const DEFAULT_MAX_ITERS: usize = 200;
-/// L-BFGS memory.
-const MEMORY: usize = 10;
 /// Relative decrease below which a local ascent stops (SciPy's `factr = 1e7` times ε).
 const FTOL: f64 = 1e7 * f64::EPSILON;
 /// Projected-gradient size below which a local ascent stops.
 const PGTOL: f64 = 1e-9;
-/// Armijo sufficient-decrease constant.
-const ARMIJO: f64 = 1e-4;
 /// Largest coordinate change of the first (steepest-ascent) step of a local run.
 const FIRST_STEP: f64 = 0.1;
 
@@ -121,108 +117,20 @@ pub fn maximize<F: Maximand>(
 }
 
 /// Projected L-BFGS ascent of `f` from `x0` in `[0, 1]^d`; returns the last accepted point and
-/// its value.
-pub fn ascend<F: Maximand>(f: &F, mut x: Vec<f64>, max_iters: usize) -> Result<(Vec<f64>, f64), F::Error> {
-    let d = x.len();
-    // Minimize g = −f.
-    let eval = |x: &[f64]| -> Result<(f64, Vec<f64>), F::Error> {
-        let (v, mut g) = f.value_and_grad(x)?;
-        if !v.is_finite() || g.iter().any(|gi| !gi.is_finite()) {
-            return Ok((f64::INFINITY, vec![0.0; x.len()]));
+/// its value (`−∞` when `f(x0)` is not finite).
+pub fn ascend<F: Maximand>(f: &F, x0: Vec<f64>, max_iters: usize) -> Result<(Vec<f64>, f64), F::Error> {
+    let d = x0.len();
+    let options = LbfgsOptions { max_iterations: max_iters, pg_tol: PGTOL, f_tol: FTOL, first_step: FIRST_STEP };
+    // Minimize −f.
+    let negated = |x: &[f64], g: &mut [f64]| -> Result<f64, F::Error> {
+        let (v, grad) = f.value_and_grad(x)?;
+        for (gi, v) in g.iter_mut().zip(grad) {
+            *gi = -v;
         }
-        g.iter_mut().for_each(|gi| *gi = -*gi);
-        Ok((-v, g))
+        Ok(-v)
     };
-    let (mut fx, mut gx) = eval(&x)?;
-    if !fx.is_finite() {
-        return Ok((x, -fx));
-    }
-    let mut mem_s: Vec<Vec<f64>> = Vec::new();
-    let mut mem_y: Vec<Vec<f64>> = Vec::new();
-    for _ in 0..max_iters {
-        // Coordinates held at a bound by the gradient do not move.
-        let free: Vec<bool> = (0..d).map(|i| !((x[i] <= 0.0 && gx[i] > 0.0) || (x[i] >= 1.0 && gx[i] < 0.0))).collect();
-        let pg: Vec<f64> = (0..d).map(|i| if free[i] { gx[i] } else { 0.0 }).collect();
-        if pg.iter().fold(0.0_f64, |m, v| m.max(v.abs())) < PGTOL {
-            break;
-        }
-        let mut dir = two_loop(&pg, &mem_s, &mem_y);
-        for i in 0..d {
-            if !free[i] {
-                dir[i] = 0.0;
-            }
-        }
-        if dot(&dir, &pg) >= 0.0 {
-            mem_s.clear();
-            mem_y.clear();
-            dir = pg.iter().map(|v| -v).collect();
-        }
-        let mut t = if mem_s.is_empty() {
-            (FIRST_STEP / dir.iter().fold(0.0_f64, |m, v| m.max(v.abs()))).min(1.0)
-        } else {
-            1.0
-        };
-        let mut accepted = None;
-        for _ in 0..40 {
-            let xn: Vec<f64> = (0..d).map(|i| (x[i] + t * dir[i]).clamp(0.0, 1.0)).collect();
-            let decrease: f64 = (0..d).map(|i| gx[i] * (xn[i] - x[i])).sum();
-            if decrease >= 0.0 {
-                break; // the projected step no longer descends: nothing left to gain
-            }
-            let (fn_, gn) = eval(&xn)?;
-            if fn_ <= fx + ARMIJO * decrease {
-                accepted = Some((xn, fn_, gn));
-                break;
-            }
-            t *= 0.5;
-        }
-        let Some((xn, fn_, gn)) = accepted else { break };
-        let s: Vec<f64> = (0..d).map(|i| xn[i] - x[i]).collect();
-        let y: Vec<f64> = (0..d).map(|i| gn[i] - gx[i]).collect();
-        let done = fx - fn_ <= FTOL * fx.abs().max(fn_.abs()).max(1.0);
-        if dot(&s, &y) > 1e-12 * dot(&y, &y).max(f64::MIN_POSITIVE) {
-            if mem_s.len() == MEMORY {
-                mem_s.remove(0);
-                mem_y.remove(0);
-            }
-            mem_s.push(s);
-            mem_y.push(y);
-        }
-        x = xn;
-        fx = fn_;
-        gx = gn;
-        if done {
-            break;
-        }
-    }
-    Ok((x, -fx))
-}
-
-/// L-BFGS two-loop recursion: `−H·g` with `H` the inverse-Hessian estimate from the memory.
-fn two_loop(g: &[f64], mem_s: &[Vec<f64>], mem_y: &[Vec<f64>]) -> Vec<f64> {
-    let mut q = g.to_vec();
-    let k = mem_s.len();
-    let mut alpha = vec![0.0; k];
-    for j in (0..k).rev() {
-        let rho = 1.0 / dot(&mem_y[j], &mem_s[j]);
-        alpha[j] = rho * dot(&mem_s[j], &q);
-        q.iter_mut().zip(&mem_y[j]).for_each(|(qi, yi)| *qi -= alpha[j] * yi);
-    }
-    if k > 0 {
-        let gamma = dot(&mem_s[k - 1], &mem_y[k - 1]) / dot(&mem_y[k - 1], &mem_y[k - 1]);
-        q.iter_mut().for_each(|v| *v *= gamma);
-    }
-    for j in 0..k {
-        let rho = 1.0 / dot(&mem_y[j], &mem_s[j]);
-        let beta = rho * dot(&mem_y[j], &q);
-        q.iter_mut().zip(&mem_s[j]).for_each(|(qi, si)| *qi += (alpha[j] - beta) * si);
-    }
-    q.iter_mut().for_each(|v| *v = -*v);
-    q
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let result = try_minimize_box(negated, &x0, &vec![0.0; d], &vec![1.0; d], options)?;
+    Ok(result.map_or((x0, f64::NEG_INFINITY), |r| (r.x, -r.f)))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 use les_core::{Dataset, PathBatch, Prediction, StreamRng, SurrogateError};
 use les_gp::{GpPosterior, PathSet};
 
-use crate::linalg::{cholesky_jittered, solve_lower};
+use crate::linalg::{cholesky_rows_with_jitter, solve_lower};
 use crate::model::{Model, PointPosterior, best_observed, point_posterior_by_differences};
 
 /// How the conditioning is carried out.
@@ -74,8 +74,7 @@ impl<'a> Believer<'a> {
                 for i in 0..q {
                     k[i * q + i] += s.noise_variance();
                 }
-                let chol = cholesky_jittered(&k, q)
-                    .ok_or(SurrogateError::NotPositiveDefinite { size: q, max_jitter: 1e-2 })?;
+                let (chol, _) = cholesky_rows_with_jitter(&k, q)?;
                 Conditioning::Rank { pending: flat, chol, q }
             }
         };

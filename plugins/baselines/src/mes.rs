@@ -332,6 +332,7 @@ mod tests {
     use crate::normal::cdf;
     use crate::testgp::TestGp;
     use les_core::{Dataset, stream_rng};
+    use les_numerics::fdcheck::FdCheck;
     use rand_distr::StandardNormal;
 
     fn fitted() -> (Model, Dataset) {
@@ -387,15 +388,7 @@ mod tests {
         let mes = Mes::new(&model, vec![-2.0, -1.5, -1.6]);
         for x in [[0.8, 0.3], [0.2, 0.9], [0.55, 0.05]] {
             let (_, g) = mes.value_and_grad(&x).unwrap();
-            for j in 0..2 {
-                let h = 1e-5;
-                let (mut a, mut b) = (x, x);
-                a[j] += h;
-                b[j] -= h;
-                let fd =
-                    (Acquisition::values(&mes, &a).unwrap()[0] - Acquisition::values(&mes, &b).unwrap()[0]) / (2.0 * h);
-                assert!((g[j] - fd).abs() <= 1e-5 * (1.0 + fd.abs()), "x {x:?} j {j}: {} vs {fd}", g[j]);
-            }
+            FdCheck::new(1e-5, 1e-5).check("MES", |p| Acquisition::values(&mes, p).unwrap()[0], &x, &g);
         }
     }
 

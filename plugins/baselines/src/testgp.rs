@@ -4,7 +4,7 @@
 use les_core::{Dataset, Prediction, StreamRng, Surrogate, SurrogateError};
 use serde_json::{Value, json};
 
-use crate::linalg::{cholesky_jittered, solve_lower, solve_lower_transposed};
+use crate::linalg::{cholesky_rows_with_jitter, solve_lower, solve_lower_transposed};
 
 pub(crate) struct TestGp {
     pub ls: Vec<f64>,
@@ -82,8 +82,7 @@ impl Surrogate for TestGp {
             }
             k[i * n + i] += self.noise_variance;
         }
-        self.chol =
-            cholesky_jittered(&k, n).ok_or(SurrogateError::NotPositiveDefinite { size: n, max_jitter: 1e-2 })?;
+        self.chol = cholesky_rows_with_jitter(&k, n)?.0;
         let mut alpha = ys;
         solve_lower(&self.chol, n, &mut alpha);
         solve_lower_transposed(&self.chol, n, &mut alpha);

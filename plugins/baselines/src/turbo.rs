@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::believer::Believer;
 use crate::design::{MAX_SOBOL_DIM, MAX_SOBOL_POINTS, sobol_points, sobol_seed};
-use crate::linalg::{cholesky_jittered, lower_times};
+use crate::linalg::{cholesky_rows_with_jitter, lower_times};
 use crate::model::{Model, geometric_mean};
 use crate::strategy_util::{fit_or_random, random_point};
 
@@ -329,7 +329,7 @@ pub fn thompson_sample(
     }
     let mean = posterior.predict(candidates)?.mean;
     let cov = posterior.covariance(candidates, candidates)?;
-    let l = cholesky_jittered(&cov, m).ok_or(SurrogateError::NotPositiveDefinite { size: m, max_jitter: 1e-2 })?;
+    let (l, _) = cholesky_rows_with_jitter(&cov, m)?;
     let z: Vec<f64> = (0..m).map(|_| rng.sample(StandardNormal)).collect();
     Ok(lower_times(&l, m, &z).iter().zip(&mean).map(|(e, mu)| mu + e).collect())
 }

@@ -200,7 +200,7 @@ fn bench_micro() {
         let t = cpu_seconds();
         let w = Instant::now();
         for _ in 0..reps {
-            std::hint::black_box(les_gp::cholesky::cholesky_blocked(a.clone()));
+            std::hint::black_box(les_numerics::cholesky::cholesky_blocked(a.clone()));
         }
         let (c2, w2) = ((cpu_seconds() - t) / reps as f64, w.elapsed().as_secs_f64() / reps as f64);
         println!(
@@ -277,15 +277,15 @@ fn bench_posterior() {
                 k[(i, i)] += noise;
             }
             let chol = time(reps, &mut || {
-                std::hint::black_box(les_gp::cholesky::cholesky_with_jitter(k.clone()).expect("pd"));
+                std::hint::black_box(les_numerics::cholesky::cholesky_with_jitter(k.clone()).expect("pd"));
             });
-            let l = les_gp::cholesky::cholesky_with_jitter(k.clone()).expect("pd").l;
+            let l = les_numerics::cholesky::cholesky_with_jitter(k.clone()).expect("pd").l;
             let inv = time(reps, &mut || {
                 std::hint::black_box(les_gp::spd_inverse::spd_inverse_from_cholesky(&l));
             });
             let solve = time(reps, &mut || {
                 let mut x = nalgebra::DMatrix::identity(n, n);
-                les_gp::linalg::cholesky_solve_in_place(&l, &mut x);
+                les_numerics::triangular::cholesky_solve_in_place(&l, &mut x);
                 std::hint::black_box(x);
             });
             println!("{n:>5} {d:>4} {nlp:>12.3} {chol:>12.3} {inv:>12.3} {solve:>12.3}");

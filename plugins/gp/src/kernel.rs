@@ -311,6 +311,7 @@ impl Kernel {
 mod tests {
     use super::*;
     use crate::isa::{avx2_fma_or_skip, test_variants};
+    use les_numerics::fdcheck::FdCheck;
 
     #[test]
     fn kernel_matrices_of_every_variant() {
@@ -402,18 +403,11 @@ mod tests {
     fn gradient_matches_finite_differences() {
         let a = [0.2, 0.5, 0.9];
         let b = [0.4, 0.1, 0.3];
+        let check = FdCheck { step: 1e-6, rel_tol: 0.0, abs_tol: 1e-7 };
         for k in kernels() {
             let mut g = [0.0; 3];
             k.grad_first(&a, &b, &mut g);
-            for i in 0..3 {
-                let h = 1e-6;
-                let mut ap = a;
-                let mut am = a;
-                ap[i] += h;
-                am[i] -= h;
-                let fd = (k.eval(&ap, &b) - k.eval(&am, &b)) / (2.0 * h);
-                assert!((fd - g[i]).abs() < 1e-7, "{:?} dim {i}: fd {fd} analytic {}", k.kind, g[i]);
-            }
+            check.check(&format!("{:?} ∇ₓk", k.kind), |x| k.eval(x, &b), &a, &g);
         }
     }
 
@@ -424,29 +418,22 @@ mod tests {
         for k in kernels() {
             let r2 = k.scaled_sqdist(&a, &b);
             let (g, h) = k.g_and_h_of_r2(r2);
+            let l = &k.lengthscales;
             for i in 0..3 {
-                for j in 0..3 {
-                    let l = &k.lengthscales;
-                    let (ri, rj) = (a[i] - b[i], a[j] - b[j]);
-                    let analytic =
-                        if i == j { g / (l[j] * l[j]) } else { 0.0 } - h * ri * rj / (l[i] * l[i] * l[j] * l[j]);
-                    // d/dx'_j of ∇_{x,i} k
-                    let eps = 1e-5;
-                    let mut bp = b;
-                    let mut bm = b;
-                    bp[j] += eps;
-                    bm[j] -= eps;
-                    let mut gp = [0.0; 3];
-                    let mut gm = [0.0; 3];
-                    k.grad_first(&a, &bp, &mut gp);
-                    k.grad_first(&a, &bm, &mut gm);
-                    let fd = (gp[i] - gm[i]) / (2.0 * eps);
-                    assert!(
-                        (fd - analytic).abs() < 1e-6 * (1.0 + analytic.abs()),
-                        "{:?} ({i},{j}): {fd} vs {analytic}",
-                        k.kind
-                    );
-                }
+                // Row i: d/dx'_j of ∇_{x,i} k.
+                let analytic: Vec<f64> = (0..3)
+                    .map(|j| {
+                        let (ri, rj) = (a[i] - b[i], a[j] - b[j]);
+                        let diagonal = if i == j { g / (l[j] * l[j]) } else { 0.0 };
+                        diagonal - h * ri * rj / (l[i] * l[i] * l[j] * l[j])
+                    })
+                    .collect();
+                let grad_i = |x: &[f64]| {
+                    let mut out = [0.0; 3];
+                    k.grad_first(&a, x, &mut out);
+                    out[i]
+                };
+                FdCheck::new(1e-5, 1e-6).check(&format!("{:?} ∂²k/∂x_{i}∂x'", k.kind), grad_i, &b, &analytic);
             }
         }
     }
@@ -464,14 +451,8 @@ mod tests {
             let k = Kernel::new(kind, ls, 1.3);
             let mut g = [0.0; 3];
             k.grad_first(&a, &b, &mut g);
-            for i in 0..3 {
-                let h = 1e-6;
-                let (mut ap, mut am) = (a.clone(), a.clone());
-                ap[i] += h;
-                am[i] -= h;
-                let fd = (k.eval(&ap, &b) - k.eval(&am, &b)) / (2.0 * h);
-                proptest::prop_assert!((fd - g[i]).abs() < 1e-6 * (1.0 + g[i].abs()), "dim {}: fd {} vs {}", i, fd, g[i]);
-            }
+            let checked = FdCheck::new(1e-6, 1e-6).compare(&format!("{kind:?} ∇ₓk"), |x| k.eval(x, &b), &a, &g);
+            proptest::prop_assert!(checked.is_ok(), "{:?}", checked);
         }
     }
 

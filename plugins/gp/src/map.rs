@@ -1,6 +1,6 @@
 //! MAP-II hyperparameter fit: maximize `log p(y | θ) + log p(θ)` over
 //! `θ = (log ℓ_1 … log ℓ_d, log σ_f² [, log σ_n²])` with box-bounded L-BFGS
-//! ([`crate::lbfgs`]), analytic gradients and several starts (docs/les-algorithm.md §6.2–§6.3).
+//! ([`les_numerics::lbfgs`]), analytic gradients and several starts (docs/les-algorithm.md §6.2–§6.3).
 //!
 //! Gradients: with `K = K_f + σ_n² I`, `α = K⁻¹ y` and `W = ααᵀ − K⁻¹`,
 //! `∂ log p(y|θ)/∂θ = ½ Σ_jk W_jk ∂K_jk/∂θ`, where
@@ -19,9 +19,10 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use crate::cholesky::cholesky_with_jitter;
+use les_numerics::cholesky::cholesky_with_jitter;
+use les_numerics::lbfgs::{LbfgsOptions, minimize_box};
+
 use crate::kernel::Kernel;
-use crate::lbfgs::{LbfgsOptions, minimize_box};
 use crate::linalg::mirror_upper_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
 use crate::spd_inverse::spd_inverse_from_cholesky;

@@ -38,7 +38,9 @@ use rayon::prelude::*;
 
 use crate::isa::Isa;
 use crate::kernel::Kernel;
-use crate::linalg::{cholesky_solve_in_place, gemm_tn};
+use les_numerics::triangular::cholesky_solve_in_place;
+
+use crate::linalg::gemm_tn;
 use crate::posterior::GpPosterior;
 use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast_with, sincos_reduced_with, sincos_with, sum4};
 use crate::rff_single::{self, SingleFeatures};

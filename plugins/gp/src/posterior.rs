@@ -8,11 +8,11 @@
 use les_core::{Prediction, SurrogateError};
 use nalgebra::{DMatrix, DVector};
 
-use crate::cholesky::{JitteredCholesky, cholesky_with_jitter};
+use les_numerics::cholesky::{JitteredCholesky, cholesky_with_jitter};
+use les_numerics::triangular::{cholesky_solve_in_place, solve_lower_in_place, solve_lower_transpose_in_place};
+
 use crate::kernel::{Kernel, ScaledPoints};
-use crate::linalg::{
-    cholesky_solve_in_place, gemm_tn_par, solve_lower_in_place, symmetric_minus_crossprod_par, transpose_par,
-};
+use crate::linalg::{gemm_tn_par, symmetric_minus_crossprod_par, transpose_par};
 use crate::schur::CandidateConditioning;
 
 /// An exact GP posterior with zero prior mean (see the module docs).
@@ -213,7 +213,7 @@ impl GpPosterior {
         let mut w = kx.clone();
         solve_lower_in_place(&self.l, &mut w);
         let var = (self.kernel.prior_variance() - w.norm_squared()).max(0.0);
-        crate::linalg::solve_lower_transpose_in_place(&self.l, &mut w);
+        solve_lower_transpose_in_place(&self.l, &mut w);
         let mut gmean = vec![0.0; d];
         let mut gvar = vec![0.0; d];
         let mut gk = vec![0.0; d];

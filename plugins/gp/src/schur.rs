@@ -24,10 +24,11 @@ use les_core::SurrogateError;
 use nalgebra::{DMatrix, DMatrixViewMut};
 use rayon::prelude::*;
 
-use crate::cholesky::cholesky_with_jitter;
 use crate::kernel::Kernel;
 use crate::linalg::gemm_tn;
 use crate::posterior::GpPosterior;
+use les_numerics::cholesky::cholesky_with_jitter;
+use les_numerics::triangular::solve_lower_in_place;
 
 /// Output columns per parallel task in the `Σ_C` GEMM.
 const COL_BLOCK: usize = 64;
@@ -202,7 +203,7 @@ impl CandidateConditioning {
         }
         let ls = cholesky_with_jitter(s)?.l;
         let mut w = g.transpose();
-        crate::linalg::solve_lower_in_place(&ls, &mut w);
+        solve_lower_in_place(&ls, &mut w);
         Ok(w.column_iter().zip(&self.variances).map(|(c, v)| (v - c.norm_squared()).max(0.0)).collect())
     }
 }

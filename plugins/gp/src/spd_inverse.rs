@@ -18,6 +18,8 @@
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
 use rayon::prelude::*;
 
+use les_numerics::triangular::lower_triangular_inverse;
+
 use crate::linalg::mirror_upper_in_place;
 
 /// Width of the column and row blocks.
@@ -68,34 +70,10 @@ pub fn spd_inverse_from_cholesky(l: &DMatrix<f64>) -> DMatrix<f64> {
     DMatrix::from_vec(n, n, out)
 }
 
-/// The inverse of a small lower-triangular matrix (its upper triangle is not read) by column-wise
-/// forward substitution; the blocked algorithms apply their diagonal blocks through it.
-pub fn lower_triangular_inverse<S>(l: &nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>) -> DMatrix<f64>
-where
-    S: nalgebra::Storage<f64, nalgebra::Dyn, nalgebra::Dyn>,
-{
-    let m = l.nrows();
-    let mut inv = DMatrix::zeros(m, m);
-    for j in 0..m {
-        // Column j of L⁻¹: L x = e_j, zero above row j.
-        let mut col = vec![0.0; m];
-        col[j] = 1.0;
-        for i in j..m {
-            let xi = col[i] / l[(i, i)];
-            col[i] = xi;
-            for r in i + 1..m {
-                col[r] -= l[(r, i)] * xi;
-            }
-        }
-        inv.column_mut(j).copy_from_slice(&col);
-    }
-    inv
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cholesky::cholesky_with_jitter;
+    use les_numerics::cholesky::cholesky_with_jitter;
 
     fn spd(n: usize, seed: usize) -> DMatrix<f64> {
         // A well-spread deterministic matrix B; K = B Bᵀ / n + 0.1 I.
@@ -123,7 +101,7 @@ mod tests {
         let k = spd(n, 9);
         let l = cholesky_with_jitter(k).expect("spd").l;
         let mut reference = DMatrix::identity(n, n);
-        crate::linalg::cholesky_solve_in_place(&l, &mut reference);
+        les_numerics::triangular::cholesky_solve_in_place(&l, &mut reference);
         let inv = spd_inverse_from_cholesky(&l);
         let scale = reference.abs().max();
         assert!((inv - reference).abs().max() < 1e-12 * scale.max(1.0));

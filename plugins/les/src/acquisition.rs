@@ -56,15 +56,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::linalg::cholesky_in_place;
 use crate::pending::PendingConditioned;
+use les_numerics::cholesky::cholesky_in_place_with_jitter;
+use les_numerics::triangular::invert_lower_in_place;
 
 /// Default lower clamp of variances before the logarithm (BoTorch's value).
 pub const DEFAULT_MIN_VARIANCE: f64 = 1e-12;
-
-/// Relative diagonal jitters tried, in order, when a `P×P` system `S_l` is not numerically
-/// positive definite (multiplied by the mean diagonal of `S_l`).
-const JITTERS: [f64; 4] = [0.0, 1e-10, 1e-8, 1e-6];
 
 /// Whose entropy the mutual information uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,22 +165,9 @@ impl<'a> MutualInformation<'a> {
             for i in 0..per_path {
                 f[i * per_path + i] += virtual_noise;
             }
-            let mean_diag = (0..per_path).map(|i| f[i * per_path + i]).sum::<f64>() / per_path as f64;
-            let original = f.to_vec();
-            for jitter in JITTERS {
-                f.copy_from_slice(&original);
-                for i in 0..per_path {
-                    f[i * per_path + i] += jitter * mean_diag;
-                }
-                if cholesky_in_place(f, per_path) {
-                    invert_lower_in_place(f, per_path);
-                    return Ok(());
-                }
-            }
-            Err(SurrogateError::NotPositiveDefinite {
-                size: per_path,
-                max_jitter: JITTERS[JITTERS.len() - 1] * mean_diag,
-            })
+            cholesky_in_place_with_jitter(f, per_path)?;
+            invert_lower_in_place(f, per_path);
+            Ok::<(), SurrogateError>(())
         })?;
         let entropy_noise = match settings.entropy_of {
             EntropyOf::Latent => 0.0,
@@ -505,19 +489,6 @@ fn take_logarithms(product: &mut [f64], log: &mut [f64]) {
         *lc += p.ln();
         *p = 1.0;
     }
-}
-
-/// Replaces the lower-triangular `n×n` matrix `l` (row-major, nonzero diagonal) by its inverse.
-fn invert_lower_in_place(l: &mut [f64], n: usize) {
-    let mut inv = vec![0.0; n * n];
-    for j in 0..n {
-        inv[j * n + j] = 1.0 / l[j * n + j];
-        for i in j + 1..n {
-            let s: f64 = (j..i).map(|k| l[i * n + k] * inv[k * n + j]).sum();
-            inv[i * n + j] = -s / l[i * n + i];
-        }
-    }
-    l.copy_from_slice(&inv);
 }
 
 impl Acquisition for MutualInformation<'_> {
@@ -884,19 +855,6 @@ mod tests {
         .expect("builds");
         for (a, b) in grouped.values_at_support().iter().zip(single.values_at_support()) {
             assert!((a - b).abs() < 1e-12 * (1.0 + a.abs()), "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn lower_triangular_inverse() {
-        let mut l = [2.0, 0.0, 0.0, 1.0, 3.0, 0.0, -1.0, 0.5, 4.0];
-        let orig = l;
-        invert_lower_in_place(&mut l, 3);
-        for i in 0..3 {
-            for j in 0..3 {
-                let s: f64 = (0..3).map(|k| orig[i * 3 + k] * l[k * 3 + j]).sum();
-                assert!((s - if i == j { 1.0 } else { 0.0 }).abs() < 1e-15);
-            }
         }
     }
 

@@ -27,7 +27,8 @@
 
 use les_core::{KernelKind, Surrogate, SurrogateError};
 
-use crate::linalg::{cholesky_in_place, forward_solve};
+use les_numerics::cholesky::cholesky_in_place_with_jitter;
+use les_numerics::triangular::forward_solve;
 
 /// A linear functional of `f` observed at a point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,25 +116,6 @@ impl SeKernel {
     }
 }
 
-/// Relative diagonal jitters tried when a system is not numerically positive definite.
-const JITTERS: [f64; 4] = [0.0, 1e-10, 1e-8, 1e-6];
-
-/// Cholesky of the symmetric `n×n` `a` in place, with escalating jitter.
-fn cholesky_with_jitter(a: &mut [f64], n: usize) -> Result<(), SurrogateError> {
-    let mean_diag = (0..n).map(|i| a[i * n + i]).sum::<f64>() / n.max(1) as f64;
-    let original = a.to_vec();
-    for jitter in JITTERS {
-        a.copy_from_slice(&original);
-        for i in 0..n {
-            a[i * n + i] += jitter * mean_diag;
-        }
-        if cholesky_in_place(a, n) {
-            return Ok(());
-        }
-    }
-    Err(SurrogateError::NotPositiveDefinite { size: n, max_jitter: JITTERS[JITTERS.len() - 1] * mean_diag })
-}
-
 /// The posterior given value observations at `X` (data and pending points), ready to condition
 /// on observation sets (see the module docs).
 pub struct FunctionalConditioning {
@@ -174,7 +156,7 @@ impl FunctionalConditioning {
             }
             chol[i * n + i] += noise_variance;
         }
-        cholesky_with_jitter(&mut chol, n)?;
+        cholesky_in_place_with_jitter(&mut chol, n)?;
         let mut this = Self { kernel, dim, x, chol, candidates, cand_whitened: Vec::new(), prior: Vec::new() };
         let values: Vec<(&[f64], Functional)> =
             this.candidates.chunks_exact(dim).map(|c| (c, Functional::Value)).collect();
@@ -238,7 +220,7 @@ impl FunctionalConditioning {
             }
             s[i * q + i] += obs_noise;
         }
-        cholesky_with_jitter(&mut s, q)?;
+        cholesky_in_place_with_jitter(&mut s, q)?;
         let mut out = Vec::with_capacity(self.prior.len());
         let mut g = vec![0.0; q];
         for (c, (point, prior)) in self.candidates.chunks_exact(d).zip(&self.prior).enumerate() {

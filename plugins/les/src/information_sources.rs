@@ -306,9 +306,9 @@ mod tests {
             }
             a[i * m + i] += all[i].2;
         }
-        assert!(crate::linalg::cholesky_in_place(&mut a, m));
+        assert!(les_numerics::cholesky::cholesky_in_place(&mut a, m));
         let mut v: Vec<f64> = all.iter().map(|(p, f, _)| k.cov(p, *f, c, Functional::Value)).collect();
-        crate::linalg::forward_solve(&a, m, &mut v);
+        les_numerics::triangular::forward_solve(&a, m, &mut v);
         k.cov(c, Functional::Value, c, Functional::Value) - v.iter().map(|w| w * w).sum::<f64>()
     }
 

@@ -59,7 +59,6 @@
 pub mod acquisition;
 pub mod derivatives;
 pub mod information_sources;
-pub mod linalg;
 pub mod local_ts;
 pub mod params;
 pub mod pending;

@@ -26,11 +26,8 @@ use std::ops::Range;
 use les_core::{CovarianceBlocks, Dataset, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError};
 use serde_json::Value;
 
-use crate::linalg::{cholesky_in_place, forward_solve};
-
-/// Relative diagonal jitters tried when `S` is not numerically positive definite (two pending
-/// points at one location with a tiny noise).
-const JITTERS: [f64; 4] = [0.0, 1e-10, 1e-8, 1e-6];
+use les_numerics::cholesky::cholesky_in_place_with_jitter;
+use les_numerics::triangular::forward_solve;
 
 /// A fitted model's covariance conditioned on pending points (see the module docs). Without
 /// pending points it passes every call through unchanged.
@@ -62,17 +59,9 @@ impl<'a> PendingConditioned<'a> {
         for i in 0..q {
             s[i * q + i] += noise;
         }
-        let mean_diag = (0..q).map(|i| s[i * q + i]).sum::<f64>() / q as f64;
-        for jitter in JITTERS {
-            let mut chol = s.clone();
-            for i in 0..q {
-                chol[i * q + i] += jitter * mean_diag;
-            }
-            if cholesky_in_place(&mut chol, q) {
-                return Ok(Self { base, pending: points, chol });
-            }
-        }
-        Err(SurrogateError::NotPositiveDefinite { size: q, max_jitter: JITTERS[JITTERS.len() - 1] * mean_diag })
+        // Jitter for two pending points at one location with a tiny noise.
+        cholesky_in_place_with_jitter(&mut s, q)?;
+        Ok(Self { base, pending: points, chol: s })
     }
 
     /// Number of pending points `q`.

@@ -7,7 +7,8 @@ use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde_json::{Value, json};
 
-use crate::linalg::{backward_solve_transposed, cholesky_in_place, forward_solve};
+use les_numerics::cholesky::cholesky_in_place;
+use les_numerics::triangular::{backward_solve_transposed, forward_solve};
 
 /// Exact GP regression with a squared-exponential ARD kernel and fixed hyperparameters.
 #[derive(Clone, Debug)]

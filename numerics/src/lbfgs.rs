@@ -1,10 +1,13 @@
-//! A small projected L-BFGS for box-bounded minimization (an L-BFGS-B-like method, enough for
-//! the ≤ 52 log-hyperparameters of a GP).
+//! The one box-constrained minimizer of les: a small projected L-BFGS (an L-BFGS-B-like method
+//! for a few dozen variables), used by the GP's MAP fit (≤ 52 log-hyperparameters) and by every
+//! acquisition optimizer (through the baselines' multi-start `acqopt`). Checked against SciPy's
+//! L-BFGS-B on bounded test problems (tests/lbfgs_scipy.rs, reference data in tests/data).
 //!
 //! Each iteration: the projected gradient decides the active set (variables at a bound whose
 //! gradient pushes outward); the two-loop recursion (memory [`MEMORY`]) gives a quasi-Newton
 //! direction on the free variables; a backtracking Armijo search runs along the projected path
-//! `clamp(x + t p)`. A direction that is not a descent direction is replaced by the projected
+//! `clamp(x + t p)`, starting at `t = 1` except on a fresh memory, where the first trial step
+//! moves the largest coordinate by [`LbfgsOptions::first_step`]. A direction that is not a descent direction is replaced by the projected
 //! steepest descent and the memory is cleared. Stops when the projected gradient's largest
 //! entry is below `pg_tol`, when the relative decrease of `f` falls below `f_tol` (SciPy's
 //! `factr = 1e7` criterion), or after `max_iterations`.
@@ -25,11 +28,16 @@ pub struct LbfgsOptions {
     pub pg_tol: f64,
     /// Relative function-decrease tolerance.
     pub f_tol: f64,
+    /// Largest coordinate change of the first trial step after the memory is (re)started: the
+    /// steepest-descent step has no curvature information to size it.
+    pub first_step: f64,
 }
 
 impl Default for LbfgsOptions {
+    /// The MAP fit's setting: 200 iterations, projected gradient below 1e-5, SciPy's
+    /// `factr = 1e7`, first step of unit length.
     fn default() -> Self {
-        Self { max_iterations: 200, pg_tol: 1e-5, f_tol: 1e7 * f64::EPSILON }
+        Self { max_iterations: 200, pg_tol: 1e-5, f_tol: 1e7 * f64::EPSILON, first_step: 1.0 }
     }
 }
 
@@ -67,19 +75,38 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Minimizes `f` (which writes its gradient into the second argument and returns the value;
-/// a non-finite value means "outside the domain") within `[lo, hi]` from `x0`.
+/// a non-finite value means "outside the domain") within `[lo, hi]` from `x0`. `None` when
+/// `f(x0)` or its gradient is not finite.
 pub fn minimize_box<F>(mut f: F, x0: &[f64], lo: &[f64], hi: &[f64], options: LbfgsOptions) -> Option<LbfgsResult>
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
+{
+    let never = try_minimize_box(|x, g| Ok::<f64, std::convert::Infallible>(f(x, g)), x0, lo, hi, options);
+    match never {
+        Ok(r) => r,
+    }
+}
+
+/// [`minimize_box`] for an `f` whose evaluation can fail: the first error ends the
+/// minimization and is returned.
+pub fn try_minimize_box<F, E>(
+    mut f: F,
+    x0: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    options: LbfgsOptions,
+) -> Result<Option<LbfgsResult>, E>
+where
+    F: FnMut(&[f64], &mut [f64]) -> Result<f64, E>,
 {
     let n = x0.len();
     let mut x = x0.to_vec();
     project(&mut x, lo, hi);
     let mut g = vec![0.0; n];
-    let mut fx = f(&x, &mut g);
+    let mut fx = f(&x, &mut g)?;
     let mut evaluations = 1;
     if !fx.is_finite() || g.iter().any(|v| !v.is_finite()) {
-        return None;
+        return Ok(None);
     }
     let mut s_mem: Vec<Vec<f64>> = Vec::new();
     let mut y_mem: Vec<Vec<f64>> = Vec::new();
@@ -132,8 +159,12 @@ where
             s_mem.clear();
             y_mem.clear();
         }
-        // First step of a fresh memory: unit length in the largest coordinate.
-        let mut t = if s_mem.is_empty() { (1.0 / p.iter().fold(0.0f64, |m, v| m.max(v.abs()))).min(1.0) } else { 1.0 };
+        // First step of a fresh memory: `first_step` in the largest coordinate.
+        let mut t = if s_mem.is_empty() {
+            (options.first_step / p.iter().fold(0.0f64, |m, v| m.max(v.abs()))).min(1.0)
+        } else {
+            1.0
+        };
         let mut accepted = None;
         for _ in 0..MAX_BACKTRACKS {
             let mut xn: Vec<f64> = x.iter().zip(&p).map(|(a, b)| a + t * b).collect();
@@ -144,7 +175,7 @@ where
                 t *= 0.5;
                 continue;
             }
-            let fn_ = f(&xn, &mut g_new);
+            let fn_ = f(&xn, &mut g_new)?;
             evaluations += 1;
             if fn_.is_finite() && g_new.iter().all(|v| v.is_finite()) && fn_ <= fx + ARMIJO * decrease {
                 accepted = Some((xn, fn_, step));
@@ -176,7 +207,7 @@ where
             break;
         }
     }
-    Some(LbfgsResult { x, f: fx, iterations, evaluations, converged })
+    Ok(Some(LbfgsResult { x, f: fx, iterations, evaluations, converged }))
 }
 
 #[cfg(test)]
@@ -191,7 +222,7 @@ mod tests {
             g[1] = 200.0 * (b - a * a);
             (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2)
         };
-        let opts = LbfgsOptions { max_iterations: 500, pg_tol: 1e-8, f_tol: 0.0 };
+        let opts = LbfgsOptions { max_iterations: 500, pg_tol: 1e-8, f_tol: 0.0, ..LbfgsOptions::default() };
         let r = minimize_box(f, &[-1.2, 1.0], &[-5.0, -5.0], &[5.0, 5.0], opts).expect("finite");
         assert!((r.x[0] - 1.0).abs() < 1e-5 && (r.x[1] - 1.0).abs() < 1e-5, "{:?}", r);
     }
@@ -207,5 +238,41 @@ mod tests {
         let r = minimize_box(f, &[0.5, 0.5], &[0.0, 0.0], &[1.0, 1.0], LbfgsOptions::default()).expect("finite");
         assert_eq!(r.x, vec![1.0, 0.0]);
         assert!(r.converged);
+    }
+
+    #[test]
+    fn an_evaluation_error_ends_the_minimization() {
+        let mut calls = 0;
+        let f = |x: &[f64], g: &mut [f64]| {
+            calls += 1;
+            if calls == 3 {
+                return Err(format!("failed at {x:?}"));
+            }
+            g[0] = 2.0 * x[0];
+            Ok(x[0] * x[0])
+        };
+        let r = try_minimize_box(f, &[0.7], &[-1.0], &[1.0], LbfgsOptions::default());
+        assert!(r.expect_err("third call fails").starts_with("failed at"));
+    }
+
+    #[test]
+    fn a_non_finite_start_is_none() {
+        let f = |_: &[f64], _: &mut [f64]| f64::NAN;
+        assert!(minimize_box(f, &[0.0], &[-1.0], &[1.0], LbfgsOptions::default()).is_none());
+    }
+
+    #[test]
+    fn first_step_bounds_the_first_move() {
+        // Linear f = −10x on [0, 1] from 0: the first trial step moves x by first_step.
+        let mut seen = Vec::new();
+        let f = |x: &[f64], g: &mut [f64]| {
+            seen.push(x[0]);
+            g[0] = -10.0;
+            -10.0 * x[0]
+        };
+        let opts = LbfgsOptions { first_step: 0.1, max_iterations: 1, ..LbfgsOptions::default() };
+        let r = minimize_box(f, &[0.0], &[0.0], &[1.0], opts).expect("finite");
+        assert_eq!(seen, vec![0.0, 0.1]);
+        assert_eq!(r.x, vec![0.1]);
     }
 }

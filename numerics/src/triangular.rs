@@ -1,0 +1,220 @@
+//! Triangular solves, products and inverses.
+//!
+//! Two layouts: nalgebra matrices with many right-hand sides (the GP's `n×n` factor), where
+//! forward substitution is reordered so that most of the work is GEMM, parallel over
+//! fixed-width column blocks (the result does not depend on the thread count); and small
+//! row-major `n×n` slices with one right-hand side (the `P×P` and `q×q` systems).
+
+use nalgebra::{DMatrix, DMatrixViewMut};
+use rayon::prelude::*;
+
+/// Rows of the triangular factor handled per substitution block.
+const TRI_BLOCK: usize = 64;
+/// Right-hand-side columns per parallel task.
+const RHS_BLOCK: usize = 64;
+
+/// Solves `L X = B` in place (`B` becomes `X`); `l` is lower triangular `n×n` (its upper
+/// triangle is not read), `b` is `n×m`.
+pub fn solve_lower_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
+    let n = l.nrows();
+    if n == 0 || b.ncols() == 0 {
+        return;
+    }
+    b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| forward(l, chunk, n));
+}
+
+/// Solves `Lᵀ X = B` in place; `l` is lower triangular `n×n`, `b` is `n×m`.
+pub fn solve_lower_transpose_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
+    let n = l.nrows();
+    if n == 0 || b.ncols() == 0 {
+        return;
+    }
+    // The off-diagonal updates read Lᵀ blocks: one contiguous transpose serves them all.
+    let lt = l.transpose();
+    b.as_mut_slice().par_chunks_mut(n * RHS_BLOCK).for_each(|chunk| backward(&lt, chunk, n));
+}
+
+/// Solves `(L Lᵀ) X = B` in place.
+pub fn cholesky_solve_in_place(l: &DMatrix<f64>, b: &mut DMatrix<f64>) {
+    solve_lower_in_place(l, b);
+    solve_lower_transpose_in_place(l, b);
+}
+
+/// Forward substitution on the column-major `n×cols` right-hand sides in `chunk`: GEMM for
+/// the off-diagonal blocks, then contiguous column axpys inside each diagonal block.
+fn forward(l: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
+    let cols = chunk.len() / n;
+    let ls = l.as_slice();
+    let mut i0 = 0;
+    while i0 < n {
+        let i1 = (i0 + TRI_BLOCK).min(n);
+        if i0 > 0 {
+            let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
+            let (top, mut cur) = x.rows_range_pair_mut(0..i0, i0..i1);
+            cur.gemm(-1.0, &l.view((i0, 0), (i1 - i0, i0)), &top, 1.0);
+        }
+        for c in 0..cols {
+            let col = &mut chunk[c * n + i0..c * n + i1];
+            for j in 0..(i1 - i0) {
+                let base = (i0 + j) * n;
+                let xj = col[j] / ls[base + i0 + j];
+                col[j] = xj;
+                let lcol = &ls[base + i0 + j + 1..base + i1];
+                for (v, lv) in col[j + 1..].iter_mut().zip(lcol) {
+                    *v -= xj * lv;
+                }
+            }
+        }
+        i0 = i1;
+    }
+}
+
+/// Backward substitution with `Lᵀ` (given as the contiguous `lt`), same layout as [`forward`].
+fn backward(lt: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
+    let cols = chunk.len() / n;
+    let ts = lt.as_slice();
+    let mut i1 = n;
+    while i1 > 0 {
+        let i0 = i1.saturating_sub(TRI_BLOCK);
+        if i1 < n {
+            let mut x = DMatrixViewMut::from_slice(chunk, n, cols);
+            let (mut cur, below) = x.rows_range_pair_mut(i0..i1, i1..n);
+            cur.gemm(-1.0, &lt.view((i0, i1), (i1 - i0, n - i1)), &below, 1.0);
+        }
+        for c in 0..cols {
+            let col = &mut chunk[c * n + i0..c * n + i1];
+            for i in (0..(i1 - i0)).rev() {
+                // Column i0+i of Lᵀ holds row i0+i of L.
+                let base = (i0 + i) * n;
+                let xi = col[i] / ts[base + i0 + i];
+                col[i] = xi;
+                let lcol = &ts[base + i0..base + i0 + i];
+                for (v, lv) in col[..i].iter_mut().zip(lcol) {
+                    *v -= xi * lv;
+                }
+            }
+        }
+        i1 = i0;
+    }
+}
+
+/// The inverse of a small lower-triangular matrix (its upper triangle is not read) by column-wise
+/// forward substitution; the blocked algorithms apply their diagonal blocks through it.
+pub fn lower_triangular_inverse<S>(l: &nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>) -> DMatrix<f64>
+where
+    S: nalgebra::Storage<f64, nalgebra::Dyn, nalgebra::Dyn>,
+{
+    let m = l.nrows();
+    let mut inv = DMatrix::zeros(m, m);
+    for j in 0..m {
+        // Column j of L⁻¹: L x = e_j, zero above row j.
+        let mut col = vec![0.0; m];
+        col[j] = 1.0;
+        for i in j..m {
+            let xi = col[i] / l[(i, i)];
+            col[i] = xi;
+            for r in i + 1..m {
+                col[r] -= l[(r, i)] * xi;
+            }
+        }
+        inv.column_mut(j).copy_from_slice(&col);
+    }
+    inv
+}
+
+/// Solves `L y = b` in place (`L` lower triangular row-major `n×n`, `b` has `n` values).
+#[inline]
+pub fn forward_solve(l: &[f64], n: usize, b: &mut [f64]) {
+    for i in 0..n {
+        let row = &l[i * n..i * n + i];
+        let mut s = b[i];
+        for (lk, bk) in row.iter().zip(&b[..i]) {
+            s -= lk * bk;
+        }
+        b[i] = s / l[i * n + i];
+    }
+}
+
+/// Solves `Lᵀ x = b` in place (`L` lower triangular row-major `n×n`).
+pub fn backward_solve_transposed(l: &[f64], n: usize, b: &mut [f64]) {
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= l[k * n + i] * b[k];
+        }
+        b[i] = s / l[i * n + i];
+    }
+}
+
+/// `L z` for lower-triangular row-major `L` (`n×n`).
+pub fn lower_times(l: &[f64], n: usize, z: &[f64]) -> Vec<f64> {
+    (0..n).map(|i| (0..=i).map(|k| l[i * n + k] * z[k]).sum()).collect()
+}
+
+/// Replaces the lower-triangular row-major `n×n` matrix `l` (nonzero diagonal) by its inverse.
+pub fn invert_lower_in_place(l: &mut [f64], n: usize) {
+    let mut inv = vec![0.0; n * n];
+    for j in 0..n {
+        inv[j * n + j] = 1.0 / l[j * n + j];
+        for i in j + 1..n {
+            let s: f64 = (j..i).map(|k| l[i * n + k] * inv[k * n + j]).sum();
+            inv[i * n + j] = -s / l[i * n + i];
+        }
+    }
+    l.copy_from_slice(&inv);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower(n: usize) -> DMatrix<f64> {
+        DMatrix::from_fn(n, n, |i, j| {
+            if j > i {
+                0.0
+            } else if i == j {
+                2.0 + i as f64 * 0.01
+            } else {
+                ((i * 7 + j * 3) % 11) as f64 * 0.05 - 0.2
+            }
+        })
+    }
+
+    #[test]
+    fn blocked_solves_match_nalgebra() {
+        let n = 150;
+        let l = lower(n);
+        let b = DMatrix::from_fn(n, 70, |i, j| ((i * 13 + j * 5) % 17) as f64 / 17.0 - 0.5);
+        let mut x = b.clone();
+        solve_lower_in_place(&l, &mut x);
+        let reference = l.solve_lower_triangular(&b).expect("nonsingular");
+        assert!((&x - &reference).abs().max() < 1e-12);
+        let mut y = b.clone();
+        solve_lower_transpose_in_place(&l, &mut y);
+        let reference = l.transpose().solve_upper_triangular(&b).expect("nonsingular");
+        assert!((&y - &reference).abs().max() < 1e-12);
+    }
+
+    #[test]
+    fn row_major_solves_products_and_inverse() {
+        let l = [2.0, 0.0, 0.0, 1.0, 3.0, 0.0, -1.0, 0.5, 4.0];
+        let b = [1.0, -2.0, 0.5];
+        let mut y = b;
+        forward_solve(&l, 3, &mut y);
+        assert_eq!(lower_times(&l, 3, &y), b.to_vec());
+        let mut x = b;
+        backward_solve_transposed(&l, 3, &mut x);
+        for i in 0..3 {
+            let s: f64 = (0..3).map(|k| l[k * 3 + i] * x[k]).sum();
+            assert!((s - b[i]).abs() < 1e-15, "Lᵀx row {i}: {s}");
+        }
+        let mut inv = l;
+        invert_lower_in_place(&mut inv, 3);
+        for i in 0..3 {
+            for j in 0..3 {
+                let s: f64 = (0..3).map(|k| l[i * 3 + k] * inv[k * 3 + j]).sum();
+                assert!((s - if i == j { 1.0 } else { 0.0 }).abs() < 1e-15);
+            }
+        }
+    }
+}
