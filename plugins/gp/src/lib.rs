@@ -95,7 +95,10 @@ pub mod posterior;
 pub mod rff;
 pub mod rff_single;
 pub mod schur;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
+pub use derivative::{DerivativeGp, GradientAt};
 pub use exact::ExactGp;
 pub use kernel::Kernel;
 pub use params::GpParams;

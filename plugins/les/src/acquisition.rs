@@ -649,7 +649,7 @@ pub fn argmax(values: &[f64]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::DenseGp;
+    use les_gp::testing::DenseGp;
     use les_core::{Dataset, stream_rng};
     use rand::RngExt;
 

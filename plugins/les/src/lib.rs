@@ -74,7 +74,6 @@ pub mod regret;
 pub mod sampler;
 pub mod strategy;
 pub mod support;
-pub mod testing;
 
 pub use acquisition::{AcquisitionSettings, EntropyOf, MutualInformation, MutualInformationAcquisition};
 pub use information_sources::InformationSource;

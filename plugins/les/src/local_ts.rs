@@ -64,7 +64,7 @@ impl Strategy for LocalThompsonSampling {
         let mut report = IterationReport::default();
         let (mut fit_rng, mut path_rng) = (child_rng(rng), child_rng(rng));
         let hyper = report.timed("fit", || self.surrogate.fit(data, &mut fit_rng))?;
-        report.diagnostic("hyperparameters", hyper);
+        report.diagnostic("hyperparameters", hyper.to_json());
         let incumbent = data.point(best).to_vec();
         report.diagnostic("incumbent", json!({ "index": best, "x": incumbent, "y": data.y()[best] }));
         let pathwise = self
@@ -117,7 +117,7 @@ inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::DenseGp;
+    use les_gp::testing::DenseGp;
     use les_core::{Dataset, stream_rng};
     use les_optimizers::{Adam, AdamParams};
 

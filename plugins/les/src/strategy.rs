@@ -87,7 +87,7 @@ impl LocalEntropySearch {
         let mut path_rng = child_rng(rng);
 
         let hyper = report.timed("fit", || self.surrogate.fit(data, &mut fit_rng))?;
-        report.diagnostic("hyperparameters", hyper);
+        report.diagnostic("hyperparameters", hyper.to_json());
         let incumbent = data.point(best).to_vec();
         report.diagnostic("incumbent", json!({ "index": best, "x": incumbent, "y": data.y()[best] }));
 
@@ -225,7 +225,7 @@ mod tests {
     use crate::params::StopRule;
     use crate::sampler::DescentSampler;
     use crate::support::SupportMode;
-    use crate::testing::DenseGp;
+    use les_gp::testing::DenseGp;
     use les_core::stream_rng;
     use les_optimizers::{Adam, AdamParams};
 
