@@ -150,7 +150,7 @@ struct StepModel {
 }
 
 /// GIBO / HCI-GIBO.
-pub struct Gibo {
+pub struct GiboStrategy {
     dim: usize,
     seed: u64,
     model: Model,
@@ -171,7 +171,7 @@ pub struct Gibo {
     error: Option<String>,
 }
 
-impl Gibo {
+impl GiboStrategy {
     /// GIBO in dimension `d` on `model`; `seed` seeds the fits done in `tell`.
     pub fn new(dim: usize, seed: u64, model: Model, p: &GiboParams) -> Self {
         Self {
@@ -320,7 +320,7 @@ impl Maximand for TraceReduction<'_> {
     }
 }
 
-impl Strategy for Gibo {
+impl Strategy for GiboStrategy {
     fn handles_pending(&self) -> bool {
         true
     }
@@ -384,7 +384,7 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
     let mut p: GiboParams = params.parse()?;
     let model =
         Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx, "gibo", &[Capability::GradientPosterior])?;
-    Ok(Built::new(Box::new(Gibo::new(ctx.dim, ctx.seed, model, &p)), &p))
+    Ok(Built::new(Box::new(GiboStrategy::new(ctx.dim, ctx.seed, model, &p)), &p))
 }
 
 inventory::submit! {
@@ -420,9 +420,9 @@ mod tests {
     use super::*;
     use les_gp::testing::DenseGp;
 
-    fn gibo(rule: StepRule) -> Gibo {
+    fn gibo(rule: StepRule) -> GiboStrategy {
         let p = GiboParams { step_rule: rule, ..GiboParams::default() };
-        Gibo::new(5, 7, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p)
+        GiboStrategy::new(5, 7, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p)
     }
 
     #[test]
@@ -481,7 +481,7 @@ mod tests {
                         acq_optimizer: AcqOptimizerParams { raw_samples: 32, restarts: 2, max_iters: 30 },
                         ..GiboParams::default()
                     };
-                    let mut st = Gibo::new(5, s, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p);
+                    let mut st = GiboStrategy::new(5, s, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p);
                     let out = crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s);
                     eprintln!("{rule:?} seed {s}: {out}, steps {}", st.steps());
                     out
@@ -494,7 +494,7 @@ mod tests {
     }
 
     /// A GIBO told the initial design, asking gradient samples around θ.
-    fn started() -> (Gibo, Dataset) {
+    fn started() -> (GiboStrategy, Dataset) {
         let mut g = gibo(StepRule::Plain);
         let f = crate::testutil::bowl;
         let init = [vec![0.9, 0.1, 0.2, 0.6, 0.3], vec![0.5, 0.5, 0.5, 0.5, 0.5]];
@@ -506,7 +506,7 @@ mod tests {
         (g, data)
     }
 
-    fn ask_with(g: &mut Gibo, data: &Dataset, pending: &[Vec<f64>]) -> Ask {
+    fn ask_with(g: &mut GiboStrategy, data: &Dataset, pending: &[Vec<f64>]) -> Ask {
         let ctx = AskContext {
             pending,
             data,

@@ -42,9 +42,9 @@ mod strategy_util;
 mod testutil;
 pub mod turbo;
 
-pub use gibo::{Gibo, GiboParams, StepRule};
+pub use gibo::{GiboStrategy, GiboParams, StepRule};
 pub use logei::{LogEi, LogEiParams, LogEiStrategy};
 pub use mes::{Mes, MesParams, MesStrategy};
-pub use random::{RandomParams, RandomSearch};
-pub use sobol::{SobolParams, SobolSequence};
-pub use turbo::{Turbo, TurboParams, TurboState};
+pub use random::{RandomParams, RandomStrategy};
+pub use sobol::{SobolParams, SobolStrategy};
+pub use turbo::{TurboStrategy, TurboParams, TurboState};

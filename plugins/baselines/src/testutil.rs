@@ -60,7 +60,7 @@ pub(crate) fn bowl(x: &[f64]) -> f64 {
 
 /// Mean best value of random search over `seeds`.
 pub(crate) fn random_baseline(budget: usize, seeds: &[u64]) -> f64 {
-    seeds.iter().map(|&s| run(&mut crate::random::RandomSearch::new(5), &bowl, 5, budget, 0, s)).sum::<f64>()
+    seeds.iter().map(|&s| run(&mut crate::random::RandomStrategy::new(5), &bowl, 5, budget, 0, s)).sum::<f64>()
         / seeds.len() as f64
 }
 

@@ -253,7 +253,7 @@ impl TurboState {
 }
 
 /// TuRBO-1.
-pub struct Turbo {
+pub struct TurboStrategy {
     dim: usize,
     model: Model,
     rules: TurboRules,
@@ -262,7 +262,7 @@ pub struct Turbo {
     perturbation_probability: f64,
 }
 
-impl Turbo {
+impl TurboStrategy {
     /// TuRBO-1 in dimension `d` on `model`, with the rules and candidate settings of `p`.
     pub fn new(dim: usize, model: Model, p: &TurboParams) -> Self {
         let rules = TurboRules {
@@ -345,7 +345,7 @@ pub fn thompson_sample(
     Ok(lower_times(&l, m, &z).iter().zip(&mean).map(|(e, mu)| mu + e).collect())
 }
 
-impl Strategy for Turbo {
+impl Strategy for TurboStrategy {
     fn handles_pending(&self) -> bool {
         true
     }
@@ -403,7 +403,7 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
         .into());
     }
     let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx, "turbo", &[])?;
-    Ok(Built::new(Box::new(Turbo::new(ctx.dim, model, &p)), &p))
+    Ok(Built::new(Box::new(TurboStrategy::new(ctx.dim, model, &p)), &p))
 }
 
 inventory::submit! {
@@ -442,7 +442,7 @@ mod tests {
     use les_gp::testing::DenseGp;
 
     fn rules(d: usize) -> TurboRules {
-        let t = Turbo::new(d, Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))), &TurboParams::default());
+        let t = TurboStrategy::new(d, Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))), &TurboParams::default());
         t.rules
     }
 
@@ -495,7 +495,7 @@ mod tests {
     fn candidates_stay_in_the_region_and_keep_unmasked_coordinates() {
         let d = 40;
         let p = TurboParams { n_candidates: Some(300), ..TurboParams::default() };
-        let t = Turbo::new(d, Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))), &p);
+        let t = TurboStrategy::new(d, Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))), &p);
         let centre = vec![0.9; d];
         let weights: Vec<f64> = (0..d).map(|i| if i % 2 == 0 { 2.0 } else { 0.5 }).collect();
         let c = t.candidates(&centre, &weights, &mut les_core::stream_rng(1, "t", 0));
@@ -523,7 +523,7 @@ mod tests {
         let turbo = seeds
             .iter()
             .map(|&s| {
-                let mut st = Turbo::new(5, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p);
+                let mut st = TurboStrategy::new(5, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p);
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()
@@ -532,7 +532,7 @@ mod tests {
         assert!(turbo < 0.5 * random, "turbo {turbo} vs random {random}");
     }
 
-    fn fitted_turbo(d: usize) -> (Turbo, les_core::Dataset) {
+    fn fitted_turbo(d: usize) -> (TurboStrategy, les_core::Dataset) {
         let mut rng = les_core::stream_rng(2, "t", 0);
         let pts = crate::design::uniform_points(8, d, &mut rng);
         let y: Vec<f64> = pts.chunks(d).map(crate::testutil::bowl).collect();
@@ -540,7 +540,7 @@ mod tests {
         let mut gp = DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(false);
         gp.noise_variance = 1e-4;
         let p = TurboParams { n_candidates: Some(200), ..TurboParams::default() };
-        let mut t = Turbo::new(d, Model::new("test_gp", Box::new(gp)), &p);
+        let mut t = TurboStrategy::new(d, Model::new("test_gp", Box::new(gp)), &p);
         let obs: Vec<Observation> =
             (0..data.len()).map(|i| Observation { x: data.point(i).to_vec(), y: Ok(data.y()[i]) }).collect();
         t.tell(&obs).unwrap();
@@ -586,7 +586,7 @@ mod tests {
         let d = 5;
         let (mut t, data) = fitted_turbo(d);
         assert!(t.handles_pending());
-        let ask = |t: &mut Turbo, pending: &[Vec<f64>]| {
+        let ask = |t: &mut TurboStrategy, pending: &[Vec<f64>]| {
             let ctx = AskContext { data: &data, pending, iteration: 4, n_proposed: 9, remaining: 10, budget: 30 };
             t.ask(&ctx, &mut les_core::stream_rng(8, "ask", 4)).unwrap().points.remove(0)
         };

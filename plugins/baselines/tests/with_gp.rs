@@ -7,6 +7,8 @@ use les_core::{AskContext, Dataset, Observation, Params, Strategy, stream_rng};
 use serde_json::{Value, json};
 
 use les_baselines as _;
+// Linked for its registry entry: the strategies build the `gp` surrogate by name.
+use les_gp as _;
 
 const D: usize = 5;
 

@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::sampler::DescentSampler;
 use crate::support::SupportMode;
 
-/// Parameters of [`LocalThompsonSampling`].
+/// Parameters of [`LocalTsStrategy`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalTsParams {
@@ -43,19 +43,19 @@ impl Default for LocalTsParams {
 impl PluginParams for LocalTsParams {}
 
 /// Local Thompson sampling (see the module docs).
-pub struct LocalThompsonSampling {
+pub struct LocalTsStrategy {
     surrogate: Box<dyn Surrogate>,
     sampler: DescentSampler,
 }
 
-impl LocalThompsonSampling {
+impl LocalTsStrategy {
     /// From a surrogate and the inner optimizer.
     pub fn new(surrogate: Box<dyn Surrogate>, optimizer: Box<dyn InnerOptimizer>) -> Self {
         Self { surrogate, sampler: DescentSampler::new(1, 1, SupportMode::Corrected, optimizer) }
     }
 }
 
-impl Strategy for LocalThompsonSampling {
+impl Strategy for LocalTsStrategy {
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let data = ctx.data;
         let best = data.best_index().ok_or_else(|| {
@@ -81,7 +81,7 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
     let mut p: LocalTsParams = params.parse()?;
     let surrogate = crate::strategy::build_pathwise_surrogate(&mut p.surrogate, &params.path, ctx, "local_ts")?;
     let optimizer = p.inner_optimizer.build::<dyn InnerOptimizer>(&join_path(&params.path, "inner_optimizer"), ctx)?;
-    Ok(Built::new(Box::new(LocalThompsonSampling::new(surrogate, optimizer)), &p))
+    Ok(Built::new(Box::new(LocalTsStrategy::new(surrogate, optimizer)), &p))
 }
 
 inventory::submit! {
@@ -137,7 +137,7 @@ mod tests {
         let argmin = (0..grid.len()).min_by(|&a, &b| mean[a].total_cmp(&mean[b])).expect("grid");
 
         let adam = Adam::new(AdamParams { learning_rate: 0.01, steps: 300, ..AdamParams::default() }).expect("valid");
-        let mut ts = LocalThompsonSampling::new(Box::new(DenseGp::new(vec![0.3], 1.0, 1e-8)), Box::new(adam));
+        let mut ts = LocalTsStrategy::new(Box::new(DenseGp::new(vec![0.3], 1.0, 1e-8)), Box::new(adam));
         let ctx = AskContext { data: &data, pending: &[], iteration: 1, n_proposed: n, remaining: 5, budget: 20 };
         let ask = ts.ask(&ctx, &mut stream_rng(3, "ask", 1)).expect("asks");
         assert_eq!(ask.points.len(), 1);
