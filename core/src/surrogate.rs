@@ -250,10 +250,7 @@ impl Capability {
     /// The error of strategy `strategy` whose surrogate `surrogate` (its registry name) lacks
     /// this capability.
     pub fn missing(self, strategy: &str, surrogate: &str) -> String {
-        format!(
-            "strategy `{strategy}` needs a surrogate with {}; surrogate `{surrogate}` has none",
-            self.describe()
-        )
+        format!("strategy `{strategy}` needs a surrogate with {}; surrogate `{surrogate}` has none", self.describe())
     }
 }
 

@@ -107,8 +107,8 @@ impl<'a> Believer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use les_gp::testing::DenseGp;
     use les_core::{Surrogate, stream_rng};
+    use les_gp::testing::DenseGp;
 
     /// A fitted test GP without output standardization, so that refitting it on more data
     /// keeps the output scale (the dense reference below refits).

@@ -58,7 +58,8 @@
 use les_core::params::{ParamError, Params, PluginParams, join_path};
 use les_core::registry::{BuildContext, Built, PluginError, PluginSpec, StrategyEntry};
 use les_core::{
-    Ask, AskContext, Capability, Dataset, GradientPosterior, Observation, Strategy, StrategyError, StreamRng, stream_rng,
+    Ask, AskContext, Capability, Dataset, GradientPosterior, Observation, Strategy, StrategyError, StreamRng,
+    stream_rng,
 };
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -240,7 +241,8 @@ impl GiboStrategy {
         }
         let d = self.dim;
         let u: Vec<f64> = g.iter().map(|v| v / norm).collect();
-        let q: f64 = (0..d).map(|a| (0..d).map(|b| u[a] * m.posterior.covariance()[a * d + b] * u[b]).sum::<f64>()).sum();
+        let q: f64 =
+            (0..d).map(|a| (0..d).map(|b| u[a] * m.posterior.covariance()[a * d + b] * u[b]).sum::<f64>()).sum();
         let lipschitz = m.signal_variance / (m.lengthscales.iter().sum::<f64>() / d as f64);
         // The reference passes q (a variance) as the scale of the normal.
         1.0 - cdf((lipschitz * self.learning_rate * norm / 2.0 - norm) / q.max(f64::MIN_POSITIVE))
@@ -382,8 +384,13 @@ impl Strategy for GiboStrategy {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: GiboParams = params.parse()?;
-    let model =
-        Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx, "gibo", &[Capability::GradientPosterior])?;
+    let model = Model::build(
+        &mut p.surrogate,
+        &join_path(&params.path, "surrogate"),
+        ctx,
+        "gibo",
+        &[Capability::GradientPosterior],
+    )?;
     Ok(Built::new(Box::new(GiboStrategy::new(ctx.dim, ctx.seed, model, &p)), &p))
 }
 
@@ -422,7 +429,12 @@ mod tests {
 
     fn gibo(rule: StepRule) -> GiboStrategy {
         let p = GiboParams { step_rule: rule, ..GiboParams::default() };
-        GiboStrategy::new(5, 7, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p)
+        GiboStrategy::new(
+            5,
+            7,
+            Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+            &p,
+        )
     }
 
     #[test]
@@ -481,7 +493,12 @@ mod tests {
                         acq_optimizer: AcqOptimizerParams { raw_samples: 32, restarts: 2, max_iters: 30 },
                         ..GiboParams::default()
                     };
-                    let mut st = GiboStrategy::new(5, s, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p);
+                    let mut st = GiboStrategy::new(
+                        5,
+                        s,
+                        Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                        &p,
+                    );
                     let out = crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s);
                     eprintln!("{rule:?} seed {s}: {out}, steps {}", st.steps());
                     out

@@ -42,9 +42,9 @@ mod strategy_util;
 mod testutil;
 pub mod turbo;
 
-pub use gibo::{GiboStrategy, GiboParams, StepRule};
+pub use gibo::{GiboParams, GiboStrategy, StepRule};
 pub use logei::{LogEi, LogEiParams, LogEiStrategy};
 pub use mes::{Mes, MesParams, MesStrategy};
 pub use random::{RandomParams, RandomStrategy};
 pub use sobol::{SobolParams, SobolStrategy};
-pub use turbo::{TurboStrategy, TurboParams, TurboState};
+pub use turbo::{TurboParams, TurboState, TurboStrategy};

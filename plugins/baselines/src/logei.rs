@@ -176,7 +176,13 @@ impl Strategy for LogEiStrategy {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: LogEiParams = params.parse()?;
-    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx, "logei", &[Capability::PosteriorGradients])?;
+    let model = Model::build(
+        &mut p.surrogate,
+        &join_path(&params.path, "surrogate"),
+        ctx,
+        "logei",
+        &[Capability::PosteriorGradients],
+    )?;
     Ok(Built::new(Box::new(LogEiStrategy::new(ctx.dim, model, p.acq_optimizer.clone())), &p))
 }
 
@@ -207,8 +213,8 @@ Parameters:
 mod tests {
     use super::*;
     use crate::model::best_observed;
-    use les_gp::testing::DenseGp;
     use les_core::{Dataset, Surrogate, stream_rng};
+    use les_gp::testing::DenseGp;
 
     fn fitted(d: usize) -> (Model, Dataset) {
         let mut rng = stream_rng(3, "t", 0);
@@ -268,7 +274,11 @@ mod tests {
         let logei = seeds
             .iter()
             .map(|&s| {
-                let mut st = LogEiStrategy::new(5, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), acq.clone());
+                let mut st = LogEiStrategy::new(
+                    5,
+                    Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                    acq.clone(),
+                );
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()

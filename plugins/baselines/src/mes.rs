@@ -347,8 +347,8 @@ mod tests {
     use super::*;
     use crate::model::Model;
     use crate::normal::cdf;
-    use les_gp::testing::DenseGp;
     use les_core::{Dataset, stream_rng};
+    use les_gp::testing::DenseGp;
     use rand_distr::StandardNormal;
 
     fn fitted() -> (Model, Dataset) {
@@ -447,7 +447,11 @@ mod tests {
         let mes = seeds
             .iter()
             .map(|&s| {
-                let mut st = MesStrategy::new(5, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), p.clone());
+                let mut st = MesStrategy::new(
+                    5,
+                    Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                    p.clone(),
+                );
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()

@@ -6,8 +6,8 @@
 
 use les_core::registry::PluginSpec;
 use les_core::{
-    BuildContext, Capability, Dataset, FitReport, GpHyperparameters, PluginError, PointPosterior, StreamRng,
-    Surrogate, SurrogateError,
+    BuildContext, Capability, Dataset, FitReport, GpHyperparameters, PluginError, PointPosterior, StreamRng, Surrogate,
+    SurrogateError,
 };
 
 /// The lowest observed value in the model's output scale, `(y_min − shift)/scale` (§5.4: the
@@ -56,10 +56,7 @@ impl Model {
     /// a surrogate has before it is fitted are checked here ([`Capability::Hyperparameters`]
     /// is checked after the fit, by [`Model::hyperparameters`]).
     pub fn require(&self, strategy: &str, needs: &[Capability]) -> Result<(), String> {
-        match needs
-            .iter()
-            .find(|c| **c != Capability::Hyperparameters && !c.offered_by(self.surrogate.as_ref()))
-        {
+        match needs.iter().find(|c| **c != Capability::Hyperparameters && !c.offered_by(self.surrogate.as_ref())) {
             Some(c) => Err(c.missing(strategy, &self.name)),
             None => Ok(()),
         }
@@ -144,7 +141,9 @@ mod tests {
         model.fit(&Dataset::new(2), &mut les_core::stream_rng(0, "t", 0)).unwrap();
         let err = model.hyperparameters("turbo").unwrap_err();
         assert!(err.starts_with("strategy `turbo` needs a surrogate with GP hyperparameters"), "{err}");
-        assert!(model.point_posterior(&[0.5, 0.5]).unwrap_err().to_string().contains("`plain` has no posterior gradients"));
+        assert!(
+            model.point_posterior(&[0.5, 0.5]).unwrap_err().to_string().contains("`plain` has no posterior gradients")
+        );
         let pending = crate::believer::Believer::new(&model, &[vec![0.5, 0.5]]).err().unwrap().to_string();
         assert!(pending.contains("conditioning") && pending.contains("`plain`"), "{pending}");
     }

@@ -1,7 +1,7 @@
 //! Steps shared by the model-based strategies.
 
-use les_core::{AskContext, IterationReport, StrategyError, StreamRng};
 use les_core::FitReport;
+use les_core::{AskContext, IterationReport, StrategyError, StreamRng};
 
 use crate::acqopt::Maximum;
 use crate::design::uniform_points;

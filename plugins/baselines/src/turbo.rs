@@ -442,7 +442,11 @@ mod tests {
     use les_gp::testing::DenseGp;
 
     fn rules(d: usize) -> TurboRules {
-        let t = TurboStrategy::new(d, Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))), &TurboParams::default());
+        let t = TurboStrategy::new(
+            d,
+            Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))),
+            &TurboParams::default(),
+        );
         t.rules
     }
 
@@ -495,7 +499,11 @@ mod tests {
     fn candidates_stay_in_the_region_and_keep_unmasked_coordinates() {
         let d = 40;
         let p = TurboParams { n_candidates: Some(300), ..TurboParams::default() };
-        let t = TurboStrategy::new(d, Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))), &p);
+        let t = TurboStrategy::new(
+            d,
+            Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))),
+            &p,
+        );
         let centre = vec![0.9; d];
         let weights: Vec<f64> = (0..d).map(|i| if i % 2 == 0 { 2.0 } else { 0.5 }).collect();
         let c = t.candidates(&centre, &weights, &mut les_core::stream_rng(1, "t", 0));
@@ -523,7 +531,11 @@ mod tests {
         let turbo = seeds
             .iter()
             .map(|&s| {
-                let mut st = TurboStrategy::new(5, Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))), &p);
+                let mut st = TurboStrategy::new(
+                    5,
+                    Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                    &p,
+                );
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()

@@ -203,4 +203,3 @@ fn gp_gradients_agree_with_finite_differences_of_its_predictions() {
         }
     }
 }
-

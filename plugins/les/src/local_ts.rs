@@ -117,8 +117,8 @@ inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use les_gp::testing::DenseGp;
     use les_core::{Dataset, stream_rng};
+    use les_gp::testing::DenseGp;
     use les_optimizers::{Adam, AdamParams};
 
     /// On dense, nearly noise-free data the one path is the posterior mean up to a tiny spread,

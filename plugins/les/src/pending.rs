@@ -219,8 +219,8 @@ impl Surrogate for PendingConditioned<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use les_gp::testing::DenseGp;
     use les_core::stream_rng;
+    use les_gp::testing::DenseGp;
     use rand::RngExt;
 
     fn uniform(n: usize, seed: u64) -> Vec<f64> {

@@ -225,8 +225,8 @@ mod tests {
     use crate::params::StopRule;
     use crate::sampler::DescentSampler;
     use crate::support::SupportMode;
-    use les_gp::testing::DenseGp;
     use les_core::stream_rng;
+    use les_gp::testing::DenseGp;
     use les_optimizers::{Adam, AdamParams};
 
     fn les(params: LesParams) -> LesStrategy {
