@@ -22,7 +22,7 @@
 //! posterior mean: `Σ∇` depends only on where the GP observes, and `μ∇` stays).
 
 use les_core::{GradientPosterior, SurrogateError};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 
 use crate::kernel::Kernel;
 use crate::linalg::{gemm_tn, solve_lower_in_place, solve_lower_transpose_in_place};
@@ -108,22 +108,36 @@ pub struct GradientAt {
 }
 
 impl GradientAt {
-    /// `c = ∂k(θ, z)/∂θ − (K⁻¹J(θ)ᵀ)ᵀ k_X(z)` (`d`), `k_X(z)` (`n`) and `s = σ²(z) + σ_n²`
-    /// with `σ²(z)` clamped at 0 (and whether it was).
-    fn cross(&self, z: &[f64]) -> (Vec<f64>, DMatrix<f64>, f64, bool) {
+    /// `c = ∂k(θ, z)/∂θ − (K⁻¹J(θ)ᵀ)ᵀ k_X(z)` (`d`), `k_X(z)` and the `g` of `∂k(z, x_m)/∂z`
+    /// (see [`Kernel::k_and_g_of_r2`]) for every observation (`n` each), `w = Lc⁻¹ k_X(z)`,
+    /// and `s = σ²(z) + σ_n²` with `σ²(z)` clamped at 0 (and whether it was). Serial nalgebra
+    /// solves on one vector: `n` is GIBO's training window, far too small to split.
+    fn cross(&self, z: &[f64]) -> Cross {
         let p = &self.posterior;
-        let d = self.theta.len();
+        let kernel = p.kernel();
+        let (d, n) = (self.theta.len(), p.n());
         let mut c = vec![0.0; d];
-        p.kernel().grad_first(&self.theta, z, &mut c);
-        let kz = p.cross_kernel(z);
-        for (i, ci) in c.iter_mut().enumerate() {
-            *ci -= self.kinv_jt.column(i).dot(&kz.column(0));
+        kernel.grad_first(&self.theta, z, &mut c);
+        let (mut kz, mut gz) = (DVector::zeros(n), vec![0.0; n]);
+        for (m, xm) in p.x().chunks_exact(d).enumerate() {
+            (kz[m], gz[m]) = kernel.k_and_g_of_r2(kernel.scaled_sqdist(z, xm));
         }
+        let through = self.kinv_jt.tr_mul(&kz);
+        c.iter_mut().zip(through.iter()).for_each(|(ci, t)| *ci -= t);
         let mut w = kz.clone();
-        solve_lower_in_place(p.cholesky_factor(), &mut w);
-        let var = p.kernel().prior_variance() - w.norm_squared();
-        (c, kz, var.max(0.0) + p.noise_variance(), var < 0.0)
+        p.cholesky_factor().solve_lower_triangular_mut(&mut w);
+        let var = kernel.prior_variance() - w.norm_squared();
+        Cross { c, gz, w, s: var.max(0.0) + p.noise_variance(), clamped: var < 0.0 }
     }
+}
+
+/// What [`GradientAt::cross`] computes for one point `z`.
+struct Cross {
+    c: Vec<f64>,
+    gz: Vec<f64>,
+    w: DVector<f64>,
+    s: f64,
+    clamped: bool,
 }
 
 impl GradientPosterior for GradientAt {
@@ -146,33 +160,30 @@ impl GradientPosterior for GradientAt {
     }
 
     fn trace_reduction(&self, z: &[f64]) -> f64 {
-        let (c, _, s, _) = self.cross(z);
-        c.iter().map(|t| t * t).sum::<f64>() / s
+        let x = self.cross(z);
+        x.c.iter().map(|t| t * t).sum::<f64>() / x.s
     }
 
     fn trace_reduction_and_grad(&self, z: &[f64]) -> (f64, Vec<f64>) {
         let p = &self.posterior;
         let kernel = p.kernel();
-        let (d, n) = (self.theta.len(), p.n());
-        let (c, kz, s, clamped) = self.cross(z);
+        let d = self.theta.len();
+        let Cross { c, gz, w, s, clamped } = self.cross(z);
         let value = c.iter().map(|t| t * t).sum::<f64>() / s;
         // K⁻¹ k_X(z) and (K⁻¹J(θ)ᵀ) c, both n.
-        let mut kinv_kz = kz;
-        solve_lower_in_place(p.cholesky_factor(), &mut kinv_kz);
-        solve_lower_transpose_in_place(p.cholesky_factor(), &mut kinv_kz);
-        let mc = &self.kinv_jt * nalgebra::DVector::from_column_slice(&c);
+        let mut kinv_kz = w;
+        p.cholesky_factor().tr_solve_lower_triangular_mut(&mut kinv_kz);
+        let mc = &self.kinv_jt * DVector::from_column_slice(&c);
         let inv_l2: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / (l * l)).collect();
         let r: Vec<f64> = self.theta.iter().zip(z).map(|(t, v)| t - v).collect();
         let (g, h) = kernel.g_and_h_of_r2(kernel.scaled_sqdist(&self.theta, z));
         let c_dot: f64 = (0..d).map(|i| c[i] * r[i] * inv_l2[i]).sum();
-        // ∂k(z, x_m)/∂z = −g_m (z − x_m) ⊘ ℓ², through the m-th observation.
-        let xm = |m: usize| &p.x()[m * d..(m + 1) * d];
-        let gm: Vec<f64> = (0..n).map(|m| kernel.k_and_g_of_r2(kernel.scaled_sqdist(z, xm(m))).1).collect();
         let grad = (0..d)
             .map(|j| {
+                // ∂k(z, x_m)/∂z_j = −g_m (z_j − x_mj)/ℓ_j², through every observation m.
                 let (mut through_m, mut through_w) = (0.0, 0.0);
-                for m in 0..n {
-                    let dk = -gm[m] * (z[j] - xm(m)[j]) * inv_l2[j];
+                for (m, xm) in p.x().chunks_exact(d).enumerate() {
+                    let dk = -gz[m] * (z[j] - xm[j]) * inv_l2[j];
                     through_m += mc[m] * dk;
                     through_w += kinv_kz[m] * dk;
                 }
