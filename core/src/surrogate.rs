@@ -413,3 +413,61 @@ pub trait PathBatch: Send + Sync {
         self.value_and_grad(xs, &mut values, grads);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().expect("an object").keys().map(String::as_str).collect()
+    }
+
+    /// The journal keys of a GP fit, as journals written before the typed report have them.
+    #[test]
+    fn fit_report_json_has_the_journal_keys() {
+        let hyper = GpHyperparameters {
+            kernel: KernelKind::SeArd,
+            lengthscales: vec![0.3, 0.4],
+            signal_variance: 1.5,
+            noise_std: 0.01,
+        };
+        let mut report = FitReport {
+            hyperparameters: Some(hyper),
+            hyperparameter_fit: Some(HyperparameterFit::Given),
+            log_marginal_likelihood: Some(-3.0),
+            jitter: Some(0.0),
+            output_scale: Some((2.0, 0.5)),
+            fit_seconds: Some(0.1),
+            extra: Map::new(),
+        };
+        let given = report.to_json();
+        assert_eq!(
+            keys(&given),
+            [
+                "fit_seconds",
+                "jitter",
+                "lengthscales",
+                "log_marginal_likelihood",
+                "noise_std",
+                "output_scale",
+                "output_shift",
+                "restarts_used",
+                "signal_variance"
+            ]
+        );
+        assert_eq!((given["restarts_used"].clone(), given["output_shift"].clone()), (json!(0), json!(2.0)));
+        report.hyperparameter_fit =
+            Some(HyperparameterFit::Optimized { log_posterior: -2.5, starts: 3, converged_starts: 2, iterations: 17 });
+        let optimized = report.to_json();
+        for (key, want) in [
+            ("restarts_used", json!(3)),
+            ("converged_starts", json!(2)),
+            ("lbfgs_iterations", json!(17)),
+            ("log_posterior", json!(-2.5)),
+        ] {
+            assert_eq!(optimized[key], want, "{key}");
+        }
+        assert_eq!(keys(&optimized).len(), 12);
+        assert_eq!(keys(&FitReport::default().to_json()).len(), 0);
+    }
+}
