@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Smoke suite: every strategy on two small problems (configs/suites/smoke.yaml) with the release
-# binary, then the report. Called by .ci/run; a few seconds on 2 cores after the build.
+# Smoke suite: every strategy on two small problems (configs/suites/smoke.yaml), then the report.
+# Runs the binary named by LES; .ci/run passes the dev-profile binary `cargo test` just built
+# (opt-level 2, so no second build). Without LES it builds and runs the release binary. A few
+# seconds on 2 cores after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# LES=path/to/les skips the build (e.g. a binary built already).
 if [ -z "${LES:-}" ]; then
   cargo build --release --bin les
   LES=${CARGO_TARGET_DIR:-target}/release/les

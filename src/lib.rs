@@ -12,21 +12,25 @@
 //! Exit codes: 0 ok, 1 run failure, 2 config or usage error.
 
 mod asktell;
-pub mod bench;
 pub mod conformance;
 mod plugins;
 mod progress;
-pub mod report;
 mod signals;
+
+/// `les bench` (the `les-bench` crate).
+pub use les_bench as bench;
+/// `les report` (the `les-bench` crate).
+pub use les_bench::report;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use les_core::config::{LoadedConfig, Overrides, to_yaml};
+use les_core::config::{LoadedConfig, Overrides};
 use les_core::registry::{self, PluginKind};
 use les_core::runner::{self, Mode};
+use les_core::yaml::to_string as to_yaml;
 
 /// Exit code of a run that failed (an objective or strategy failure).
 pub(crate) const EXIT_RUN_FAILURE: u8 = 1;
@@ -280,7 +284,7 @@ fn describe(name: &str) -> ExitCode {
         println!("{} ({}): {}", e.name, e.kind, e.summary);
         if !e.details.is_empty() {
             println!();
-            println!("{}", e.details.trim_end());
+            println!("{}", les_core::param_docs::render(e.details).trim_end());
         }
         println!();
         println!("default params:");

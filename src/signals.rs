@@ -36,5 +36,5 @@ extern "C" fn on_signal(signal: libc::c_int) {
 /// The exit code of a run interrupted by the process-wide request (130 when the caller
 /// interrupted it without a signal).
 pub fn exit_code() -> u8 {
-    les_core::cancel::shutdown_requested().map_or(130, |s| (128 + s).clamp(0, 255) as u8)
+    les_core::cancel::interrupted_exit_code()
 }

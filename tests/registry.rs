@@ -59,23 +59,3 @@ fn unknown_kind_lists_the_known_ones() {
         "{stderr}"
     );
 }
-
-/// Every key of every strategy's default params is explained in `les describe`'s text (a
-/// `Parameters:` table or the prose before it), so no parameter is left unexplained.
-#[test]
-fn every_strategy_parameter_is_described() {
-    for name in names("strategy") {
-        let (code, stdout, stderr) = les(&["describe", &name]);
-        assert_eq!(code, 0, "{stderr}");
-        let (text, defaults) = stdout.split_once("default params:").expect("describe prints the defaults");
-        let keys: Vec<&str> = defaults
-            .lines()
-            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
-            .filter_map(|l| l.trim().split(':').next())
-            .filter(|k| !k.is_empty() && *k != "{}")
-            .collect();
-        for key in keys {
-            assert!(text.contains(key), "`les describe {name}` does not explain `{key}`:\n{text}");
-        }
-    }
-}

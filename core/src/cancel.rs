@@ -32,6 +32,12 @@ pub fn shutdown_requested() -> Option<i32> {
     }
 }
 
+/// The exit code of a process whose runs were interrupted: 128 + the signal of the shutdown
+/// request (130 for SIGINT, 143 for SIGTERM), 130 when they were interrupted without one.
+pub fn interrupted_exit_code() -> u8 {
+    shutdown_requested().map_or(130, |s| (128 + s).clamp(0, 255) as u8)
+}
+
 /// A run's cancellation token: cheap to clone, every clone sees the same state.
 #[derive(Clone, Debug, Default)]
 pub struct Cancel(Arc<AtomicBool>);

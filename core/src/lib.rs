@@ -21,6 +21,7 @@ pub mod journal;
 pub mod lock;
 pub mod objective;
 pub mod optimizer;
+pub mod param_docs;
 pub mod params;
 pub mod registry;
 pub mod rng;
@@ -29,6 +30,7 @@ pub mod sequence;
 pub mod strategy;
 pub mod study;
 pub mod surrogate;
+pub mod yaml;
 
 pub use acquisition::{Acquisition, AcquisitionContext, SequenceAcquisition};
 pub use bounds::Bounds;

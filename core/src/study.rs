@@ -57,7 +57,7 @@ use rand::RngExt;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::{BuiltRun, LoadedConfig, OnError, Overrides, to_yaml};
+use crate::config::{BuiltRun, LoadedConfig, OnError, Overrides};
 use crate::initial_data::read_initial_data;
 use crate::journal::{
     CONFIG_FILE, EVALUATIONS_FILE, EvaluationRecord, ITERATIONS_FILE, IterationRecord, JournalError, JournalWriter,
@@ -65,6 +65,7 @@ use crate::journal::{
 };
 use crate::lock::RunLock;
 use crate::runner::{RunError, RunStatus, first_difference};
+use crate::yaml::to_string as to_yaml;
 use crate::{AskContext, Dataset, Objective, ObjectiveInfo, Observation, Strategy, stream_rng};
 
 /// A trial's id: trials are numbered in the order they are asked (or told without an ask).
@@ -1273,10 +1274,7 @@ fn read_run_config(dir: &Path) -> Result<Value, RunError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RunError::NothingToResume(dir.to_owned())),
         Err(e) => return Err(io(&config_path)(e)),
     };
-    serde_saphyr::from_str(&text).map_err(|e| RunError::Io {
-        path: config_path.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-    })
+    crate::yaml::parse(&config_path, &text).map_err(RunError::Config)
 }
 
 /// Builds the run from the config the directory holds (output forced to the directory).

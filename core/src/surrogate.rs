@@ -48,8 +48,11 @@ pub enum HyperparameterFit {
         starts: usize,
         /// Starting points whose optimizer converged.
         converged_starts: usize,
-        /// Optimizer iterations of the best start.
+        /// Optimizer iterations, all starts together.
         iterations: usize,
+        /// Evaluations of the objective (iterations plus line-search trials), all starts
+        /// together.
+        evaluations: usize,
     },
 }
 
@@ -75,8 +78,8 @@ pub struct FitReport {
 
 impl FitReport {
     /// The journal's form: a JSON object with `lengthscales`, `signal_variance`, `noise_std`,
-    /// `restarts_used` (and `log_posterior`, `converged_starts`, `lbfgs_iterations` after an
-    /// optimization), `log_marginal_likelihood`, `jitter`, `output_shift`, `output_scale`,
+    /// `restarts_used` (and `log_posterior`, `converged_starts`, `lbfgs_iterations`,
+    /// `lbfgs_evaluations` after an optimization), `log_marginal_likelihood`, `jitter`, `output_shift`, `output_scale`,
     /// `fit_seconds` — each when known — and the `extra` keys.
     pub fn to_json(&self) -> Value {
         let mut out = self.extra.clone();
@@ -90,11 +93,12 @@ impl FitReport {
             Some(HyperparameterFit::Given) => {
                 out.insert("restarts_used".into(), json!(0));
             }
-            Some(HyperparameterFit::Optimized { log_posterior, starts, converged_starts, iterations }) => {
+            Some(HyperparameterFit::Optimized { log_posterior, starts, converged_starts, iterations, evaluations }) => {
                 out.insert("log_posterior".into(), json!(log_posterior));
                 out.insert("restarts_used".into(), json!(starts));
                 out.insert("converged_starts".into(), json!(converged_starts));
                 out.insert("lbfgs_iterations".into(), json!(iterations));
+                out.insert("lbfgs_evaluations".into(), json!(evaluations));
             }
         }
         let mut put = |key: &str, v: Option<f64>| {
@@ -456,8 +460,13 @@ mod tests {
             ]
         );
         assert_eq!((given["restarts_used"].clone(), given["output_shift"].clone()), (json!(0), json!(2.0)));
-        report.hyperparameter_fit =
-            Some(HyperparameterFit::Optimized { log_posterior: -2.5, starts: 3, converged_starts: 2, iterations: 17 });
+        report.hyperparameter_fit = Some(HyperparameterFit::Optimized {
+            log_posterior: -2.5,
+            starts: 3,
+            converged_starts: 2,
+            iterations: 17,
+            evaluations: 21,
+        });
         let optimized = report.to_json();
         for (key, want) in [
             ("restarts_used", json!(3)),
@@ -467,7 +476,7 @@ mod tests {
         ] {
             assert_eq!(optimized[key], want, "{key}");
         }
-        assert_eq!(keys(&optimized).len(), 12);
+        assert_eq!(keys(&optimized).len(), 13);
         assert_eq!(keys(&FitReport::default().to_json()).len(), 0);
     }
 }

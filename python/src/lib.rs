@@ -11,7 +11,8 @@ mod study;
 
 use std::path::PathBuf;
 
-use les_core::config::{LoadedConfig, Overrides, to_yaml};
+use les_core::config::{LoadedConfig, Overrides};
+use les_core::yaml::to_string as to_yaml;
 use les_core::registry::{self, PluginKind};
 use les_core::runner::{self, Mode};
 use pyo3::exceptions::PyValueError;
@@ -95,7 +96,7 @@ fn describe_plugin(name: &str) -> PyResult<Vec<PluginTuple>> {
                 e.kind.to_string(),
                 e.name.to_owned(),
                 e.summary.to_owned(),
-                e.details.trim_end().to_owned(),
+                les_core::param_docs::render(e.details).trim_end().to_owned(),
                 to_yaml(&e.default_params),
                 e.default_params.to_string(),
             )

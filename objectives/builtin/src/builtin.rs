@@ -25,8 +25,15 @@
 //! | `gp_sample` | [0, 1]^d | unknown | any |
 //! | `rover` | [−1/30, 1/15]^60 | unknown | 60 |
 //!
-//! Parameters of the analytic functions: `dim` (default 2; fixed-dimension functions accept only
-//! their own) and `noise_std` (default 0). `gp_sample` has its own, see [`gp_sample`].
+//! Parameters of the analytic functions defined in any dimension:
+//!
+#![doc = include_str!("../params/any_dim.md")]
+//!
+//! and of those defined in one dimension (`branin`, `hartmann3`, `hartmann6`, `rover`):
+//!
+#![doc = include_str!("../params/fixed_dim.md")]
+//!
+//! `gp_sample` has its own, see [`gp_sample`].
 //!
 //! ```yaml
 //! objective: { builtin: ackley, dim: 10, noise_std: 0.01 }

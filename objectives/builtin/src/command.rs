@@ -21,13 +21,7 @@
 //! own process.
 //! Nothing the command starts outlives `les`, even `kill -9` of `les` (see [`crate::process`]).
 //!
-//! | key         | default         | meaning                                                      |
-//! |-------------|-----------------|--------------------------------------------------------------|
-//! | `command`   | (required)      | `[PROGRAM, ARGS…]`; PROGRAM is looked up on `PATH`, or is a path (relative to the current directory) when it contains `/` |
-//! | `dim`       | length of `bounds` | input dimension `d`                                       |
-//! | `bounds`    | unit cube `[0, 1]^d` | `{ lower, upper }`, each a list of `d` numbers or one number for every coordinate |
-//! | `timeout_s` | 3600 (one hour) | seconds an evaluation may take before its process group is killed; `null` for no limit |
-//! | `env`       | `{}`            | extra environment variables for the command                  |
+#![doc = include_str!("../params/command.md")]
 //!
 //! At least one of `dim` and `bounds` (as lists) is required; when both are given they must
 //! agree. The program must exist when the run is built (checked then, not only at the first
@@ -508,14 +502,15 @@ inventory::submit! {
     ObjectiveEntry {
         name: "command",
         summary: "an objective evaluated by running an external command once per point",
-        details: "Runs `command: [PROGRAM, ARGS...]` for every evaluation, writes {\"x\": [...]} to its stdin \
+        details: concat!(
+            "Runs `command: [PROGRAM, ARGS...]` for every evaluation, writes {\"x\": [...]} to its stdin \
                   (in a run also trial, seed and run_dir; its stderr is kept in RUN_DIR/logs/trial-N.stderr) \
                   and reads one number, or {\"y\": number}, from its stdout (the last non-empty line). \
-                  Keys: command (required), dim (default: length of bounds), bounds {lower, upper} (default: \
-                  the unit cube [0,1]^dim), timeout_s (default: 3600; null for no limit; the process group is \
-                  killed when it expires), env (extra environment variables). A non-zero exit, a timeout or unreadable \
+                  A non-zero exit, a timeout or unreadable \
                   output is a failed evaluation carrying the tail of stderr; nan/inf is non-finite; both go \
-                  to the run's on_error policy.",
+                  to the run's on_error policy.\n\n",
+            include_str!("../params/command.md"),
+        ),
         default_params: les_core::registry::defaults_of::<CommandParams>,
         build: build_command,
     }

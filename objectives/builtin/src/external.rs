@@ -10,6 +10,8 @@
 //!
 //! `les run` of such a config evaluates nothing: its every evaluation fails with a message
 //! that says to use `les ask` / `les tell`.
+//!
+#![doc = include_str!("../params/external.md")]
 
 use les_core::params::{ParamError, Params, PluginParams};
 use les_core::registry::{BuildContext, Built, ObjectiveEntry, PluginError};
@@ -87,10 +89,11 @@ inventory::submit! {
     ObjectiveEntry {
         name: "external",
         summary: "a search space whose objective is evaluated outside les (les ask / les tell)",
-        details: "For runs driven from your own loop. Keys: external (a name, required), dim (default: \
-                  length of bounds), bounds {lower, upper} (default: the unit cube [0,1]^dim). `les run` \
-                  cannot evaluate it: every evaluation fails with a message that says to use `les ask` \
-                  and `les tell`.",
+        details: concat!(
+            "For runs driven from your own loop. `les run` cannot evaluate it: every evaluation fails \
+                  with a message that says to use `les ask` and `les tell`.\n\n",
+            include_str!("../params/external.md"),
+        ),
         default_params: les_core::registry::defaults_of::<ExternalParams>,
         build,
     }

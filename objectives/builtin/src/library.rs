@@ -25,12 +25,7 @@
 //! NaN or infinite value becomes [`ObjectiveError::NonFinite`]; both are handled by the run's
 //! `on_error` policy. `destroy` runs when the objective is dropped.
 //!
-//! | key       | default    | meaning                                                         |
-//! |-----------|------------|-----------------------------------------------------------------|
-//! | `library` | (required) | path of the shared library (`.so`, `.dylib`, `.dll`)            |
-//! | `params`  | `{}`       | handed to `les_objective_create` as a JSON string               |
-//! | `dim`     | none       | expected input dimension; a library reporting another one fails |
-//! | `isolate` | `true`     | evaluate in a child process that a crash cannot take `les` down with; `false`: in the `les` process |
+#![doc = include_str!("../params/library.md")]
 //!
 //! ```yaml
 //! objective:
@@ -543,16 +538,14 @@ inventory::submit! {
     ObjectiveEntry {
         name: "library",
         summary: "an objective from a shared library implementing the les objective C ABI",
-        details: "Loads a shared library (C, Rust through les_objective_abi::export_objective!, or anything \
+        details: concat!(
+            "Loads a shared library (C, Rust through les_objective_abi::export_objective!, or anything \
                   that can export C functions) that implements objectives/abi/include/les_objective.h, ABI \
-                  version 1. Config: `objective: { library: PATH, params: {...}, dim: D }`. `library` is \
-                  resolved against the current directory; `params` (default {}) is passed to \
-                  les_objective_create as JSON; `dim` (optional) is checked against the library's \
-                  dimension; `isolate` (default true) evaluates in a child process, so that a crash, abort \
-                  or exit() in the library is a failed evaluation handled by on_error (false: in the les \
-                  process, for microsecond objectives). The ABI version is checked before anything else; \
+                  version 1. Config: `objective: { library: PATH, params: {...}, dim: D }`. The ABI version is checked before anything else; \
                   libraries are never unloaded; eval is called from one thread at a time per instance \
-                  unless the library exports les_objective_thread_safe returning non-zero.",
+                  unless the library exports les_objective_thread_safe returning non-zero.\n\n",
+            include_str!("../params/library.md"),
+        ),
         default_params: les_core::registry::defaults_of::<LibraryParams>,
         build: build_library,
     }

@@ -41,15 +41,7 @@
 //! posterior ([`les_core::Surrogate::as_derivative`]) and report its hyperparameters
 //! ([`les_core::Surrogate::hyperparameters`]); the `gp` does, with either kernel.
 //!
-//! | key | default | meaning |
-//! |-----|---------|---------|
-//! | `surrogate` | `{ name: gp }` | the model (SE-ARD) |
-//! | `step_rule` | `plain` | `plain` (GIBO) or `hci` (HCI-GIBO) |
-//! | `confidence` | 0.9 | HCI's α |
-//! | `max_samples_per_step` | `null` | acquisition samples per step; `null` = `d` |
-//! | `training_window` | `null` | observations the GP sees; `null` = `5d` |
-//! | `learning_rate` | 0.25 | η |
-//! | `acq_optimizer` | 64 raw, 5 restarts, 100 iterations | |
+#![doc = include_str!("../params/gibo.md")]
 //!
 //! ```yaml
 //! strategy: { name: gibo, params: { step_rule: hci, confidence: 0.9 } }
@@ -92,7 +84,7 @@ pub enum StepRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GiboParams {
-    /// The surrogate (SE-ARD kernel).
+    /// The surrogate; it needs a gradient posterior.
     pub surrogate: PluginSpec,
     /// `plain` or `hci`.
     pub step_rule: StepRule,
@@ -405,17 +397,8 @@ inventory::submit! {
                   early when p_trust > confidence (0.9). GP on the last 5d observations. Pending \
                   points (evaluations in flight): the gradient information is conditioned on \
                   their locations (exact).",
-            "\n",
-            r"
-Parameters:
-  surrogate             {name: gp}   the surrogate (SE-ARD kernel), with its params
-  step_rule             plain        plain (GIBO) | hci (high-confidence improvement, He et al. 2025)
-  confidence            0.9          HCI's α: stop collecting gradient samples once the step is trusted with this probability
-  max_samples_per_step  d            acquisition samples per step at most (null = d)
-  training_window       5d           observations the GP sees, the most recent ones (null = 5d)
-  learning_rate         0.25         step size η of the normalized gradient step
-  acq_optimizer         {raw_samples: 64, restarts: 5, max_iters: 100}
-                                     Sobol raw samples, local ascents from the best of them, iterations each"
+            "\n\n",
+            include_str!("../params/gibo.md"),
         ),
         default_params: les_core::registry::defaults_of::<GiboParams>,
         build,

@@ -30,12 +30,7 @@
 //! logEI-DSP is this strategy with the `gp` surrogate's `lengthscale_prior: dimension_scaled`
 //! (`configs/logei-dsp.yaml`).
 //!
-//! | key | default | meaning |
-//! |-----|---------|---------|
-//! | `surrogate` | `{ name: gp }` | the model |
-//! | `acq_optimizer.raw_samples` | 512 | Sobol raw samples |
-//! | `acq_optimizer.restarts` | 10 | local ascents from the best raw samples |
-//! | `acq_optimizer.max_iters` | 200 | iterations per ascent |
+#![doc = include_str!("../params/logei.md")]
 //!
 //! ```yaml
 //! strategy:
@@ -197,12 +192,8 @@ inventory::submit! {
                   (paper: 10 of 512). `surrogate`: the model ({ name: gp } by default); \
                   logEI-DSP = the gp with `lengthscale_prior: dimension_scaled`. Pending points \
                   (evaluations in flight): kriging believer, the incumbent included.",
-            "\n",
-            r"
-Parameters:
-  surrogate      {name: gp}   the surrogate, with its params
-  acq_optimizer  {raw_samples: 512, restarts: 10, max_iters: 200}
-                              Sobol raw samples, local ascents from the best of them, L-BFGS iterations each"
+            "\n\n",
+            include_str!("../params/logei.md"),
         ),
         default_params: les_core::registry::defaults_of::<LogEiParams>,
         build,

@@ -42,13 +42,7 @@
 //! run). Fantasies would spread the min values (averaged over the pending outcomes they are
 //! distributed as without the pending points) at `K` times the cost.
 //!
-//! | key | default | meaning |
-//! |-----|---------|---------|
-//! | `surrogate` | `{ name: gp }` | the model |
-//! | `n_candidates` | 5000 | uniform candidates for the min-value samples |
-//! | `n_max_value_samples` | 10 | `K` |
-//! | `max_value_sampler` | `gumbel` | `gumbel` or `paths` |
-//! | `acq_optimizer` | 512 / 10 / 200 | as LogEI |
+#![doc = include_str!("../params/mes.md")]
 //!
 //! ```yaml
 //! strategy: { name: mes, params: { n_candidates: 5000, max_value_sampler: gumbel } }
@@ -327,15 +321,8 @@ inventory::submit! {
                   analytic MES acquisition, maximized like LogEI (10 restarts, 512 raw samples). \
                   Pending points (evaluations in flight): kriging believer for the posterior, \
                   the min-value samples and the acquisition.",
-            "\n",
-            r"
-Parameters:
-  surrogate            {name: gp}   the surrogate, with its params
-  n_candidates         5000         uniform candidates on which the minimum values are sampled
-  n_max_value_samples  10           samples K of the minimum value
-  max_value_sampler    gumbel       gumbel (BoTorch's approximation) | paths (minima of posterior sample paths)
-  acq_optimizer        {raw_samples: 512, restarts: 10, max_iters: 200}
-                                    Sobol raw samples, local ascents from the best of them, L-BFGS iterations each"
+            "\n\n",
+            include_str!("../params/mes.md"),
         ),
         default_params: les_core::registry::defaults_of::<MesParams>,
         build,

@@ -6,9 +6,7 @@
 //! trivially. The scramble seed is the `seed` parameter, or the run seed when it is `null`.
 //! At most 2¹⁶ points and 256 dimensions.
 //!
-//! | key | default | meaning |
-//! |-----|---------|---------|
-//! | `seed` | `null` | scramble seed; `null` = the run seed |
+#![doc = include_str!("../params/sobol.md")]
 //!
 //! ```yaml
 //! strategy: { name: sobol, params: { seed: null } }
@@ -79,9 +77,11 @@ inventory::submit! {
     StrategyEntry {
         name: "sobol",
         summary: "Owen-scrambled Sobol sequence (no initial random points)",
-        details: "Proposes point k = (points proposed so far) of one Owen-scrambled Sobol sequence \
-                  (sobol_burley). `seed`: scramble seed, null = the run seed. At most 2^16 points \
-                  and 256 dimensions. Stateless, so resumable.",
+        details: concat!(
+            "Proposes point k = (points proposed so far) of one Owen-scrambled Sobol sequence \
+                  (sobol_burley). At most 2^16 points and 256 dimensions. Stateless, so resumable.\n\n",
+            include_str!("../params/sobol.md"),
+        ),
         default_params: les_core::registry::defaults_of::<SobolParams>,
         build,
     }

@@ -42,18 +42,7 @@
 //! mode; with workers the runner asks after each completion, so batches are mostly single
 //! evaluations and the tolerances keep their `q = 1` meaning.
 //!
-//! | key | default | meaning |
-//! |-----|---------|---------|
-//! | `surrogate` | `{ name: gp }` | the model |
-//! | `length_init` | 0.8 | initial side length `L` |
-//! | `length_min` | 0.5⁷ | collapse threshold |
-//! | `length_max` | 1.6 | largest `L` |
-//! | `success_tolerance` | 10 | successes in a row that double `L` (original TuRBO: 3) |
-//! | `failure_tolerance` | `null` | failures in a row that halve `L`; `null` = ⌈max(4, d)⌉ |
-//! | `improvement_threshold` | 1e-3 | relative improvement that counts as a success |
-//! | `n_candidates` | `null` | Thompson candidates; `null` = min(5000, max(2000, 200d)) |
-//! | `max_perturbation_probability` | 20 | the mask probability is `min(this/d, 1)` |
-//! | `restart_on_collapse` | false | reset the region when `L < length_min` |
+#![doc = include_str!("../params/turbo.md")]
 //!
 //! ```yaml
 //! strategy: { name: turbo, params: { success_tolerance: 10, surrogate: { name: gp } } }
@@ -417,19 +406,8 @@ inventory::submit! {
                   candidates (probability min(20/d, 1)), box ∝ length scales / geomean. No restart \
                   unless `restart_on_collapse`. Pending points (evaluations in flight): the \
                   Thompson sample is conditioned on them at their believed values.",
-            "\n",
-            r"
-Parameters:
-  surrogate                     {name: gp}      the surrogate, with its params
-  length_init                   0.8             initial side length of the trust region (unit cube)
-  length_min                    0.0078125       side length (0.5^7) below which the region has collapsed
-  length_max                    1.6             largest side length
-  success_tolerance             10              successes in a row that double the side length (the original paper: 3)
-  failure_tolerance             ⌈max(4, d)⌉     failures in a row that halve it (null = the default)
-  improvement_threshold         0.001           relative improvement over |best| that counts as a success
-  n_candidates                  min(5000, max(2000, 200d))  Thompson-sampling candidates (null = the default)
-  max_perturbation_probability  20.0            a candidate perturbs each coordinate with probability min(20/d, 1): this is the 20
-  restart_on_collapse           false           restart the region when it collapses (the reference never does)"
+            "\n\n",
+            include_str!("../params/turbo.md"),
         ),
         default_params: les_core::registry::defaults_of::<TurboParams>,
         build,

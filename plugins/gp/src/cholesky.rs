@@ -12,7 +12,7 @@ use les_core::SurrogateError;
 use nalgebra::{Cholesky, DMatrix, DMatrixViewMut};
 use rayon::prelude::*;
 
-use crate::linalg::solve_lower_in_place;
+use crate::spd_inverse::lower_triangular_inverse;
 
 /// Panel width of the blocked factorization.
 const PANEL: usize = 64;
@@ -81,12 +81,13 @@ pub fn cholesky_blocked(mut a: DMatrix<f64>) -> Option<DMatrix<f64>> {
         a.view_mut((k0, k0), (nb, nb)).copy_from(&l11);
         if k1 < n {
             let m = n - k1;
-            // L21 = A21 L11⁻ᵀ  ⇔  L11 L21ᵀ = A21ᵀ.
-            let mut l21t = a.view((k1, k0), (m, nb)).transpose();
-            solve_lower_in_place(&l11, &mut l21t);
-            a.view_mut((k1, k0), (m, nb)).tr_copy_from(&l21t);
+            // L21 = A21 L11⁻ᵀ, one GEMM with the explicit inverse of the small diagonal block
+            // (a substitution here would be scalar work of the same order as the GEMM).
+            let l11_inv_t = lower_triangular_inverse(&l11).transpose();
+            let l21 = a.view((k1, k0), (m, nb)) * l11_inv_t;
+            a.view_mut((k1, k0), (m, nb)).copy_from(&l21);
+            let l21t = l21.transpose();
             // A22 −= L21 L21ᵀ on and below the diagonal, column block by column block.
-            let l21 = a.view((k1, k0), (m, nb)).clone_owned();
             let (_, right) = a.as_mut_slice().split_at_mut(k1 * n);
             right.par_chunks_mut(n * UPDATE_BLOCK).enumerate().for_each(|(blk, chunk)| {
                 let cols = chunk.len() / n;

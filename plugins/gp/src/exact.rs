@@ -186,6 +186,7 @@ impl Surrogate for ExactGp {
                     starts: fit.starts,
                     converged_starts: fit.converged_starts,
                     iterations: fit.iterations,
+                    evaluations: fit.evaluations,
                 };
                 (fit.kernel, fit.noise_variance, how)
             }

@@ -14,18 +14,8 @@
 //! `{ fixed: { lengthscales, signal_variance } }` fixes them.
 //!
 //! # Config (`surrogate: { name: gp, params: … }`)
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `kernel` | `se_ard` | `se_ard` or `matern52` |
-//! | `hyperparameters` | `map` | `map`, `oracle`, or `{ fixed: { lengthscales: [..] or [one], signal_variance: 1.0 } }` |
-//! | `lengthscale_prior` | `high` | `high`, `medium`, `low`, `extremely_low`, `dimension_scaled` (= logN(√2 + ln√d, √3)), `box_sqrt_d` (= `{ box: [0.05, sqrt_d] }`), `{ box: [lo, hi] }` (numbers or `sqrt_d`), `{ log_normal: { mu, sigma } }` (as given, no √d shift) |
-//! | `noise_std` | `0.002` | σ_n in model scale (initial value if `fit_noise`) |
-//! | `fit_noise` | `false` | MAP-fit σ_n within `[1.41e-3, 0.1]` |
-//! | `restarts` | `1` | MAP starting points: the initial value above, then prior draws; if all fail, prior draws up to 20 attempts |
-//! | `max_iterations` | `200` | L-BFGS iterations per start |
-//! | `warm_start` | `false` | also start from the previous fit |
-//! | `standardize` | `true` | standardize outputs (population std) |
-//! | `features` | `1024` | random Fourier features `B` of sample paths |
+//!
+#![doc = include_str!("../params/gp.md")]
 //!
 //! Complexity levels (§6.2): `log ℓ ~ 𝒩(μ_c + ln√d, s_c²)` with `(μ_c, s_c)` = high
 //! `(−2.5√2, √3/5)`, medium `(−2√2, √3/4)`, low `(−√2, √3/2)`, extremely low `(√2, √3)`; initial
@@ -95,6 +85,7 @@ pub mod posterior;
 pub mod rff;
 pub mod rff_single;
 pub mod schur;
+pub mod spd_inverse;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -114,38 +105,19 @@ fn build_gp(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Surrogate>,
     Ok(Built::new(Box::new(gp) as Box<dyn Surrogate>, &p))
 }
 
-const DETAILS: &str = "\
-Exact Gaussian process on the unit cube (zero mean, ARD kernel, Gaussian noise), refitted on every \
+const DETAILS: &str = concat!(
+    "Exact Gaussian process on the unit cube (zero mean, ARD kernel, Gaussian noise), refitted on every \
 call to fit. Outputs standardized with the population std (n = 1: shift y1 + 1, scale 1) unless \
 standardize: false. Posterior sample paths: B random Fourier features shared by the paths plus the \
-Matheron update (pathwise conditioning, Wilson et al. 2020).
-
-Parameters (default):
-  kernel            se_ard     se_ard | matern52
-  hyperparameters   map        map (log marginal likelihood + log prior, box-bounded L-BFGS on
-                               log-parameters, multi-start) | oracle (the objective's true values,
-                               e.g. gp_sample) | { fixed: { lengthscales: [..] or [one], signal_variance: 1.0 } }
-  lengthscale_prior high       high | medium | low | extremely_low: logN(mu_c + ln sqrt(d), s_c) with
-                               (mu_c, s_c) = (-2.5 sqrt2, sqrt3/5), (-2 sqrt2, sqrt3/4), (-sqrt2, sqrt3/2),
-                               (sqrt2, sqrt3); init exp(mu + s/2), constraint [1e-4, 1e10]
-                               dimension_scaled = extremely_low (logEI-DSP prior)
-                               box_sqrt_d = { box: [0.05, sqrt_d] } (synthetic benchmarks)
-                               { box: [lo, hi] }: Uniform(lo, hi), bounds numbers or sqrt_d, init 0.2 sqrt(d)
-                               { log_normal: { mu, sigma } }: log l ~ N(mu, sigma^2) as given
-  noise_std         0.002      noise standard deviation in model scale (initial value if fit_noise)
-  fit_noise         false      MAP-fit the noise std within [1.41e-3, 0.1]
-  restarts          1          MAP starting points: the init above, then prior draws (a fit that
-                               fails from all of them is retried from prior draws, 20 attempts)
-  max_iterations    200        L-BFGS iterations per start
-  warm_start        false      also start from the previous fit
-  standardize       true       standardize outputs
-  features          1024       random Fourier features B of sample paths
-  path_precision    single     single: the random-feature part of path evaluations in f32 (about
-                               five times faster descents; error ~1e-6 relative) | double: all f64
-
+Matheron update (pathwise conditioning, Wilson et al. 2020).\n\n",
+    include_str!("../params/gp.md"),
+    "
+Length-scale priors high, medium, low, extremely_low: (mu_c, s_c) = (-2.5 sqrt2, sqrt3/5), (-2 sqrt2, \
+sqrt3/4), (-sqrt2, sqrt3/2), (sqrt2, sqrt3); initial exp(mu + s/2), constraint [1e-4, 1e10]. \
 Signal variance: MAP, init 1, no prior. Cholesky with escalating relative jitter 1e-10..1e-6 of the \
 mean diagonal; a matrix that still fails is a NotPositiveDefinite error.
-Reference: docs/les-algorithm.md sections 5-7 and 10.3; Rasmussen & Williams (2006), ch. 2 and 5.";
+Reference: docs/les-algorithm.md sections 5-7 and 10.3; Rasmussen & Williams (2006), ch. 2 and 5."
+);
 
 inventory::submit! {
     SurrogateEntry {

@@ -22,8 +22,9 @@ use rayon::prelude::*;
 use crate::cholesky::cholesky_with_jitter;
 use crate::kernel::Kernel;
 use crate::lbfgs::{LbfgsOptions, minimize_box};
-use crate::linalg::cholesky_solve_in_place;
+use crate::linalg::mirror_upper_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
+use crate::spd_inverse::spd_inverse_from_cholesky;
 
 /// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
 pub const MAX_ATTEMPTS: usize = 20;
@@ -139,6 +140,8 @@ pub struct MapFit {
     pub converged_starts: usize,
     /// Total L-BFGS iterations.
     pub iterations: usize,
+    /// Total evaluations of the log posterior (iterations plus line-search trials).
+    pub evaluations: usize,
     /// `θ` at the optimum (for warm starts).
     pub theta: Vec<f64>,
 }
@@ -187,39 +190,78 @@ impl MapProblem<'_> {
         (Kernel::new(self.kind, ls, theta[self.dim].exp()), noise)
     }
 
+    /// `K_f` and, for kernels where it differs from `K_f` (Matérn), the `G` of the length-scale
+    /// gradient, as full symmetric `n×n` matrices.
+    ///
+    /// Row `j` takes its squared distances to the points `0..=j` dimension by dimension from the
+    /// transposed scaled inputs, so the inner loop runs over contiguous points (it vectorizes)
+    /// while every `r²` is still summed over the dimensions in order `0..d`. The row is written
+    /// as column `j` of the upper triangle and mirrored. Rows are split into fixed blocks of
+    /// [`ROWS_PER_TASK`] for the thread pool, so the result does not depend on the thread count.
+    fn kernel_and_g(&self, kernel: &Kernel) -> (DMatrix<f64>, Option<DMatrix<f64>>) {
+        let (n, d) = (self.y.len(), self.dim);
+        let inv: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
+        // xt[i·n + j] = x_ji / ℓ_i.
+        let mut xt = vec![0.0; n * d];
+        for (j, row) in self.x.chunks(d).enumerate() {
+            for (i, v) in row.iter().enumerate() {
+                xt[i * n + j] = v * inv[i];
+            }
+        }
+        let with_g = kernel.kind != KernelKind::SeArd;
+        let mut k_buf = vec![0.0; n * n];
+        let mut g_buf = if with_g { vec![0.0; n * n] } else { Vec::new() };
+        let task = ROWS_PER_TASK * n.max(1);
+        let fill = |blk: usize, kc: &mut [f64], mut gc: Option<&mut [f64]>| {
+            let mut r2 = vec![0.0; n];
+            for (r, kr) in kc.chunks_mut(n).enumerate() {
+                let j = blk * ROWS_PER_TASK + r;
+                let r2 = &mut r2[..=j];
+                r2.fill(0.0);
+                for i in 0..d {
+                    let col = &xt[i * n..i * n + j + 1];
+                    let c = col[j];
+                    for (acc, v) in r2.iter_mut().zip(col) {
+                        let t = c - v;
+                        *acc += t * t;
+                    }
+                }
+                match gc.as_deref_mut() {
+                    Some(gc) => {
+                        let gr = &mut gc[r * n..r * n + j + 1];
+                        for ((kv, gv), &s) in kr.iter_mut().zip(gr.iter_mut()).zip(r2.iter()) {
+                            (*kv, *gv) = kernel.k_and_g_of_r2(s);
+                        }
+                    }
+                    None => {
+                        for (kv, &s) in kr.iter_mut().zip(r2.iter()) {
+                            *kv = kernel.k_and_g_of_r2(s).0;
+                        }
+                    }
+                }
+            }
+        };
+        if with_g {
+            k_buf.par_chunks_mut(task).zip(g_buf.par_chunks_mut(task)).enumerate().for_each(|(blk, (kc, gc))| {
+                fill(blk, kc, Some(gc));
+            });
+        } else {
+            k_buf.par_chunks_mut(task).enumerate().for_each(|(blk, kc)| fill(blk, kc, None));
+        }
+        mirror_upper_in_place(&mut k_buf, n);
+        let g = with_g.then(|| {
+            mirror_upper_in_place(&mut g_buf, n);
+            DMatrix::from_vec(n, n, g_buf)
+        });
+        (DMatrix::from_vec(n, n, k_buf), g)
+    }
+
     /// Negative log posterior `−(log p(y|θ) + log p(θ))` and its gradient (written into
     /// `grad`); `+∞` when the covariance matrix cannot be factorized.
     pub fn negative_log_posterior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         let (kernel, noise) = self.unpack(theta);
         let (n, d) = (self.y.len(), self.dim);
-        // K_f and G (lower triangles, mirrored).
-        let inv: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
-        let xs: Vec<f64> = self.x.iter().enumerate().map(|(i, v)| v * inv[i % d]).collect();
-        // Lower triangles of K_f and G, row blocks in parallel (fixed blocks: deterministic).
-        let mut kg = vec![0.0; 2 * n * n];
-        let (k_rows, g_rows) = kg.split_at_mut(n * n);
-        k_rows
-            .par_chunks_mut(ROWS_PER_TASK * n.max(1))
-            .zip(g_rows.par_chunks_mut(ROWS_PER_TASK * n.max(1)))
-            .enumerate()
-            .for_each(|(blk, (kc, gc))| {
-                for (r, (kr, gr)) in kc.chunks_mut(n).zip(gc.chunks_mut(n)).enumerate() {
-                    let j = blk * ROWS_PER_TASK + r;
-                    let xj = &xs[j * d..(j + 1) * d];
-                    for k in 0..=j {
-                        let xk = &xs[k * d..(k + 1) * d];
-                        let r2: f64 = xj.iter().zip(xk).map(|(a, b)| (a - b) * (a - b)).sum();
-                        let (kv, gv) = kernel.k_and_g_of_r2(r2);
-                        kr[k] = kv;
-                        gr[k] = gv;
-                    }
-                }
-            });
-        // Row-major lower triangle = column-major upper triangle; mirror to full symmetric.
-        let mut kf = DMatrix::from_column_slice(n, n, k_rows);
-        let mut gm = DMatrix::from_column_slice(n, n, g_rows);
-        kf.fill_lower_triangle_with_upper_triangle();
-        gm.fill_lower_triangle_with_upper_triangle();
+        let (kf, gm) = self.kernel_and_g(&kernel);
         let mut kn = kf.clone();
         for i in 0..n {
             kn[(i, i)] += noise;
@@ -228,19 +270,32 @@ impl MapProblem<'_> {
             return f64::INFINITY;
         };
         let l = chol.l;
-        let mut kinv = DMatrix::identity(n, n);
-        cholesky_solve_in_place(&l, &mut kinv);
+        let kinv = spd_inverse_from_cholesky(&l);
         let alpha = &kinv * nalgebra::DVector::from_column_slice(self.y);
         let fit: f64 = alpha.iter().zip(self.y).map(|(a, b)| a * b).sum();
         let logdet: f64 = l.diagonal().iter().map(|v| v.ln()).sum();
         let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
-        // W = ααᵀ − K⁻¹
-        let mut w = -kinv;
-        w.ger(1.0, &alpha, &alpha, 1.0);
-        let q = w.component_mul(&gm);
+        // One pass over W = ααᵀ − K⁻¹ (never stored): Q = W ⊙ G overwrites G, and the σ_f² and
+        // σ_n² gradients need only Σ W ⊙ K_f and tr W.
+        // For SE, G = K_f: Q overwrites a copy of K_f.
+        let mut q = gm.unwrap_or_else(|| kf.clone());
+        let mut w_dot_kf = 0.0;
+        let mut w_trace = 0.0;
+        for (c, ((qc, kic), kfc)) in
+            q.as_mut_slice().chunks_mut(n).zip(kinv.as_slice().chunks(n)).zip(kf.as_slice().chunks(n)).enumerate()
+        {
+            let ac = alpha[c];
+            for (r, ((qv, ki), kv)) in qc.iter_mut().zip(kic).zip(kfc).enumerate() {
+                let w = alpha[r] * ac - ki;
+                w_dot_kf += w * kv;
+                *qv *= w;
+            }
+            w_trace += alpha[c] * ac - kic[c];
+        }
         let xm = DMatrix::from_row_slice(n, d, self.x);
         let qx = &q * &xm; // n×d
-        let q1: Vec<f64> = q.row_iter().map(|r| r.sum()).collect();
+        // Q is exactly symmetric (W and G are), so its row sums are its contiguous column sums.
+        let q1: Vec<f64> = q.as_slice().chunks(n).map(|c| c.iter().sum()).collect();
         let mut logp = lml;
         for i in 0..d {
             let mut s1 = 0.0;
@@ -255,9 +310,9 @@ impl MapProblem<'_> {
             logp += lp;
             grad[i] = -((s1 - s2) / li2 + dlp);
         }
-        grad[d] = -0.5 * w.component_mul(&kf).sum();
+        grad[d] = -0.5 * w_dot_kf;
         if self.fit_noise {
-            grad[d + 1] = -0.5 * noise * w.trace();
+            grad[d + 1] = -0.5 * noise * w_trace;
         }
         -logp
     }
@@ -292,12 +347,14 @@ impl MapProblem<'_> {
         let mut best: Option<(f64, Vec<f64>)> = None;
         let mut converged_starts = 0;
         let mut iterations = 0;
+        let mut evaluations = 0;
         let n_starts = candidates.len();
         for start in candidates {
             let Some(r) = minimize_box(|t, g| self.negative_log_posterior(t, g), &start, &lo, &hi, options) else {
                 continue;
             };
             iterations += r.iterations;
+            evaluations += r.evaluations;
             converged_starts += usize::from(r.converged);
             if best.as_ref().is_none_or(|(f, _)| r.f < *f) {
                 best = Some((r.f, r.x));
@@ -311,6 +368,7 @@ impl MapProblem<'_> {
             t.extend_from_slice(&init[self.dim..]);
             if let Some(r) = minimize_box(|t, g| self.negative_log_posterior(t, g), &t, &lo, &hi, options) {
                 iterations += r.iterations;
+                evaluations += r.evaluations;
                 converged_starts += usize::from(r.converged);
                 best = Some((r.f, r.x));
             }
@@ -323,7 +381,16 @@ impl MapProblem<'_> {
             )));
         };
         let (kernel, noise_variance) = self.unpack(&theta);
-        Ok(MapFit { kernel, noise_variance, log_posterior: -f, starts: n_starts, converged_starts, iterations, theta })
+        Ok(MapFit {
+            kernel,
+            noise_variance,
+            log_posterior: -f,
+            starts: n_starts,
+            converged_starts,
+            iterations,
+            evaluations,
+            theta,
+        })
     }
 }
 
@@ -352,34 +419,37 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let mut rng = stream_rng(3, "test", 0);
-        let (n, d) = (12, 3);
-        let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
-        let y: Vec<f64> = (0..n).map(|i| (3.0 * x[i * d]).sin() + x[i * d + 1]).collect();
-        for kind in [KernelKind::SeArd, KernelKind::Matern52] {
-            for fit_noise in [false, true] {
-                let setting = LengthscaleSetting::resolve(&LengthscalePrior::Low, d).expect("valid");
-                let p = MapProblem { kind, setting, noise_variance: 1e-2, fit_noise, x: &x, y: &y, dim: d };
-                let mut theta = vec![-0.7, -0.2, 0.3, 0.1];
-                if fit_noise {
-                    theta.push((2e-2f64).ln());
-                }
-                let mut g = vec![0.0; theta.len()];
-                p.negative_log_posterior(&theta, &mut g);
-                let mut scratch = g.clone();
-                for i in 0..theta.len() {
-                    let h = 1e-5;
-                    let mut tp = theta.clone();
-                    let mut tm = theta.clone();
-                    tp[i] += h;
-                    tm[i] -= h;
-                    let fd = (p.negative_log_posterior(&tp, &mut scratch)
-                        - p.negative_log_posterior(&tm, &mut scratch))
-                        / (2.0 * h);
-                    assert!(
-                        (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
-                        "{kind:?} noise={fit_noise} θ{i}: {fd} vs {}",
-                        g[i]
-                    );
+        // n = 150 crosses the blocks of the inverse (64) and of the kernel rows (16).
+        for n in [12, 150] {
+            let d = 3;
+            let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+            let y: Vec<f64> = (0..n).map(|i| (3.0 * x[i * d]).sin() + x[i * d + 1]).collect();
+            for kind in [KernelKind::SeArd, KernelKind::Matern52] {
+                for fit_noise in [false, true] {
+                    let setting = LengthscaleSetting::resolve(&LengthscalePrior::Low, d).expect("valid");
+                    let p = MapProblem { kind, setting, noise_variance: 1e-2, fit_noise, x: &x, y: &y, dim: d };
+                    let mut theta = vec![-0.7, -0.2, 0.3, 0.1];
+                    if fit_noise {
+                        theta.push((2e-2f64).ln());
+                    }
+                    let mut g = vec![0.0; theta.len()];
+                    p.negative_log_posterior(&theta, &mut g);
+                    let mut scratch = g.clone();
+                    for i in 0..theta.len() {
+                        let h = 1e-5;
+                        let mut tp = theta.clone();
+                        let mut tm = theta.clone();
+                        tp[i] += h;
+                        tm[i] -= h;
+                        let fd = (p.negative_log_posterior(&tp, &mut scratch)
+                            - p.negative_log_posterior(&tm, &mut scratch))
+                            / (2.0 * h);
+                        assert!(
+                            (fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()),
+                            "n={n} {kind:?} noise={fit_noise} θ{i}: {fd} vs {}",
+                            g[i]
+                        );
+                    }
                 }
             }
         }

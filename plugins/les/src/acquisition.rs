@@ -40,6 +40,10 @@
 //!
 //! Determinism: candidates are processed in parallel but each value is a sequential sum over
 //! paths in path order, so the result does not depend on the thread count.
+//!
+//! # Parameters (`acquisition: { name: mutual_information, params: … }`)
+//!
+#![doc = include_str!("../params/mutual_information.md")]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -612,21 +616,18 @@ inventory::submit! {
     AcquisitionEntry {
         name: "mutual_information",
         summary: "LES's acquisition: information about the descent sequences, conditioned on each path's support points",
-        details: "\
+        details: concat!(
+            "\
 The mutual information between an observation at x and the descent sequence, estimated over the L \
 sampled sequences: alpha(x) = 1/(2L) sum_l [log var_D(x) - log var_l(x)], var_l conditioning on path \
 l's P support points as virtual observations (exact, via Schur complements from the posterior \
 covariance of the M = L*P support points, computed in tiles, never all M x M at once). Candidates: all support points. Pending points \
 (evaluations in flight) are conditioned on as observations without values (exact: the variances \
-depend on locations only).
-
-Parameters:
-  entropy_of     latent        latent (reference code) | observation (paper, BoTorch)
-  min_variance   1e-12         variance clamp before the logarithm
-  virtual_noise  model noise   noise variance of the virtual observations
-
-Reference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search over Descent Sequences for \
-Bayesian Optimization, ICLR 2026; docs/les-algorithm.md section 10.",
+depend on locations only).\n\n",
+            include_str!("../params/mutual_information.md"),
+            "\nReference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search over Descent Sequences for \
+Bayesian Optimization, ICLR 2026; docs/les-algorithm.md section 10."
+        ),
         default_params: defaults_of::<MutualInformationParams>,
         build: build_mutual_information,
     }

@@ -13,6 +13,14 @@
 //! Both use a dense derivative GP with the surrogate's fitted SE-ARD hyperparameters
 //! ([`crate::derivatives`]) on the data and the pending points (observations without values,
 //! exact as for `mutual_information`). Cost per iteration: `L` systems of size `|O_l|`.
+//!
+//! # Parameters of `gradient_information`
+//!
+#![doc = include_str!("../params/gradient_information.md")]
+//!
+//! # Parameters of `final_point_information`
+//!
+#![doc = include_str!("../params/final_point_information.md")]
 
 use les_core::registry::{AcquisitionEntry, BuildContext, Built, PluginError, defaults_of};
 use les_core::{
@@ -225,17 +233,15 @@ inventory::submit! {
     AcquisitionEntry {
         name: "gradient_information",
         summary: "LES ablation lesgradcond: information from the gradients at z_0 and the support points of each path",
-        details: "\
+        details: concat!(
+            "\
 alpha(c) = 1/(2L) sum_l [log var_D(c) - log var(c | D, grad f at z_0 and at path l's P support \
 points)], a dense derivative GP with the surrogate's fitted SE-ARD hyperparameters ((P+1) d \
 derivative observations per path, noise: the model's plus jitter). Candidates: the L*P support \
-points. Pending points are conditioned on as observations without values. Needs kernel: se_ard.
-
-Parameters:
-  jitter        1e-6   added to the model's noise variance on the gradient observations
-  min_variance  1e-12  variance clamp before the logarithm
-
-Reference: Stenger et al., ICLR 2026, ablation lesgradcond_20_8; docs/les-algorithm.md sections 6.4, 14.",
+points. Pending points are conditioned on as observations without values. Needs kernel: se_ard.\n\n",
+            include_str!("../params/gradient_information.md"),
+            "\nReference: Stenger et al., ICLR 2026, ablation lesgradcond_20_8; docs/les-algorithm.md sections 6.4, 14."
+        ),
         default_params: defaults_of::<GradientInformationParams>,
         build: build_gradient,
     }
@@ -245,18 +251,16 @@ inventory::submit! {
     AcquisitionEntry {
         name: "final_point_information",
         summary: "LES ablation les_fp_wgrad: information from each path's final point (value, zero gradient, diagonal Hessian)",
-        details: "\
+        details: concat!(
+            "\
 alpha(c) = 1/(2L) sum_l [log var_D(c) - log var(c | D, value, gradient and diagonal Hessian at path \
 l's final point z_T)] (2d+1 observations per path; the gradient there is zero at an optimum, but \
 only locations enter a variance). Candidates: the L final points. Pending points are conditioned \
-on as observations without values. Needs kernel: se_ard.
-
-Parameters:
-  noise_std     2e-3   noise standard deviation of the final-point observations
-  min_variance  1e-12  variance clamp before the logarithm
-
-Reference: Stenger et al., ICLR 2026, ablation les_fp_wgrad (\"Opt. Cond.\"); docs/les-algorithm.md \
-sections 6.4, 14.",
+on as observations without values. Needs kernel: se_ard.\n\n",
+            include_str!("../params/final_point_information.md"),
+            "\nReference: Stenger et al., ICLR 2026, ablation les_fp_wgrad (\"Opt. Cond.\"); docs/les-algorithm.md \
+sections 6.4, 14."
+        ),
         default_params: defaults_of::<FinalPointInformationParams>,
         build: build_final_point,
     }

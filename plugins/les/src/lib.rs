@@ -35,14 +35,7 @@
 //!
 //! # Parameters (`strategy.params`)
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `surrogate` | `{ name: gp }` | a pathwise surrogate with its params |
-//! | `sampler` | `{ name: descent }` | the sequence sampler: `paths` (250), `support_points` (8), `support_mode` (`corrected`), `inner_optimizer` (`{ name: adam }`) |
-//! | `acquisition` | `{ name: mutual_information }` | `entropy_of` (`latent`), `min_variance` (1e-12), `virtual_noise` (model σ_n²) |
-//! | `exclude_observed_tol` | none | drop candidates this close to an observed point |
-//! | `regret_epsilon` | 0.02 | ε of the logged local-regret fraction |
-//! | `stop` | none | `{ epsilon: 0.02, probability: 0.95 }`: stop when that fraction of paths has `r_l < ε` |
+#![doc = include_str!("../params/les.md")]
 //!
 //! The flat keys of earlier versions (`paths`, `support_points`, `support_mode`,
 //! `inner_optimizer` at the top of `strategy.params`; `entropy_of`, `min_variance`,
@@ -85,7 +78,8 @@ pub use strategy::LesStrategy;
 pub use support::{SupportMode, extract_support};
 
 /// The text of `les describe les`.
-pub const DETAILS: &str = "\
+pub const DETAILS: &str = concat!(
+    "\
 Local Entropy Search (LES) asks where an iterative optimizer started at the incumbent would go if \
 it ran on the true objective. LES is a surrogate + a sequence sampler + an acquisition, each a \
 plugin chosen with {name, params}. Each iteration fits the surrogate; the sampler (descent: L \
@@ -97,23 +91,13 @@ L*P support points). Points in flight are conditioned on as observations without
 the variances depend on locations only). The local regret r_l = f_l(z_0) - f_l(z_T) is logged \
 every iteration and can stop the run.
 
-Parameters:
-  surrogate             {name: gp}                  a pathwise surrogate, with its params
-  sampler               {name: descent}             the sequence sampler (les list sequence_sampler):
-                                                    paths 250, support_points 8, support_mode corrected,
-                                                    inner_optimizer {name: adam}
-  acquisition           {name: mutual_information}  the acquisition (les list acquisition):
-                                                    entropy_of latent, min_variance 1e-12, virtual_noise
-                                                    (default: the model noise); or gradient_information,
-                                                    final_point_information
-  exclude_observed_tol  none                        drop candidates this close to an observed point
-  regret_epsilon        0.02                        epsilon of the logged local-regret fraction
-  stop                  none                        {epsilon: 0.02, probability: 0.95}: stop when that
-                                                    fraction of paths has local regret below epsilon
-
+",
+    include_str!("../params/les.md"),
+    "
 The flat keys of earlier versions (paths, support_points, support_mode, inner_optimizer, \
 entropy_of, min_variance, virtual_noise directly under params) are still accepted and moved into \
 the descent sampler and the mutual_information acquisition.
 
 Reference: D. Stenger, A. Lindicke, A. von Rohr, S. Trimpe, Local Entropy Search over Descent \
-Sequences for Bayesian Optimization, ICLR 2026 (arXiv 2511.19241).";
+Sequences for Bayesian Optimization, ICLR 2026 (arXiv 2511.19241)."
+);

@@ -3,10 +3,7 @@
 //! the incumbent, and evaluates the path's final point `z_T` directly: no support points, no
 //! acquisition. It isolates what LES's conditioning on whole sequences over many paths adds.
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `surrogate` | `{ name: gp }` | a pathwise surrogate with its params |
-//! | `inner_optimizer` | `{ name: adam }` | the optimizer run on the path |
+#![doc = include_str!("../params/local_ts.md")]
 //!
 //! Phases: `fit`, `paths`, `descent`, `support` (the sampler's, with `L = P = 1`). Pending
 //! points are not taken into account (a new path is a new Thompson sample either way).
@@ -88,16 +85,14 @@ inventory::submit! {
     StrategyEntry {
         name: "local_ts",
         summary: "local Thompson sampling (LES ablation localTS): one path, descend from the incumbent, evaluate its end",
-        details: "\
+        details: concat!(
+            "\
 Each iteration fits the surrogate, draws one posterior sample path, runs the inner optimizer on it \
 from the incumbent, and evaluates the path's final point. No support points, no acquisition: the \
-paper's ablation that shows what conditioning on whole sequences over many paths adds.
-
-Parameters:
-  surrogate        {name: gp}    a pathwise surrogate, with its params
-  inner_optimizer  {name: adam}  adam | gradient_descent | cmaes (or a plugin's), with its params
-
-Reference: Stenger et al., ICLR 2026, ablation localTS; docs/les-algorithm.md section 14.",
+paper's ablation that shows what conditioning on whole sequences over many paths adds.\n\n",
+            include_str!("../params/local_ts.md"),
+            "\nReference: Stenger et al., ICLR 2026, ablation localTS; docs/les-algorithm.md section 14."
+        ),
         default_params: les_core::registry::defaults_of::<LocalTsParams>,
         build,
     }

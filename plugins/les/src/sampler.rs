@@ -2,12 +2,7 @@
 //! optimizer on all of them from the incumbent, and reduce each descent sequence to `P`
 //! support points.
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `paths` | 250 | sample paths `L` |
-//! | `support_points` | 8 | support points per path `P` |
-//! | `support_mode` | `corrected` | `corrected` or `reference` (§9) |
-//! | `inner_optimizer` | `{ name: adam }` | `adam`, `gradient_descent`, `cmaes` (or a plugin's) with their params |
+#![doc = include_str!("../params/descent.md")]
 //!
 //! Phases in `iterations.jsonl`: `paths`, `descent`, `support`.
 
@@ -179,18 +174,14 @@ inventory::submit! {
     SequenceSamplerEntry {
         name: "descent",
         summary: "LES's sampler: L posterior paths, the inner optimizer from the incumbent on each, P arc-length support points",
-        details: "\
+        details: concat!(
+            "\
 Draws L posterior sample paths of the surrogate, runs the inner optimizer on all of them from the \
 incumbent (the best observed point), and reduces each descent sequence to P iterates equally spaced \
-in arc length. Phases: paths, descent, support.
-
-Parameters:
-  paths            250           sample paths L
-  support_points   8             support points per path P
-  support_mode     corrected     corrected | reference (the reference code's off-by-one)
-  inner_optimizer  {name: adam}  adam | gradient_descent | cmaes (or a plugin's), with its params
-
-Reference: docs/les-algorithm.md sections 7-9.",
+in arc length. Phases: paths, descent, support.\n\n",
+            include_str!("../params/descent.md"),
+            "\nReference: docs/les-algorithm.md sections 7-9."
+        ),
         default_params: defaults_of::<DescentParams>,
         build,
     }

@@ -16,14 +16,7 @@
 //! over Descent Sequences for Bayesian Optimization*, ICLR 2026 (`les_250_8`; `β1 = 0.5` is the
 //! `les_beta05_250_8` ablation); Kingma & Ba, *Adam*, ICLR 2015.
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `learning_rate` | 0.002 | step size η |
-//! | `steps` | 500 | number of updates `T` |
-//! | `beta1` | 0.9 | first-moment decay |
-//! | `beta2` | 0.999 | second-moment decay |
-//! | `epsilon` | 1e-7 | added to √v |
-//! | `stop_tol` | none | stop early once no path moved farther than this in one step |
+#![doc = include_str!("../params/adam.md")]
 //!
 //! ```yaml
 //! inner_optimizer: { name: adam, params: { learning_rate: 0.002, steps: 500, beta1: 0.9 } }
@@ -151,15 +144,14 @@ inventory::submit! {
     InnerOptimizerEntry {
         name: "adam",
         summary: "projected Adam on every sample path (LES default inner optimizer)",
-        details: "Projected Adam (Keras formulation) run on all L sample paths at once from the same \
-start point; positions are clipped to [0,1]^d after every update, the moments are not. Per step: \
-m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; a_t = lr sqrt(1-b2^t)/(1-b1^t); z = clip(z - a_t m/(sqrt(v)+eps)).\
-\n\nParameters:\n  learning_rate  0.002  step size\n  steps          500    number of updates T\n  \
-beta1          0.9    first-moment decay (0.5: ablation les_beta05_250_8)\n  beta2          0.999  \
-second-moment decay\n  epsilon        1e-7   added to sqrt(v)\n  stop_tol       none   stop once no path \
-moved farther than this in one step (history shortened)\n\nReference: Stenger, Lindicke, von Rohr, Trimpe, \
-Local Entropy Search over Descent Sequences for Bayesian Optimization, ICLR 2026 (les_250_8); Kingma & Ba, \
-Adam, ICLR 2015.",
+        details: concat!(
+            "Projected Adam (Keras formulation) run on all L sample paths at once from the same start point; \
+positions are clipped to [0,1]^d after every update, the moments are not. Per step: m = b1 m + (1-b1) g; \
+v = b2 v + (1-b2) g^2; a_t = lr sqrt(1-b2^t)/(1-b1^t); z = clip(z - a_t m/(sqrt(v)+eps)).\n\n",
+            include_str!("../params/adam.md"),
+            "\nReference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search over Descent Sequences for \
+Bayesian Optimization, ICLR 2026 (les_250_8); Kingma & Ba, Adam, ICLR 2015."
+        ),
         default_params: les_core::registry::defaults_of::<AdamParams>,
         build,
     }

@@ -21,12 +21,7 @@
 //! children taken in path order before any work is split between threads: a call is
 //! reproducible and resumable, and its offspring do not depend on the thread count.
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `sigma0` | 0.5 | initial step size |
-//! | `generations` | 50 | number of generations |
-//! | `population` | none = `4 + ⌊3 ln d⌋` | offspring per generation λ (≥ 2) |
-//! | `stop_tol` | none | stop early once no path's clipped mean moved farther than this |
+#![doc = include_str!("../params/cmaes.md")]
 //!
 //! ```yaml
 //! inner_optimizer: { name: cmaes, params: { sigma0: 0.5, generations: 50 } }
@@ -315,17 +310,16 @@ inventory::submit! {
     InnerOptimizerEntry {
         name: "cmaes",
         summary: "one CMA-ES per sample path (LES ablation lesCMAES), records clipped means",
-        details: "One (mu/mu_w, lambda)-CMA-ES per sample path with purecma settings \
-(lambda = 4 + floor(3 ln d), mu = lambda/2, log weights), mean started at the start point. Offspring \
-outside [0,1]^d get +100 per coordinate outside added to the path value. The recorded sequence is the \
-clipped mean after every generation with the path value there (generations + 1 records). Each \
-path draws from its own child of the call's random stream (derived from the run seed and the \
-iteration).\n\nParameters:\n  \
-sigma0       0.5   initial step size\n  generations  50    number of generations\n  population   none  \
-offspring per generation (none = 4 + floor(3 ln d))\n  stop_tol     none  stop once no clipped mean \
-moved farther than this in one generation (history shortened)\n\nReference: Stenger, Lindicke, von Rohr, \
-Trimpe, Local Entropy Search over Descent Sequences for Bayesian Optimization, ICLR 2026 (ablation \
-lesCMAES_20_8); Hansen, The CMA Evolution Strategy: A Tutorial, 2016.",
+        details: concat!(
+            "One (mu/mu_w, lambda)-CMA-ES per sample path with purecma settings (lambda = 4 + floor(3 ln d), \
+mu = lambda/2, log weights), mean started at the start point. Offspring outside [0,1]^d get +100 per \
+coordinate outside added to the path value. The recorded sequence is the clipped mean after every \
+generation with the path value there (generations + 1 records). Each path draws from its own child of the \
+call's random stream (derived from the run seed and the iteration).\n\n",
+            include_str!("../params/cmaes.md"),
+            "\nReference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search over Descent Sequences for \
+Bayesian Optimization, ICLR 2026 (ablation lesCMAES_20_8); Hansen, The CMA Evolution Strategy: A Tutorial, 2016."
+        ),
         default_params: les_core::registry::defaults_of::<CmaesParams>,
         build,
     }

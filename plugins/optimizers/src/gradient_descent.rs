@@ -5,11 +5,7 @@
 //! of Stenger et al., *Local Entropy Search over Descent Sequences for Bayesian Optimization*,
 //! ICLR 2026; spec §8.2). The step depends on the scale of the gradient, unlike Adam's.
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `learning_rate` | 1e-4 | step size η |
-//! | `steps` | 500 | number of updates `T` |
-//! | `stop_tol` | none | stop early once no path moved farther than this in one step |
+#![doc = include_str!("../params/gradient_descent.md")]
 //!
 //! ```yaml
 //! inner_optimizer: { name: gradient_descent, params: { learning_rate: 1.0e-4, steps: 500 } }
@@ -95,12 +91,14 @@ inventory::submit! {
     InnerOptimizerEntry {
         name: "gradient_descent",
         summary: "projected gradient descent on every sample path (LES ablation lesGD)",
-        details: "Projected gradient descent run on all L sample paths at once from the same start \
-point: z_t = clip_[0,1](z_{t-1} - learning_rate * grad f(z_{t-1})). The step scales with the gradient \
-(on the surrogate's output scale), unlike Adam's.\n\nParameters:\n  learning_rate  1e-4  step size\n  \
-steps          500   number of updates T\n  stop_tol       none  stop once no path moved farther than this \
-in one step (history shortened)\n\nReference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search \
-over Descent Sequences for Bayesian Optimization, ICLR 2026 (ablation lesGD_250_8).",
+        details: concat!(
+            "Projected gradient descent run on all L sample paths at once from the same start point: \
+z_t = clip_[0,1](z_{t-1} - learning_rate * grad f(z_{t-1})). The step scales with the gradient (on the \
+surrogate's output scale), unlike Adam's.\n\n",
+            include_str!("../params/gradient_descent.md"),
+            "\nReference: Stenger, Lindicke, von Rohr, Trimpe, Local Entropy Search over Descent Sequences for \
+Bayesian Optimization, ICLR 2026 (ablation lesGD_250_8)."
+        ),
         default_params: les_core::registry::defaults_of::<GradientDescentParams>,
         build,
     }

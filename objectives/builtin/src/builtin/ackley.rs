@@ -79,12 +79,14 @@ inventory::submit! {
     ObjectiveEntry {
         name: Ackley::NAME,
         summary: "Ackley (a = 20, b = 0.2, c = 2π) on [−32.768, 32.768]^d",
-        details: "ackley: f(x) = −a·exp(−b·√(mean_i x_i²)) − exp(mean_i cos(c·x_i)) + a + e with a = 20, \
+        details: concat!(
+            "ackley: f(x) = −a·exp(−b·√(mean_i x_i²)) − exp(mean_i cos(c·x_i)) + a + e with a = 20, \
 b = 0.2, c = 2π. Native box [−32.768, 32.768]^d; the runner maps the unit cube to the native box, which \
 reproduces the paper's u = −32.768 + 65.536·x (§16.3, d = 5 and 30). Global minimum 0 at x = 0 (the centre \
-of the box). Many regularly spaced local minima. Parameters: dim (default 2, 1–1000), noise_std (default 0: \
-noise-free; the runner adds N(0, noise_std²) to each observation). evaluate returns the noise-free value; \
-analytic gradient (a subgradient at the kink x = 0).",
+of the box). Many regularly spaced local minima. evaluate returns the noise-free value; \
+analytic gradient (a subgradient at the kink x = 0).\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Ackley>,
     }

@@ -71,12 +71,14 @@ inventory::submit! {
     ObjectiveEntry {
         name: Branin::NAME,
         summary: "Branin (2-D) on [−5, 10] × [0, 15], minimum 0.397887",
-        details: "branin: f(x) = (x_2 − b·x_1² + c·x_1 − r)² + s·(1 − t)·cos(x_1) + s with b = 5.1/(4π²), c = 5/π, \
+        details: concat!(
+            "branin: f(x) = (x_2 − b·x_1² + c·x_1 − r)² + s·(1 − t)·cos(x_1) + s with b = 5.1/(4π²), c = 5/π, \
 r = 6, s = 10, t = 1/(8π). Two-dimensional only. Native box [−5, 10] × [0, 15]; the runner maps the unit \
 square to the native box. Global minimum 5/(4π) = 0.397887 at (−π, 12.275), (π, 2.275) and (3π, 2.475); \
-known_minimizer reports (π, 2.275). Parameters: dim (may be omitted; must be 2), noise_std (default 0: \
-noise-free; the runner adds N(0, noise_std²) to each observation). evaluate returns the noise-free value; \
-analytic gradient.",
+known_minimizer reports (π, 2.275). evaluate returns the noise-free value; \
+analytic gradient.\n\n",
+            include_str!("../../params/fixed_dim.md"),
+        ),
         default_params: fixed_dim_defaults::<2>,
         build: build_fixed_dim::<Branin, 2>,
     }

@@ -72,11 +72,13 @@ inventory::submit! {
     ObjectiveEntry {
         name: DixonPrice::NAME,
         summary: "Dixon-Price on [−10, 10]^d",
-        details: "dixon_price: f(x) = (x_1 − 1)² + Σ_{i=2..d} i·(2x_i² − x_{i−1})². Native box [−10, 10]^d; \
+        details: concat!(
+            "dixon_price: f(x) = (x_1 − 1)² + Σ_{i=2..d} i·(2x_i² − x_{i−1})². Native box [−10, 10]^d; \
 the runner maps the unit cube to the native box, which reproduces the paper's u = −10 + 20·x (§16.3, d = 5 \
 and 30). Global minimum 0 at x_i = 2^{−(2^i−2)/2^i} (x_1 = 1, x_2 = 2^{−1/2}, …, tending to 1/2), a curved \
-valley. Parameters: dim (default 2, 1–1000), noise_std (default 0: noise-free; the runner adds \
-N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic gradient.",
+valley. evaluate returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<DixonPrice>,
     }

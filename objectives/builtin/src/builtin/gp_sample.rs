@@ -31,14 +31,7 @@
 //!
 //! # Configuration
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `dim` | 2, or the number of `lengthscales` | input dimension d (1–1000) |
-//! | `complexity` | `medium` | length-scale prior; exclusive with `lengthscales` |
-//! | `lengthscales` | — | d explicit length scales (unit-cube coordinates) |
-//! | `features` | 1024 | number of random Fourier features B |
-//! | `seed` | 0 | seed of the draw |
-//! | `noise_std` | 0.002 | std of the noise the runner adds to observations (the paper's) |
+#![doc = include_str!("../../params/gp_sample.md")]
 //!
 //! # Example
 //!
@@ -354,16 +347,16 @@ inventory::submit! {
     ObjectiveEntry {
         name: "gp_sample",
         summary: "a draw from a GP prior (SE-ARD, σ_f² = 1, 1024 random Fourier features) on [0,1]^d",
-        details: "gp_sample: f(x) = sqrt(2/B) Σ_b w_b cos(Σ_i Ω_bi x_i/ℓ_i + τ_b) with w, Ω ~ N(0,1), τ ~ U[0,2π), \
+        details: concat!(
+            "gp_sample: f(x) = sqrt(2/B) Σ_b w_b cos(Σ_i Ω_bi x_i/ℓ_i + τ_b) with w, Ω ~ N(0,1), τ ~ U[0,2π), \
 B = features: one draw from a zero-mean GP prior with a squared-exponential ARD kernel and signal variance 1 \
 (docs/les-algorithm.md §16.2). Native box [0, 1]^d (the runner's unit-cube map is the identity). Minimum unknown. \
 Length scales are drawn iid as log ℓ_i ~ N(μ_c + ln √d, s_c²) from the complexity prior (high: μ = −2.5√2, \
 s = √3/5; medium: −2√2, √3/4; low: −√2, √3/2; extremely_low: √2, √3) or given as lengthscales (d values; \
 exclusive with complexity). The true hyperparameters (SE-ARD, ℓ, σ_f² = 1, noise_std) are exposed for \
-within-model runs (oracle). Parameters: dim (default 2, or the number of lengthscales; 1–1000), complexity \
-(default medium), lengthscales, features (default 1024), seed (default 0: the draw depends only on this seed, \
-not on the run seed), noise_std (default 0.002, the paper's; the runner adds N(0, noise_std²) to each \
-observation). evaluate returns the noise-free value; analytic gradient.",
+within-model runs (oracle). Analytic gradient.\n\n",
+            include_str!("../../params/gp_sample.md"),
+        ),
         default_params,
         build,
     }

@@ -68,10 +68,12 @@ inventory::submit! {
     ObjectiveEntry {
         name: Griewank::NAME,
         summary: "Griewank on [−600, 600]^d",
-        details: "griewank: f(x) = 1 + Σ_i x_i²/4000 − Π_i cos(x_i/√i). Native box [−600, 600]^d; the runner maps \
+        details: concat!(
+            "griewank: f(x) = 1 + Σ_i x_i²/4000 − Π_i cos(x_i/√i). Native box [−600, 600]^d; the runner maps \
 the unit cube to the native box. Global minimum 0 at x = 0 (the centre of the box); a wide bowl covered with \
-small ripples. Parameters: dim (default 2, 1–1000), noise_std (default 0: noise-free; the runner adds \
-N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic gradient.",
+small ripples. evaluate returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Griewank>,
     }

@@ -144,13 +144,15 @@ inventory::submit! {
     ObjectiveEntry {
         name: Hartmann3::NAME,
         summary: "Hartmann-3 on [0,1]^3, minimum −3.86278",
-        details: "hartmann3: f(x) = −Σ_{i=1..4} α_i·exp(−Σ_{j=1..3} A_ij (x_j − P_ij)²) with the standard constants \
+        details: concat!(
+            "hartmann3: f(x) = −Σ_{i=1..4} α_i·exp(−Σ_{j=1..3} A_ij (x_j − P_ij)²) with the standard constants \
 α = (1, 1.2, 3, 3.2), A = [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]], \
 P = 1e-4·[[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]. Three-dimensional \
 only. Native box [0, 1]^3 (the runner's unit-cube map is the identity). Global minimum −3.8627797873326625 \
-at (0.11458887665506897, 0.55564889461693004, 0.85254698468667743). Parameters: dim (may be omitted; must \
-be 3), noise_std (default 0: noise-free; the runner adds N(0, noise_std²) to each observation). evaluate \
-returns the noise-free value; analytic gradient.",
+at (0.11458887665506897, 0.55564889461693004, 0.85254698468667743). evaluate \
+returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/fixed_dim.md"),
+        ),
         default_params: fixed_dim_defaults::<3>,
         build: build_fixed_dim::<Hartmann3, 3>,
     }
@@ -160,14 +162,15 @@ inventory::submit! {
     ObjectiveEntry {
         name: Hartmann6::NAME,
         summary: "Hartmann-6 on [0,1]^6, minimum −3.32237",
-        details: "hartmann6: f(x) = −Σ_{i=1..4} α_i·exp(−Σ_{j=1..6} A_ij (x_j − P_ij)²) with the standard constants \
+        details: concat!(
+            "hartmann6: f(x) = −Σ_{i=1..4} α_i·exp(−Σ_{j=1..6} A_ij (x_j − P_ij)²) with the standard constants \
 α = (1, 1.2, 3, 3.2), A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], \
 [17, 8, 0.05, 10, 0.1, 14]], P = 1e-4·[[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, \
 9991], [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]]. Six-dimensional only. \
 Native box [0, 1]^6 (the runner's unit-cube map is the identity). Global minimum −3.322368011415515 at \
-(0.20168951, 0.15001069, 0.47687397, 0.27533243, 0.31165162, 0.65730053). Parameters: dim (may be omitted; \
-must be 6), noise_std (default 0: noise-free; the runner adds N(0, noise_std²) to each observation). \
-evaluate returns the noise-free value; analytic gradient.",
+(0.20168951, 0.15001069, 0.47687397, 0.27533243, 0.31165162, 0.65730053). evaluate returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/fixed_dim.md"),
+        ),
         default_params: fixed_dim_defaults::<6>,
         build: build_fixed_dim::<Hartmann6, 6>,
     }

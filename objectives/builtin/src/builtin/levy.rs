@@ -86,11 +86,13 @@ inventory::submit! {
     ObjectiveEntry {
         name: Levy::NAME,
         summary: "Levy on [−10, 10]^d",
-        details: "levy: with w_i = 1 + (x_i − 1)/4, f(x) = sin²(π w_1) + Σ_{i=1..d−1} (w_i − 1)²·[1 + 10·sin²(π w_i + 1)] \
+        details: concat!(
+            "levy: with w_i = 1 + (x_i − 1)/4, f(x) = sin²(π w_1) + Σ_{i=1..d−1} (w_i − 1)²·[1 + 10·sin²(π w_i + 1)] \
 + (w_d − 1)²·[1 + sin²(2π w_d)]. Native box [−10, 10]^d; the runner maps the unit cube to the native box. \
-Global minimum 0 at x = (1, …, 1). Parameters: dim (default 2, 1–1000), noise_std (default 0: noise-free; \
-the runner adds N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic \
-gradient.",
+Global minimum 0 at x = (1, …, 1). evaluate returns the noise-free value; analytic \
+gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Levy>,
     }

@@ -53,10 +53,12 @@ inventory::submit! {
     ObjectiveEntry {
         name: Rastrigin::NAME,
         summary: "Rastrigin on [−5.12, 5.12]^d",
-        details: "rastrigin: f(x) = 10·d + Σ_i [x_i² − 10·cos(2π x_i)]. Native box [−5.12, 5.12]^d; the runner maps \
+        details: concat!(
+            "rastrigin: f(x) = 10·d + Σ_i [x_i² − 10·cos(2π x_i)]. Native box [−5.12, 5.12]^d; the runner maps \
 the unit cube to the native box. Global minimum 0 at x = 0 (the centre of the box), surrounded by a regular \
-lattice of local minima. Parameters: dim (default 2, 1–1000), noise_std (default 0: noise-free; the runner \
-adds N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic gradient.",
+lattice of local minima. evaluate returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Rastrigin>,
     }

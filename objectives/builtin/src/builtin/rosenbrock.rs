@@ -66,10 +66,12 @@ inventory::submit! {
     ObjectiveEntry {
         name: Rosenbrock::NAME,
         summary: "Rosenbrock's valley on [−5, 10]^d (d ≥ 2)",
-        details: "rosenbrock: f(x) = Σ_{i=1..d−1} [100·(x_{i+1} − x_i²)² + (1 − x_i)²]. Native box [−5, 10]^d; \
+        details: concat!(
+            "rosenbrock: f(x) = Σ_{i=1..d−1} [100·(x_{i+1} − x_i²)² + (1 − x_i)²]. Native box [−5, 10]^d; \
 the runner maps the unit cube to the native box. Global minimum 0 at x = (1, …, 1), at the end of a long, \
-flat, curved valley. Parameters: dim (default 2, 2–1000), noise_std (default 0: noise-free; the runner adds \
-N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic gradient.",
+flat, curved valley. evaluate returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Rosenbrock>,
     }

@@ -19,10 +19,7 @@
 //!
 //! # Configuration
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `dim` | 60 | may be omitted; must be 60 |
-//! | `noise_std` | 0 | std of the noise the runner adds to observations |
+#![doc = include_str!("../../params/fixed_dim.md")]
 //!
 //! ```yaml
 //! objective: { builtin: rover }
@@ -305,16 +302,18 @@ inventory::submit! {
     ObjectiveEntry {
         name: "rover",
         summary: "60-D rover trajectory planning (spline through 30 increments, 34 obstacles), y = cost − 5",
-        details: "rover: the 60 inputs are 30 2-D increments; their cumulative sums from (0.05, 0.05) are the control \
+        details: concat!(
+            "rover: the 60 inputs are 30 2-D increments; their cumulative sums from (0.05, 0.05) are the control \
 points (consecutive duplicates dropped) of a not-a-knot cubic interpolating spline parametrized by normalized \
 cumulative chord length (FITPACK splprep(k=3, s=0)), sampled at 1000 equally spaced parameters. Cost field: \
 0.05, plus 20 inside 34 squares of side 0.1 centred on {0, 0.2, …, 1}² without (0,0) and (1,1) or outside \
 the unit square (half-open containment). cost = Σ segment length × mean cost of its ends + 100·L1 distance \
 of the end to (0.95, 0.95); y = cost − 5 (minimized). docs/les-algorithm.md §16.5. Native box [−0.5·4/60, 4/60]^60 \
 = [−0.0333, 0.0667]^60; the runner maps the unit cube to the native box, as the paper does. Minimum unknown. \
-Parameters: dim (may be omitted; must be 60), noise_std (default 0: noise-free; the runner adds \
-N(0, noise_std²) to each observation). evaluate returns the noise-free value; no gradient (piecewise \
-constant cost field).",
+evaluate returns the noise-free value; no gradient (piecewise \
+constant cost field).\n\n",
+            include_str!("../../params/fixed_dim.md"),
+        ),
         default_params: fixed_dim_defaults::<ROVER_DIM>,
         build,
     }

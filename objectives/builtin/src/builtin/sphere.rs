@@ -50,10 +50,12 @@ inventory::submit! {
     ObjectiveEntry {
         name: Sphere::NAME,
         summary: "Σ x_i² on [−5.12, 5.12]^d",
-        details: "sphere: f(x) = Σ_i x_i². Native box [−5.12, 5.12]^d; the runner maps the unit cube to the \
-native box. Global minimum 0 at x = 0 (the centre of the box). Parameters: dim (default 2, 1–1000), \
-noise_std (default 0: noise-free; the runner adds N(0, noise_std²) to each observation). evaluate returns \
-the noise-free value; analytic gradient 2x.",
+        details: concat!(
+            "sphere: f(x) = Σ_i x_i². Native box [−5.12, 5.12]^d; the runner maps the unit cube to the \
+native box. Global minimum 0 at x = 0 (the centre of the box). evaluate returns \
+the noise-free value; analytic gradient 2x.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Sphere>,
     }

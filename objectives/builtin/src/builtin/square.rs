@@ -49,10 +49,12 @@ inventory::submit! {
     ObjectiveEntry {
         name: Square::NAME,
         summary: "Σ (x_i − 0.5)² on [0,1]^d (the paper's 'Square' benchmark)",
-        details: "square: f(x) = Σ_i (x_i − 0.5)². Native box [0, 1]^d (the runner maps the unit cube to \
+        details: concat!(
+            "square: f(x) = Σ_i (x_i − 0.5)². Native box [0, 1]^d (the runner maps the unit cube to \
 the native box, here the identity). Global minimum 0 at x = (0.5, …, 0.5). Paper §16.3 ('Square', \
-d = 5 and 30). Parameters: dim (default 2, 1–1000), noise_std (default 0: noise-free; the runner adds \
-N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic gradient.",
+d = 5 and 30). evaluate returns the noise-free value; analytic gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<Square>,
     }

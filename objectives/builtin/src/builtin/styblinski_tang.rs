@@ -65,11 +65,13 @@ inventory::submit! {
     ObjectiveEntry {
         name: StyblinskiTang::NAME,
         summary: "Styblinski-Tang on [−5, 5]^d, minimum −39.166166·d",
-        details: "styblinski_tang: f(x) = ½ Σ_i (x_i⁴ − 16·x_i² + 5·x_i). Native box [−5, 5]^d; the runner maps the \
+        details: concat!(
+            "styblinski_tang: f(x) = ½ Σ_i (x_i⁴ − 16·x_i² + 5·x_i). Native box [−5, 5]^d; the runner maps the \
 unit cube to the native box. Global minimum −39.16616570377142·d (often rounded to −39.16599·d) at \
-x_i = −2.903534027771177 for every i. Parameters: dim (default 2, 1–1000), noise_std (default 0: noise-free; \
-the runner adds N(0, noise_std²) to each observation). evaluate returns the noise-free value; analytic \
-gradient.",
+x_i = −2.903534027771177 for every i. evaluate returns the noise-free value; analytic \
+gradient.\n\n",
+            include_str!("../../params/any_dim.md"),
+        ),
         default_params: defaults_of::<AnyDimParams>,
         build: build_any_dim::<StyblinskiTang>,
     }

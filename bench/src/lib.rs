@@ -1,3 +1,9 @@
+//! Benchmark suites and their reports, as a library: [`main`] is `les bench`, [`report::main`]
+//! `les report`; the `les` binary parses the command line and calls them, and a program of
+//! your own can call them, [`suite::Suite`] or [`report::write_report`] directly. The
+//! strategies and objectives a suite names must be linked into that program (the `les` library
+//! links every plugin crate of the workspace).
+//!
 //! `les bench`: runs a benchmark suite — strategies × problems × dimensions × seeds — as
 //! ordinary run directories `OUT/<problem>/d<dim>/<strategy>/seed<seed>/` (see [`suite`] for
 //! the file format). `les report OUT` then summarizes them.
@@ -31,7 +37,7 @@
 //! suite or usage error (nothing ran).
 
 mod formula;
-mod locate;
+pub mod report;
 pub mod suite;
 
 use std::io::{IsTerminal, Write as _};
@@ -312,7 +318,7 @@ pub fn main(args: BenchArgs) -> ExitCode {
     if les_core::cancel::shutdown_requested().is_some() {
         let interrupted = count(|o| matches!(o, Outcome::Interrupted | Outcome::Failed(_)));
         eprintln!("error: interrupted; {interrupted} run(s) not finished: run the same `les bench` again to go on");
-        return ExitCode::from(crate::signals::exit_code());
+        return ExitCode::from(les_core::cancel::interrupted_exit_code());
     }
     let skipped = count(|o| matches!(o, Outcome::Skipped));
     let resumed = count(|o| matches!(o, Outcome::Done { resumed: true, .. }));

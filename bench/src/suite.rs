@@ -27,14 +27,14 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use les_core::config::{ConfigError, LoadedConfig, OnError, Overrides, to_yaml};
+use les_core::config::{ConfigError, LoadedConfig, OnError, Overrides};
 use les_core::params::join_path;
+use les_core::yaml::{self, SourceMap};
 use les_core::{ParamError, Params, PluginParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::formula::Formula;
-use super::locate::{locate, source_map};
 
 /// Name of the generated run config written into every run directory.
 pub const RUN_CONFIG_FILE: &str = "run.yaml";
@@ -173,7 +173,7 @@ pub type SuiteError = ConfigError;
 fn error(file: &Path, text: &str, path: &str, message: impl Into<String>) -> SuiteError {
     ConfigError {
         file: file.to_owned(),
-        location: locate(&source_map(text), path),
+        location: SourceMap::build(text).locate(path),
         path: path.to_owned(),
         message: message.into(),
     }
@@ -194,7 +194,7 @@ impl Suite {
     /// Parses suite `text` (from `file`, for messages) and expands it into runs under `out`.
     pub fn from_str(file: &Path, text: &str, out: &Path) -> Result<Self, SuiteError> {
         let err = |path: &str, message: String| error(file, text, path, message);
-        let value: Value = serde_saphyr::from_str(text).map_err(|e| les_core::config::yaml_error(file, text, &e))?;
+        let value: Value = yaml::parse(file, text)?;
         if !value.is_object() {
             return Err(err("", "expected a mapping with keys strategies, problems, seeds, budget".into()));
         }
@@ -452,12 +452,15 @@ fn run_yaml(
         "output": dir.to_string_lossy(),
         "on_error": on_error,
     });
-    to_yaml(&config)
+    yaml::to_string(&config)
 }
 
 #[cfg(test)]
 mod tests {
+    // The plugins the suites below name, linked into the test binary.
     use super::*;
+    use les_baselines as _;
+    use les_objectives as _;
 
     const SUITE: &str = "\
 seeds: 2

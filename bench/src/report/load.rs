@@ -480,11 +480,13 @@ pub fn read_run(root: &Path, dir: &Path) -> Result<Run, Refused> {
             ));
         }
     };
-    let config: Value = serde_saphyr::from_str(&text).map_err(|e| {
+    let config: Value = les_core::yaml::parse(&dir.join(CONFIG_FILE), &text).map_err(|e| {
+        let at = e.location.map(|(line, column)| format!("line {line}, column {column}: ")).unwrap_or_default();
         refuse(
             format!(
-                "{CONFIG_FILE} is not valid YAML ({e}); restore the resolved config the run wrote, or move the \
-                 directory out"
+                "{CONFIG_FILE} is not valid YAML ({at}{}); restore the resolved config the run wrote, or move the \
+                 directory out",
+                e.message
             ),
             layout.clone(),
         )

@@ -101,7 +101,7 @@ fn plot_stem(problem: &str, dim: usize, taken: &mut BTreeSet<String>) -> String 
 /// (labels, defaulting like the suite does); empty when there is none.
 fn suite_order(dir: &Path) -> tables::Order {
     let Ok(text) = std::fs::read_to_string(dir.join("suite.yaml")) else { return tables::Order::default() };
-    let Ok(suite) = serde_saphyr::from_str::<serde_json::Value>(&text) else { return tables::Order::default() };
+    let Ok(suite) = les_core::yaml::parse(&dir.join("suite.yaml"), &text) else { return tables::Order::default() };
     let labels = |key: &str, fallback: &dyn Fn(&serde_json::Value) -> Option<String>| -> Vec<String> {
         suite[key]
             .as_array()
