@@ -16,7 +16,10 @@
 //!   the same history, a start point of the wrong length an error and not a panic;
 //! - **surrogates**: prediction and covariance shapes, variances ≥ 0 and equal to the
 //!   covariance's diagonal; for pathwise ones, path gradients against central finite
-//!   differences of the path values, and `gradients_block` against `value_and_grad`;
+//!   differences of the path values, and `gradients_block` against `value_and_grad`; and each
+//!   capability it offers: posterior gradients against central differences of the
+//!   predictions, the gradient posterior's mean against them, conditioning on a point at its
+//!   mean keeping the mean and shrinking the variance there, hyperparameters of length `d`;
 //! - **sequence samplers**: shapes, support points in the cube, sequences starting at the start
 //!   point, determinism for a stream;
 //! - **acquisitions**: candidates in the cube, one value per candidate, no NaN, the fast path
@@ -395,9 +398,77 @@ fn check_surrogate(name: &str) -> Check {
             return fail("covariance diagonal = variance", format!("point {i}: {c} vs {v}"));
         }
     }
+    check_capabilities(s.as_ref())?;
     let Some(pathwise) = s.as_pathwise() else { return Ok(()) };
     let paths = pathwise.sample_paths(4, &mut stream_rng(5, "paths", 0)).map_err(|e| ("draws paths", e.to_string()))?;
     check_path_gradients(paths.as_ref())
+}
+
+/// The typed capabilities a fitted surrogate offers, against its predictions. Central
+/// differences with step `h = 1e-5` of a GP posterior's moments err by ~1e-8 relative
+/// (truncation `O(h²)` and rounding `O(ε/h)`), well inside the tolerance `1e-5 (1 + |g|)`.
+fn check_capabilities(s: &dyn Surrogate) -> Check {
+    // Next to an observation, where the posterior mean has a gradient whatever the fit.
+    let near = data(8);
+    let x = [near.point(0)[0] + 0.01, near.point(0)[1] - 0.01];
+    let h = 1e-5;
+    let fd = |moment: fn(&les_core::Prediction) -> &Vec<f64>| -> Result<Vec<f64>, (&'static str, String)> {
+        (0..DIM)
+            .map(|i| {
+                let (mut up, mut down) = (x, x);
+                up[i] += h;
+                down[i] -= h;
+                let p = s.predict(&[up, down].concat()).map_err(|e| ("predicts", e.to_string()))?;
+                Ok((moment(&p)[0] - moment(&p)[1]) / (2.0 * h))
+            })
+            .collect()
+    };
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(u, v)| (u - v).abs() <= 1e-5 * (1.0 + v.abs()));
+    let mean_fd = fd(|p| &p.mean)?;
+    if let Some(d) = s.as_differentiable() {
+        let p = d.point_posterior(&x).map_err(|e| ("posterior gradients", e.to_string()))?;
+        if !close(&p.mean_grad, &mean_fd) {
+            return fail("mean gradient matches finite differences", format!("{:?} vs {mean_fd:?}", p.mean_grad));
+        }
+        let var_fd = fd(|p| &p.variance)?;
+        if !close(&p.variance_grad, &var_fd) {
+            return fail(
+                "variance gradient matches finite differences",
+                format!("{:?} vs {var_fd:?}", p.variance_grad),
+            );
+        }
+    }
+    if let Some(d) = s.as_derivative() {
+        let g = d.gradient_posterior(&x).map_err(|e| ("gradient posterior", e.to_string()))?;
+        if !close(g.mean(), &mean_fd) {
+            return fail("gradient posterior mean = mean gradient", format!("{:?} vs {mean_fd:?}", g.mean()));
+        }
+        if g.covariance().len() != DIM * DIM || g.trace() < 0.0 {
+            return fail("gradient posterior covariance d×d, trace ≥ 0", format!("{:?}", g.covariance()));
+        }
+    }
+    if let Some(c) = s.as_conditionable() {
+        let before = s.predict(&x).map_err(|e| ("predicts", e.to_string()))?;
+        let cond = c.conditioned_on(&x, &before.mean).map_err(|e| ("conditions", e.to_string()))?;
+        let after = cond.predict(&x).map_err(|e| ("predicts", e.to_string()))?;
+        if (after.mean[0] - before.mean[0]).abs() > 1e-8 * (1.0 + before.mean[0].abs())
+            || after.variance[0] > before.variance[0]
+        {
+            return fail(
+                "conditioning at the mean keeps the mean, shrinks the variance",
+                format!(
+                    "mean {} → {}, variance {} → {}",
+                    before.mean[0], after.mean[0], before.variance[0], after.variance[0]
+                ),
+            );
+        }
+    }
+    if let Some(hyper) = s.hyperparameters()
+        && hyper.lengthscales.len() != DIM
+    {
+        return fail("hyperparameters have d length scales", format!("{:?}", hyper.lengthscales));
+    }
+    Ok(())
 }
 
 /// Path gradients against central differences of the path values. The step `h = 1e-3` and the

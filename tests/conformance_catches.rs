@@ -2,10 +2,10 @@
 //! binary only, are reported with the check they break, and the others are not.
 
 use les::conformance::check_all;
-use les_core::registry::{BuildContext, Built, InnerOptimizerEntry, PluginError, StrategyEntry};
+use les_core::registry::{BuildContext, Built, InnerOptimizerEntry, PluginError, StrategyEntry, SurrogateEntry};
 use les_core::{
-    Ask, AskContext, DescentSequences, InnerOptimizer, OptimizerError, Params, PathBatch, Strategy, StrategyError,
-    StreamRng,
+    Ask, AskContext, Dataset, DescentSequences, DifferentiableSurrogate, FitReport, InnerOptimizer, OptimizerError,
+    Params, PathBatch, PointPosterior, Prediction, Strategy, StrategyError, StreamRng, Surrogate, SurrogateError,
 };
 use rand::RngExt;
 
@@ -58,13 +58,61 @@ inventory::submit! {
     StrategyEntry { name: "greedy", summary: "", details: "", default_params: || serde_json::json!({}), build: build_greedy }
 }
 
+/// The `gp` with the sign of its posterior mean gradient flipped.
+struct FlippedGradients(Box<dyn Surrogate>);
+
+impl Surrogate for FlippedGradients {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn fit(&mut self, data: &Dataset, rng: &mut StreamRng) -> Result<FitReport, SurrogateError> {
+        self.0.fit(data, rng)
+    }
+    fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
+        self.0.predict(xs)
+    }
+    fn posterior_covariance(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>, SurrogateError> {
+        self.0.posterior_covariance(a, b)
+    }
+    fn noise_variance(&self) -> f64 {
+        self.0.noise_variance()
+    }
+    fn output_scale(&self) -> (f64, f64) {
+        self.0.output_scale()
+    }
+    fn as_differentiable(&self) -> Option<&dyn DifferentiableSurrogate> {
+        Some(self)
+    }
+}
+
+impl DifferentiableSurrogate for FlippedGradients {
+    fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
+        let mut p = self.0.as_differentiable().expect("the gp has posterior gradients").point_posterior(x)?;
+        p.mean_grad.iter_mut().for_each(|g| *g = -*g);
+        Ok(p)
+    }
+}
+
+fn build_flipped(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Surrogate>, PluginError> {
+    let gp = les_core::registry::build::<dyn Surrogate>("gp", "name", params, ctx)?;
+    Ok(Built::new(Box::new(FlippedGradients(gp.component)), &serde_json::json!({})))
+}
+
+inventory::submit! {
+    SurrogateEntry { name: "flipped_gradients", summary: "", details: "", default_params: || serde_json::json!({}), build: build_flipped }
+}
+
 #[test]
 fn broken_plugins_are_reported_with_the_check_they_break() {
     let report = check_all();
     let broken: Vec<(String, &str)> = report.failures.iter().map(|f| (f.name.clone(), f.check)).collect();
     assert_eq!(
         broken,
-        [("greedy".to_owned(), "at most the remaining budget"), ("escapes".to_owned(), "projection onto the cube")],
+        [
+            ("greedy".to_owned(), "at most the remaining budget"),
+            ("escapes".to_owned(), "projection onto the cube"),
+            ("flipped_gradients".to_owned(), "mean gradient matches finite differences"),
+        ],
         "{:#?}",
         report.failures
     );

@@ -35,7 +35,7 @@ pub mod yaml;
 pub use acquisition::{Acquisition, AcquisitionContext, SequenceAcquisition};
 pub use bounds::Bounds;
 pub use data::{Dataset, Observation};
-pub use objective::{EvaluationContext, GpHyperparameters, KernelKind, Objective, ObjectiveError, ObjectiveInfo};
+pub use objective::{EvaluationContext, Objective, ObjectiveError, ObjectiveInfo};
 pub use optimizer::{DescentSequences, InnerOptimizer, OptimizerError};
 pub use params::{ParamError, Params, PluginParams};
 pub use registry::{BuildContext, Built, PluginEntry, PluginError, PluginKind};
@@ -43,7 +43,11 @@ pub use rng::{StreamRng, stream_rng};
 pub use sequence::{SampledSequences, SamplerError, SequenceSampler, SupportPoints};
 pub use strategy::{Ask, AskContext, IterationReport, Strategy, StrategyError};
 pub use study::{Asked, Best, Evaluation, Outcome, Study, StudyError, StudyStatus, Trial, TrialId};
-pub use surrogate::{CovarianceBlocks, PathBatch, PathwiseSurrogate, Prediction, Surrogate, SurrogateError};
+pub use surrogate::{
+    Capability, ConditionableSurrogate, CovarianceBlocks, DerivativeSurrogate, DifferentiableSurrogate, FitReport,
+    GpHyperparameters, GradientPosterior, HyperparameterFit, KernelKind, PathBatch, PathwiseSurrogate, PointPosterior,
+    Prediction, Surrogate, SurrogateError,
+};
 
 /// The version of `les` that wrote a run, recorded in `summary.json`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Bounds;
+use crate::{Bounds, GpHyperparameters};
 
 /// What a run needs to know about an objective before evaluating it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,31 +66,6 @@ pub enum ObjectiveError {
         /// Coordinates expected (`d`).
         expected: usize,
     },
-}
-
-/// Kernel family of a Gaussian-process prior. A closed family that core owns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KernelKind {
-    /// Squared exponential with one length scale per input (ARD).
-    #[default]
-    SeArd,
-    /// Matérn ν = 5/2 with one length scale per input (ARD).
-    Matern52,
-}
-
-/// GP hyperparameters in unit-cube coordinates: what an objective drawn from a GP prior knows
-/// about itself (`gp_sample`), so that a surrogate can be configured within-model (`oracle`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GpHyperparameters {
-    /// Kernel family.
-    pub kernel: KernelKind,
-    /// One length scale per input, `d` values, in unit-cube coordinates.
-    pub lengthscales: Vec<f64>,
-    /// Signal variance σ_f².
-    pub signal_variance: f64,
-    /// Observation-noise standard deviation σ_n.
-    pub noise_std: f64,
 }
 
 /// An expensive black-box function to minimize. Everything minimizes.

@@ -2,9 +2,118 @@
 
 use std::ops::Range;
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
-use crate::{Dataset, GpHyperparameters, StreamRng};
+use crate::{Dataset, StreamRng};
+
+/// Kernel family of a Gaussian-process prior. A closed family that core owns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KernelKind {
+    /// Squared exponential with one length scale per input (ARD).
+    #[default]
+    SeArd,
+    /// Matérn ν = 5/2 with one length scale per input (ARD).
+    Matern52,
+}
+
+/// GP hyperparameters in unit-cube coordinates: what an objective drawn from a GP prior knows
+/// about itself (`gp_sample`), so that a surrogate can be configured within-model (`oracle`),
+/// and what a fitted GP surrogate reports ([`Surrogate::hyperparameters`]; then in the model's
+/// output scale).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpHyperparameters {
+    /// Kernel family.
+    pub kernel: KernelKind,
+    /// One length scale per input, `d` values, in unit-cube coordinates.
+    pub lengthscales: Vec<f64>,
+    /// Signal variance σ_f².
+    pub signal_variance: f64,
+    /// Observation-noise standard deviation σ_n.
+    pub noise_std: f64,
+}
+
+/// How a fit obtained its hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HyperparameterFit {
+    /// Given, not optimized: fixed, the objective's own (oracle), or the initial values when
+    /// there are no data yet.
+    Given,
+    /// Optimized (a MAP fit from several starting points).
+    Optimized {
+        /// The objective the optimizer maximized (log marginal likelihood + log prior).
+        log_posterior: f64,
+        /// Starting points used.
+        starts: usize,
+        /// Starting points whose optimizer converged.
+        converged_starts: usize,
+        /// Optimizer iterations, all starts together.
+        iterations: usize,
+        /// Evaluations of the objective (iterations plus line-search trials), all starts
+        /// together.
+        evaluations: usize,
+    },
+}
+
+/// What one [`Surrogate::fit`] did. Typed, so that a strategy reads what it needs from fields;
+/// [`FitReport::to_json`] writes it to the journal under the keys journals have always had.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FitReport {
+    /// The fitted hyperparameters, for a GP with a stationary kernel (model output scale).
+    pub hyperparameters: Option<GpHyperparameters>,
+    /// How they were obtained (`None` for a model without hyperparameters).
+    pub hyperparameter_fit: Option<HyperparameterFit>,
+    /// Log marginal likelihood of the data under the fitted model.
+    pub log_marginal_likelihood: Option<f64>,
+    /// Absolute jitter added to the kernel matrix's diagonal.
+    pub jitter: Option<f64>,
+    /// `(shift, scale)` of the outputs (see [`Surrogate::output_scale`]).
+    pub output_scale: Option<(f64, f64)>,
+    /// Wall-clock seconds of the fit.
+    pub fit_seconds: Option<f64>,
+    /// Model-specific diagnostics without a field of their own, written as they are.
+    pub extra: Map<String, Value>,
+}
+
+impl FitReport {
+    /// The journal's form: a JSON object with `lengthscales`, `signal_variance`, `noise_std`,
+    /// `restarts_used` (and `log_posterior`, `converged_starts`, `lbfgs_iterations`,
+    /// `lbfgs_evaluations` after an optimization), `log_marginal_likelihood`, `jitter`, `output_shift`, `output_scale`,
+    /// `fit_seconds` — each when known — and the `extra` keys.
+    pub fn to_json(&self) -> Value {
+        let mut out = self.extra.clone();
+        if let Some(h) = &self.hyperparameters {
+            out.insert("lengthscales".into(), json!(h.lengthscales));
+            out.insert("signal_variance".into(), json!(h.signal_variance));
+            out.insert("noise_std".into(), json!(h.noise_std));
+        }
+        match &self.hyperparameter_fit {
+            None => {}
+            Some(HyperparameterFit::Given) => {
+                out.insert("restarts_used".into(), json!(0));
+            }
+            Some(HyperparameterFit::Optimized { log_posterior, starts, converged_starts, iterations, evaluations }) => {
+                out.insert("log_posterior".into(), json!(log_posterior));
+                out.insert("restarts_used".into(), json!(starts));
+                out.insert("converged_starts".into(), json!(converged_starts));
+                out.insert("lbfgs_iterations".into(), json!(iterations));
+                out.insert("lbfgs_evaluations".into(), json!(evaluations));
+            }
+        }
+        let mut put = |key: &str, v: Option<f64>| {
+            if let Some(v) = v {
+                out.insert(key.into(), json!(v));
+            }
+        };
+        put("log_marginal_likelihood", self.log_marginal_likelihood);
+        put("jitter", self.jitter);
+        put("output_shift", self.output_scale.map(|s| s.0));
+        put("output_scale", self.output_scale.map(|s| s.1));
+        put("fit_seconds", self.fit_seconds);
+        Value::Object(out)
+    }
+}
 
 /// Why a model could not be fitted or queried.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -50,8 +159,8 @@ pub trait Surrogate: Send + Sync {
     fn dim(&self) -> usize;
 
     /// Fits the model (hyperparameters included, as configured) to `data` (`n` points).
-    /// Returns diagnostics for the journal (fitted hyperparameters, fit time …).
-    fn fit(&mut self, data: &Dataset, rng: &mut StreamRng) -> Result<Value, SurrogateError>;
+    /// Returns what the fit did (fitted hyperparameters, fit time …).
+    fn fit(&mut self, data: &Dataset, rng: &mut StreamRng) -> Result<FitReport, SurrogateError>;
 
     /// Posterior mean and latent variance at `m` points (`m×d`).
     fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError>;
@@ -75,9 +184,9 @@ pub trait Surrogate: Send + Sync {
     fn output_scale(&self) -> (f64, f64);
 
     /// The fitted kernel hyperparameters (model output scale, unit cube), for a model that is
-    /// a GP with a stationary kernel: what an acquisition that needs covariances the trait
-    /// does not offer (derivative observations) builds its own dense GP from. `None` before
-    /// `fit` or for other models.
+    /// a GP with a stationary kernel: what a strategy scales its steps and trust regions by,
+    /// and what an acquisition that needs covariances the trait does not offer (derivative
+    /// observations) builds its own dense GP from. `None` before `fit` or for other models.
     fn hyperparameters(&self) -> Option<GpHyperparameters> {
         None
     }
@@ -86,6 +195,131 @@ pub trait Surrogate: Send + Sync {
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
         None
     }
+
+    /// This model as one with posterior gradients, if it has them.
+    fn as_differentiable(&self) -> Option<&dyn DifferentiableSurrogate> {
+        None
+    }
+
+    /// This model as one with a posterior of the objective's gradient, if it has one.
+    fn as_derivative(&self) -> Option<&dyn DerivativeSurrogate> {
+        None
+    }
+
+    /// This model as one that conditions on more observations without refitting, if it can.
+    fn as_conditionable(&self) -> Option<&dyn ConditionableSurrogate> {
+        None
+    }
+}
+
+/// The names of the capabilities, for the error a strategy gives when its surrogate lacks one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// [`Surrogate::as_pathwise`].
+    SamplePaths,
+    /// [`Surrogate::as_differentiable`].
+    PosteriorGradients,
+    /// [`Surrogate::as_derivative`].
+    GradientPosterior,
+    /// [`Surrogate::as_conditionable`].
+    Conditioning,
+    /// [`Surrogate::hyperparameters`] after a fit.
+    Hyperparameters,
+}
+
+impl Capability {
+    /// What the capability is, as the error message names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Capability::SamplePaths => "posterior sample paths",
+            Capability::PosteriorGradients => "posterior gradients",
+            Capability::GradientPosterior => "a gradient posterior",
+            Capability::Conditioning => "conditioning on more observations",
+            Capability::Hyperparameters => "GP hyperparameters (length scales, signal variance)",
+        }
+    }
+
+    /// Whether `surrogate` has it (for [`Capability::Hyperparameters`]: whether it reports them
+    /// now, i.e. after a fit).
+    pub fn offered_by(self, surrogate: &dyn Surrogate) -> bool {
+        match self {
+            Capability::SamplePaths => surrogate.as_pathwise().is_some(),
+            Capability::PosteriorGradients => surrogate.as_differentiable().is_some(),
+            Capability::GradientPosterior => surrogate.as_derivative().is_some(),
+            Capability::Conditioning => surrogate.as_conditionable().is_some(),
+            Capability::Hyperparameters => surrogate.hyperparameters().is_some(),
+        }
+    }
+
+    /// The error of strategy `strategy` whose surrogate `surrogate` (its registry name) lacks
+    /// this capability.
+    pub fn missing(self, strategy: &str, surrogate: &str) -> String {
+        format!("strategy `{strategy}` needs a surrogate with {}; surrogate `{surrogate}` has none", self.describe())
+    }
+}
+
+/// Posterior mean, latent variance and their gradients at one point, model output scale.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointPosterior {
+    /// Posterior mean μ(x).
+    pub mean: f64,
+    /// Latent posterior variance σ²(x).
+    pub variance: f64,
+    /// ∇μ(x), `d`.
+    pub mean_grad: Vec<f64>,
+    /// ∇σ²(x), `d`.
+    pub variance_grad: Vec<f64>,
+}
+
+/// A surrogate whose posterior moments have gradients (what a gradient-based acquisition
+/// optimizer needs).
+pub trait DifferentiableSurrogate: Surrogate {
+    /// μ, σ² and their gradients at `x` (`d`).
+    fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError>;
+}
+
+/// A surrogate that gives the posterior of the objective's gradient `∇f` at a point (a
+/// derivative GP: GIBO's model).
+pub trait DerivativeSurrogate: Surrogate {
+    /// The posterior of `∇f(θ)` at `theta` (`d`), with the fitted hyperparameters.
+    fn gradient_posterior(&self, theta: &[f64]) -> Result<Box<dyn GradientPosterior>, SurrogateError>;
+}
+
+/// The posterior of `∇f(θ)` at one point `θ`, model output scale, and how more value
+/// observations would shrink it. Owns what it needs (it outlives the next fit of its model).
+pub trait GradientPosterior: Send + Sync {
+    /// The point `θ` (`d`).
+    fn point(&self) -> &[f64];
+
+    /// The mean `μ∇(θ)`, `d`.
+    fn mean(&self) -> &[f64];
+
+    /// The covariance `Σ∇(θ)`, `d×d` row-major.
+    fn covariance(&self) -> &[f64];
+
+    /// `tr Σ∇(θ)`.
+    fn trace(&self) -> f64 {
+        let d = self.point().len();
+        (0..d).map(|i| self.covariance()[i * d + i]).sum()
+    }
+
+    /// The posterior after also observing the `q` points `z` (`q×d`) at the posterior mean
+    /// there (kriging believer): `Σ∇` is exact whatever values they will return, `μ∇` stays.
+    fn conditioned_on(&self, z: &[f64]) -> Result<Box<dyn GradientPosterior>, SurrogateError>;
+
+    /// How much one more noisy value observation at `z` (`d`) would lower `tr Σ∇(θ)`.
+    fn trace_reduction(&self, z: &[f64]) -> f64;
+
+    /// [`GradientPosterior::trace_reduction`] and its gradient with respect to `z` (`d`).
+    fn trace_reduction_and_grad(&self, z: &[f64]) -> (f64, Vec<f64>);
+}
+
+/// A surrogate that conditions on more value observations with its fitted hyperparameters and
+/// output scaling kept (a kriging believer's model).
+pub trait ConditionableSurrogate: Surrogate {
+    /// The model conditioned also on the points `x` (`q×d`) with values `y` (`q`, model
+    /// output scale) and the model's noise; every capability of this model stays.
+    fn conditioned_on(&self, x: &[f64], y: &[f64]) -> Result<Box<dyn Surrogate>, SurrogateError>;
 }
 
 /// Blocks of the latent posterior covariance `Σ(Z, Z)` of one point set (see
@@ -181,5 +415,68 @@ pub trait PathBatch: Send + Sync {
         );
         let mut values = vec![0.0; self.n_paths()];
         self.value_and_grad(xs, &mut values, grads);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object().expect("an object").keys().map(String::as_str).collect()
+    }
+
+    /// The journal keys of a GP fit, as journals written before the typed report have them.
+    #[test]
+    fn fit_report_json_has_the_journal_keys() {
+        let hyper = GpHyperparameters {
+            kernel: KernelKind::SeArd,
+            lengthscales: vec![0.3, 0.4],
+            signal_variance: 1.5,
+            noise_std: 0.01,
+        };
+        let mut report = FitReport {
+            hyperparameters: Some(hyper),
+            hyperparameter_fit: Some(HyperparameterFit::Given),
+            log_marginal_likelihood: Some(-3.0),
+            jitter: Some(0.0),
+            output_scale: Some((2.0, 0.5)),
+            fit_seconds: Some(0.1),
+            extra: Map::new(),
+        };
+        let given = report.to_json();
+        assert_eq!(
+            keys(&given),
+            [
+                "fit_seconds",
+                "jitter",
+                "lengthscales",
+                "log_marginal_likelihood",
+                "noise_std",
+                "output_scale",
+                "output_shift",
+                "restarts_used",
+                "signal_variance"
+            ]
+        );
+        assert_eq!((given["restarts_used"].clone(), given["output_shift"].clone()), (json!(0), json!(2.0)));
+        report.hyperparameter_fit = Some(HyperparameterFit::Optimized {
+            log_posterior: -2.5,
+            starts: 3,
+            converged_starts: 2,
+            iterations: 17,
+            evaluations: 21,
+        });
+        let optimized = report.to_json();
+        for (key, want) in [
+            ("restarts_used", json!(3)),
+            ("converged_starts", json!(2)),
+            ("lbfgs_iterations", json!(17)),
+            ("log_posterior", json!(-2.5)),
+        ] {
+            assert_eq!(optimized[key], want, "{key}");
+        }
+        assert_eq!(keys(&optimized).len(), 13);
+        assert_eq!(keys(&FitReport::default().to_json()).len(), 0);
     }
 }

@@ -12,6 +12,8 @@ use rand::RngExt;
 use serde_json::json;
 
 use les_baselines as _;
+// Linked for its registry entry: the strategies build the `gp` surrogate by name.
+use les_gp as _;
 
 const D: usize = 20;
 const N: usize = 100;

@@ -13,32 +13,20 @@
 //! it observed). The belief enters only where a value is needed: the incumbent
 //! (`min(best observation, min μ(P))`) and the sample paths drawn through the believed data.
 //!
-//! Two implementations: for the `gp` surrogate, an exact GP posterior on the data plus the
-//! believed points (analytic gradients and sample paths as for the fitted model); for any other
-//! surrogate, the rank-`q` update above through [`les_core::Surrogate::posterior_covariance`]
-//! (gradients by central differences). With no pending point both are the model itself.
+//! The conditioning is the surrogate's own ([`les_core::ConditionableSurrogate`]): the
+//! conditioned model keeps every capability (gradients, sample paths). A surrogate without it
+//! cannot serve a strategy that has pending points, and is told so. With no pending point the
+//! believer is the model itself.
 
-use les_core::{Dataset, PathBatch, Prediction, StreamRng, SurrogateError};
-use les_gp::{GpPosterior, PathSet};
+use les_core::{Capability, Dataset, PathBatch, PointPosterior, Prediction, StreamRng, Surrogate, SurrogateError};
 
-use crate::linalg::{cholesky_rows_with_jitter, solve_lower};
-use crate::model::{Model, PointPosterior, best_observed, point_posterior_by_differences};
-
-/// How the conditioning is carried out.
-enum Conditioning {
-    /// No pending point: the fitted model.
-    None,
-    /// The `gp`'s posterior refactored on the data plus the believed points.
-    Gp(Box<GpPosterior>),
-    /// Any surrogate: rank-`q` update with `Lp = chol(Σ_PP + σ_n² I)` (`q×q`).
-    Rank { pending: Vec<f64>, chol: Vec<f64>, q: usize },
-}
+use crate::model::{Model, best_observed, point_posterior};
 
 /// A fitted model's posterior conditioned on pending points with believed values (see the
 /// module docs). Model output scale throughout.
 pub struct Believer<'a> {
     model: &'a Model,
-    conditioning: Conditioning,
+    conditioned: Option<Box<dyn Surrogate>>,
     believed: Vec<f64>,
 }
 
@@ -46,44 +34,31 @@ impl<'a> Believer<'a> {
     /// Conditions `model` (fitted) on the `pending` points (each `d` values in the unit cube).
     pub fn new(model: &'a Model, pending: &[Vec<f64>]) -> Result<Self, SurrogateError> {
         if pending.is_empty() {
-            return Ok(Self { model, conditioning: Conditioning::None, believed: Vec::new() });
+            return Ok(Self { model, conditioned: None, believed: Vec::new() });
         }
         let s = model.surrogate();
+        let conditionable = s.as_conditionable().ok_or_else(|| {
+            SurrogateError::Numerical(format!(
+                "{} pending points need a surrogate with {}; surrogate `{}` has none",
+                pending.len(),
+                Capability::Conditioning.describe(),
+                model.name()
+            ))
+        })?;
         let flat: Vec<f64> = pending.concat();
         let believed = s.predict(&flat)?.mean;
-        let conditioning = match model.exact_gp() {
-            Some(gp) => {
-                let post = gp.posterior()?;
-                let mut x = post.x().to_vec();
-                x.extend_from_slice(&flat);
-                let mut y = post.y().to_vec();
-                y.extend_from_slice(&believed);
-                let (shift, scale) = post.output_scale();
-                Conditioning::Gp(Box::new(GpPosterior::new(
-                    post.kernel().clone(),
-                    post.noise_variance(),
-                    x,
-                    y,
-                    shift,
-                    scale,
-                )?))
-            }
-            None => {
-                let q = pending.len();
-                let mut k = s.posterior_covariance(&flat, &flat)?;
-                for i in 0..q {
-                    k[i * q + i] += s.noise_variance();
-                }
-                let (chol, _) = cholesky_rows_with_jitter(&k, q)?;
-                Conditioning::Rank { pending: flat, chol, q }
-            }
-        };
-        Ok(Self { model, conditioning, believed })
+        let conditioned = conditionable.conditioned_on(&flat, &believed)?;
+        Ok(Self { model, conditioned: Some(conditioned), believed })
     }
 
     /// The model it conditions.
     pub fn model(&self) -> &Model {
         self.model
+    }
+
+    /// The conditioned surrogate (the model itself without pending points).
+    fn surrogate(&self) -> &dyn Surrogate {
+        self.conditioned.as_deref().unwrap_or(self.model.surrogate())
     }
 
     /// Number of pending points conditioned on.
@@ -104,94 +79,36 @@ impl<'a> Believer<'a> {
 
     /// Conditioned posterior mean and latent variance at `m` points (`m×d`).
     pub fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
-        match &self.conditioning {
-            Conditioning::None => self.model.surrogate().predict(xs),
-            Conditioning::Gp(post) => post.predict(xs),
-            Conditioning::Rank { pending, chol, q } => {
-                let s = self.model.surrogate();
-                let mut p = s.predict(xs)?;
-                let c = s.posterior_covariance(xs, pending)?;
-                for (v, row) in p.variance.iter_mut().zip(c.chunks(*q)) {
-                    let mut w = row.to_vec();
-                    solve_lower(chol, *q, &mut w);
-                    *v = (*v - w.iter().map(|t| t * t).sum::<f64>()).max(0.0);
-                }
-                Ok(p)
-            }
-        }
+        self.surrogate().predict(xs)
     }
 
     /// Conditioned mean and variance with their gradients at `x` (`d`).
     pub fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
-        match &self.conditioning {
-            Conditioning::None => self.model.point_posterior(x),
-            Conditioning::Gp(post) => {
-                let (mean, variance, mean_grad, variance_grad) = post.mean_variance_gradients(x);
-                Ok(PointPosterior { mean, variance, mean_grad, variance_grad })
-            }
-            Conditioning::Rank { .. } => point_posterior_by_differences(|b| self.predict(b), x),
-        }
+        point_posterior(self.surrogate(), self.model.name(), x)
     }
 
     /// Conditioned latent covariance between `a` (`m_a×d`) and `b` (`m_b×d`), row-major.
     pub fn covariance(&self, a: &[f64], b: &[f64]) -> Result<Vec<f64>, SurrogateError> {
-        match &self.conditioning {
-            Conditioning::None => self.model.surrogate().posterior_covariance(a, b),
-            Conditioning::Gp(post) => Ok(post.covariance_matrix(a, b)?.transpose().as_slice().to_vec()),
-            Conditioning::Rank { pending, chol, q } => {
-                let s = self.model.surrogate();
-                let mut k = s.posterior_covariance(a, b)?;
-                let whiten = |pts: &[f64]| -> Result<Vec<Vec<f64>>, SurrogateError> {
-                    let c = s.posterior_covariance(pts, pending)?;
-                    Ok(c.chunks(*q)
-                        .map(|row| {
-                            let mut w = row.to_vec();
-                            solve_lower(chol, *q, &mut w);
-                            w
-                        })
-                        .collect())
-                };
-                let (wa, wb) = (whiten(a)?, whiten(b)?);
-                let mb = wb.len();
-                for (i, ra) in wa.iter().enumerate() {
-                    for (j, rb) in wb.iter().enumerate() {
-                        k[i * mb + j] -= ra.iter().zip(rb).map(|(u, v)| u * v).sum::<f64>();
-                    }
-                }
-                Ok(k)
-            }
-        }
+        self.surrogate().posterior_covariance(a, b)
     }
 
-    /// `n_paths` sample paths of the conditioned posterior, when the surrogate draws paths:
-    /// for the `gp`, pathwise conditioning (Matheron's rule) on the data plus the believed
-    /// points, each with its own noise draw — the joint sample over any points and the pending
-    /// ones, conditioned on the pending part's believed observations. `None` when the
-    /// surrogate draws no paths (or draws them only unconditioned on pending points).
+    /// `n_paths` sample paths of the conditioned posterior, when the surrogate draws paths
+    /// (for the `gp`: pathwise conditioning, Matheron's rule, on the data plus the believed
+    /// points, each with its own noise draw). `None` when it draws none.
     pub fn sample_paths(
         &self,
         n_paths: usize,
         rng: &mut StreamRng,
     ) -> Option<Result<Box<dyn PathBatch>, SurrogateError>> {
-        match &self.conditioning {
-            Conditioning::None => self.model.surrogate().as_pathwise().map(|pw| pw.sample_paths(n_paths, rng)),
-            Conditioning::Gp(post) => {
-                let params = self.model.exact_gp().expect("invariant: the Gp conditioning comes from the gp").params();
-                Some(
-                    PathSet::posterior(post, params.features, n_paths, rng)
-                        .map(|p| Box::new(p.with_precision(params.path_precision)) as Box<dyn PathBatch>),
-                )
-            }
-            Conditioning::Rank { .. } => None,
-        }
+        self.surrogate().as_pathwise().map(|pw| pw.sample_paths(n_paths, rng))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testgp::TestGp;
     use les_core::{Surrogate, stream_rng};
+    use les_gp::testing::DenseGp;
 
     /// A fitted test GP without output standardization, so that refitting it on more data
     /// keeps the output scale (the dense reference below refits).
@@ -200,17 +117,17 @@ mod tests {
         let pts = crate::design::uniform_points(6, d, &mut rng);
         let y: Vec<f64> = pts.chunks(d).map(|x| x.iter().map(|v| (v - 0.4).powi(2)).sum::<f64>() * 5.0).collect();
         let data = Dataset::from_rows(d, pts, y);
-        let mut gp = TestGp::new(vec![ls; d], false);
+        let mut gp = DenseGp::new(vec![ls; d], 1.0, 1e-6).standardized(false);
         gp.noise_variance = 1e-4;
-        let mut m = Model::new(Box::new(gp));
+        let mut m = Model::new("test_gp", Box::new(gp));
         m.fit(&data, &mut rng).unwrap();
         (m, data)
     }
 
     /// The dense reference: the same GP refitted on the data plus the pending points with the
     /// believed values (the model's mean there).
-    fn dense(model: &Model, data: &Dataset, pending: &[Vec<f64>], ls: f64) -> TestGp {
-        TestGp::believed(model.surrogate(), data, pending, ls).0
+    fn dense(model: &Model, data: &Dataset, pending: &[Vec<f64>], ls: f64) -> DenseGp {
+        crate::testutil::believed(model.surrogate(), data, pending, ls).0
     }
 
     #[test]

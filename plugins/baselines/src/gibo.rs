@@ -6,7 +6,7 @@
 //! design). Each step evaluates `θ` (not at the start, where it is already evaluated), then
 //! takes up to `max_samples_per_step` (default `d`) acquisition samples: each is the point
 //! `z ∈ [0, 1]^d` that most lowers the trace of the posterior covariance of `∇f(θ)` under a
-//! derivative GP ([`crate::gradpost`]), maximized from the best `acq_optimizer.restarts` of
+//! derivative GP (the surrogate's [`les_core::DerivativeSurrogate`]), maximized from the best `acq_optimizer.restarts` of
 //! `acq_optimizer.raw_samples` Sobol points (paper: 5 of 64). Then it moves
 //! `θ ← clamp(θ − η·ℓ ⊙ μ∇/‖μ∇‖, 0, 1)` (SGD with learning rate `η = 0.25` on the posterior-mean
 //! gradient normalized to unit length, times the length scales). The GP sees only the last
@@ -21,7 +21,7 @@
 //! acquisition, the information about `∇f(θ)`, depends only on where the GP observes: the
 //! posterior covariance `Σ∇` of the gradient after the pending evaluations is the same whatever
 //! values they return. So a gradient sample is chosen for the gradient posterior conditioned on
-//! the pending locations ([`GradientPosterior::with_points`], which puts the believed value
+//! the pending locations ([`GradientPosterior::conditioned_on`], which puts the believed value
 //! `μ(p)` at each so that `μ∇` stays as it is) — exact, not a heuristic: the trace reduction it
 //! maximizes is the one the new point adds to the pending ones. The current point `θ` is asked
 //! once: when its evaluation is already in flight, the ask is a gradient sample around it
@@ -37,8 +37,9 @@
 //!
 //! Differences from the reference: the surrogate's hyperparameters are fitted from the first
 //! step on (the reference keeps outputscale 1 until `N ≥ d`), and the two initial evaluations
-//! count in the budget (the runner's budget is exact). The surrogate must report `lengthscales`
-//! and `signal_variance` in its fit diagnostics (the `gp` does) and use the SE-ARD kernel.
+//! count in the budget (the runner's budget is exact). The surrogate must have a gradient
+//! posterior ([`les_core::Surrogate::as_derivative`]) and report its hyperparameters
+//! ([`les_core::Surrogate::hyperparameters`]); the `gp` does, with either kernel.
 //!
 #![doc = include_str!("../params/gibo.md")]
 //!
@@ -48,13 +49,15 @@
 
 use les_core::params::{ParamError, Params, PluginParams, join_path};
 use les_core::registry::{BuildContext, Built, PluginError, PluginSpec, StrategyEntry};
-use les_core::{Ask, AskContext, Dataset, Observation, Strategy, StrategyError, StreamRng, stream_rng};
+use les_core::{
+    Ask, AskContext, Capability, Dataset, GradientPosterior, Observation, Strategy, StrategyError, StreamRng,
+    stream_rng,
+};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::acqopt::{AcqOptimizerParams, Maximand, maximize};
-use crate::gradpost::GradientPosterior;
 use crate::model::Model;
 use crate::normal::cdf;
 use crate::strategy_util::{maximum_or_error, random_point};
@@ -81,7 +84,7 @@ pub enum StepRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GiboParams {
-    /// The surrogate (SE-ARD kernel).
+    /// The surrogate; it needs a gradient posterior.
     pub surrogate: PluginSpec,
     /// `plain` or `hci`.
     pub step_rule: StepRule,
@@ -133,42 +136,14 @@ impl PluginParams for GiboParams {
 
 /// The GP of the current step: gradient posterior at `θ` and the hyperparameters used.
 struct StepModel {
-    posterior: GradientPosterior,
+    posterior: Box<dyn GradientPosterior>,
     lengthscales: Vec<f64>,
     signal_variance: f64,
     diagnostics: Value,
-    /// The training window (`n×d`, model-scale values) and the noise, to move `θ`.
-    window_x: Vec<f64>,
-    window_y: Vec<f64>,
-    noise_variance: f64,
-}
-
-impl StepModel {
-    /// The same fit at another point `θ`.
-    fn at(&self, theta: &[f64]) -> Result<Self, String> {
-        let posterior = GradientPosterior::new(
-            &self.window_x,
-            &self.window_y,
-            &self.lengthscales,
-            self.signal_variance,
-            self.noise_variance,
-            theta,
-        )
-        .ok_or("the kernel matrix of the training window is not positive definite")?;
-        Ok(Self {
-            posterior,
-            lengthscales: self.lengthscales.clone(),
-            signal_variance: self.signal_variance,
-            diagnostics: self.diagnostics.clone(),
-            window_x: self.window_x.clone(),
-            window_y: self.window_y.clone(),
-            noise_variance: self.noise_variance,
-        })
-    }
 }
 
 /// GIBO / HCI-GIBO.
-pub struct Gibo {
+pub struct GiboStrategy {
     dim: usize,
     seed: u64,
     model: Model,
@@ -189,7 +164,7 @@ pub struct Gibo {
     error: Option<String>,
 }
 
-impl Gibo {
+impl GiboStrategy {
     /// GIBO in dimension `d` on `model`; `seed` seeds the fits done in `tell`.
     pub fn new(dim: usize, seed: u64, model: Model, p: &GiboParams) -> Self {
         Self {
@@ -229,49 +204,44 @@ impl Gibo {
         let start = n.saturating_sub(self.window);
         let window = Dataset::from_rows(d, self.data.x()[start * d..].to_vec(), self.data.y()[start..].to_vec());
         let mut rng = stream_rng(self.seed, "gibo_fit", self.n_told as u64);
-        let diagnostics = self.model.fit(&window, &mut rng).map_err(|e| format!("surrogate: {e}"))?;
-        let lengthscales = self
-            .model
-            .lengthscales()
-            .ok_or("gibo needs a surrogate that reports `lengthscales` in its fit diagnostics (use gp)")?;
-        let signal_variance = self
-            .model
-            .signal_variance()
-            .ok_or("gibo needs a surrogate that reports `signal_variance` in its fit diagnostics (use gp)")?;
-        let s = self.model.surrogate();
-        let (shift, scale) = s.output_scale();
-        let y: Vec<f64> = window.y().iter().map(|v| (v - shift) / scale).collect();
-        let posterior =
-            GradientPosterior::new(window.x(), &y, &lengthscales, signal_variance, s.noise_variance(), theta)
-                .ok_or("the kernel matrix of the training window is not positive definite")?;
+        let report = self.model.fit(&window, &mut rng).map_err(|e| format!("surrogate: {e}"))?;
+        let hyper = self.model.hyperparameters("gibo")?;
         Ok(StepModel {
-            posterior,
-            lengthscales,
-            signal_variance,
-            diagnostics,
-            window_x: window.x().to_vec(),
-            window_y: y,
-            noise_variance: s.noise_variance(),
+            posterior: self.gradient_posterior(theta)?,
+            lengthscales: hyper.lengthscales,
+            signal_variance: hyper.signal_variance,
+            diagnostics: report.to_json(),
         })
+    }
+
+    /// The fitted surrogate's gradient posterior at `theta`.
+    fn gradient_posterior(&self, theta: &[f64]) -> Result<Box<dyn GradientPosterior>, String> {
+        let derivative = self
+            .model
+            .surrogate()
+            .as_derivative()
+            .ok_or_else(|| Capability::GradientPosterior.missing("gibo", self.model.name()))?;
+        derivative.gradient_posterior(theta).map_err(|e| format!("surrogate: {e}"))
     }
 
     /// HCI's probability that the step improves (see the module docs).
     fn p_trust(&self, m: &StepModel) -> f64 {
-        let g = &m.posterior.mean_grad;
+        let g = m.posterior.mean();
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
         if !(norm > 0.0 && norm.is_finite()) {
             return 0.0;
         }
         let d = self.dim;
         let u: Vec<f64> = g.iter().map(|v| v / norm).collect();
-        let q: f64 = (0..d).map(|a| (0..d).map(|b| u[a] * m.posterior.cov_grad[a * d + b] * u[b]).sum::<f64>()).sum();
+        let q: f64 =
+            (0..d).map(|a| (0..d).map(|b| u[a] * m.posterior.covariance()[a * d + b] * u[b]).sum::<f64>()).sum();
         let lipschitz = m.signal_variance / (m.lengthscales.iter().sum::<f64>() / d as f64);
         // The reference passes q (a variance) as the scale of the normal.
         1.0 - cdf((lipschitz * self.learning_rate * norm / 2.0 - norm) / q.max(f64::MIN_POSITIVE))
     }
 
     fn step(&mut self, m: &StepModel) {
-        let g = &m.posterior.mean_grad;
+        let g = m.posterior.mean();
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
         let theta = self.theta.as_mut().expect("invariant: a step has a current point");
         if norm > 0.0 && norm.is_finite() {
@@ -319,7 +289,8 @@ impl Gibo {
             // The same fit at the new θ: gradient samples around it while its own evaluation
             // is in flight.
             let theta = self.theta.clone().expect("invariant: a step has a current point");
-            self.step_model = Some(m.at(&theta)?);
+            let posterior = self.gradient_posterior(&theta)?;
+            self.step_model = Some(StepModel { posterior, ..m });
         } else {
             self.step_model = Some(m);
         }
@@ -328,13 +299,13 @@ impl Gibo {
 }
 
 /// GIBO's acquisition: the reduction of `tr Σ∇(θ)` by one more observation, analytic gradient.
-struct TraceReduction<'a>(&'a GradientPosterior);
+struct TraceReduction<'a>(&'a dyn GradientPosterior);
 
 impl Maximand for TraceReduction<'_> {
     type Error = std::convert::Infallible;
 
     fn values(&self, xs: &[f64]) -> Result<Vec<f64>, Self::Error> {
-        let d = self.0.theta().len();
+        let d = self.0.point().len();
         Ok(xs.chunks(d).map(|z| self.0.trace_reduction(z)).collect())
     }
 
@@ -343,7 +314,7 @@ impl Maximand for TraceReduction<'_> {
     }
 }
 
-impl Strategy for Gibo {
+impl Strategy for GiboStrategy {
     fn handles_pending(&self) -> bool {
         true
     }
@@ -372,19 +343,16 @@ impl Strategy for Gibo {
             ask.report.diagnostic("p_trust", self.p_trust(m));
         }
         let conditioned;
-        let posterior = if ctx.pending.is_empty() {
-            &m.posterior
+        let posterior: &dyn GradientPosterior = if ctx.pending.is_empty() {
+            m.posterior.as_ref()
         } else {
-            conditioned =
-                ask.report.timed("pending", || m.posterior.with_points(&ctx.pending.concat())).ok_or_else(|| {
-                    StrategyError::Other(
-                        "the kernel matrix of the training window and the pending points is not positive definite"
-                            .into(),
-                    )
-                })?;
+            conditioned = ask
+                .report
+                .timed("pending", || m.posterior.conditioned_on(&ctx.pending.concat()))
+                .map_err(|e| StrategyError::Other(format!("conditioning on the pending points: {e}")))?;
             ask.report.diagnostic("pending", ctx.pending.len());
             ask.report.diagnostic("gradient_trace_with_pending", conditioned.trace());
-            &conditioned
+            conditioned.as_ref()
         };
         let seed = rng.next_u64();
         let acq = TraceReduction(posterior);
@@ -408,18 +376,14 @@ impl Strategy for Gibo {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: GiboParams = params.parse()?;
-    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx)?;
-    if let Some(kernel) = p.surrogate.params.get("kernel").and_then(Value::as_str)
-        && kernel != "se_ard"
-    {
-        return Err(ParamError::invalid(
-            join_path(&params.path, "surrogate.params.kernel"),
-            kernel,
-            "se_ard (GIBO's derivative GP is written for the squared-exponential kernel)",
-        )
-        .into());
-    }
-    Ok(Built::new(Box::new(Gibo::new(ctx.dim, ctx.seed, model, &p)), &p))
+    let model = Model::build(
+        &mut p.surrogate,
+        &join_path(&params.path, "surrogate"),
+        ctx,
+        "gibo",
+        &[Capability::GradientPosterior],
+    )?;
+    Ok(Built::new(Box::new(GiboStrategy::new(ctx.dim, ctx.seed, model, &p)), &p))
 }
 
 inventory::submit! {
@@ -444,11 +408,16 @@ inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testgp::TestGp;
+    use les_gp::testing::DenseGp;
 
-    fn gibo(rule: StepRule) -> Gibo {
+    fn gibo(rule: StepRule) -> GiboStrategy {
         let p = GiboParams { step_rule: rule, ..GiboParams::default() };
-        Gibo::new(5, 7, Model::new(Box::new(TestGp::new(vec![0.4; 5], true))), &p)
+        GiboStrategy::new(
+            5,
+            7,
+            Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+            &p,
+        )
     }
 
     #[test]
@@ -507,7 +476,12 @@ mod tests {
                         acq_optimizer: AcqOptimizerParams { raw_samples: 32, restarts: 2, max_iters: 30 },
                         ..GiboParams::default()
                     };
-                    let mut st = Gibo::new(5, s, Model::new(Box::new(TestGp::new(vec![0.4; 5], true))), &p);
+                    let mut st = GiboStrategy::new(
+                        5,
+                        s,
+                        Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                        &p,
+                    );
                     let out = crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s);
                     eprintln!("{rule:?} seed {s}: {out}, steps {}", st.steps());
                     out
@@ -520,7 +494,7 @@ mod tests {
     }
 
     /// A GIBO told the initial design, asking gradient samples around θ.
-    fn started() -> (Gibo, Dataset) {
+    fn started() -> (GiboStrategy, Dataset) {
         let mut g = gibo(StepRule::Plain);
         let f = crate::testutil::bowl;
         let init = [vec![0.9, 0.1, 0.2, 0.6, 0.3], vec![0.5, 0.5, 0.5, 0.5, 0.5]];
@@ -532,7 +506,7 @@ mod tests {
         (g, data)
     }
 
-    fn ask_with(g: &mut Gibo, data: &Dataset, pending: &[Vec<f64>]) -> Ask {
+    fn ask_with(g: &mut GiboStrategy, data: &Dataset, pending: &[Vec<f64>]) -> Ask {
         let ctx = AskContext {
             pending,
             data,
@@ -560,7 +534,7 @@ mod tests {
         // The second point is the best one to add to the first (on the acquisition's raw
         // samples and ascents): its joint trace reduction beats taking the first twice.
         let m = g.step_model.as_ref().unwrap();
-        let cond = m.posterior.with_points(&first).unwrap();
+        let cond = m.posterior.conditioned_on(&first).unwrap();
         assert!(cond.trace_reduction(&second) > 10.0 * cond.trace_reduction(&first));
         // Deterministic with pending points.
         assert_eq!(ask_with(&mut g, &data, std::slice::from_ref(&first)).points[0], second);

@@ -13,13 +13,15 @@
 //! Every strategy works in the unit cube `[0, 1]^d` and minimizes. `ask` depends only on the
 //! context, its random stream and state changed by `tell`, so every strategy is resumable
 //! (`tests/with_gp.rs` checks it). Model-based strategies take a `surrogate: { name, params }`
-//! block (default `{ name: gp }`); the `gp` is held as [`les_gp::ExactGp`] for analytic
-//! posterior gradients ([`model::Model`]), any other surrogate works through finite
-//! differences. With no data to fit (no initial design) they propose a uniform random point.
+//! block (default `{ name: gp }`), built through the registry ([`model::Model`]); what a
+//! strategy needs beyond predictions (posterior gradients, a gradient posterior, conditioning
+//! on pending points, hyperparameters) are the surrogate's typed capabilities, and a surrogate
+//! without one is refused with an error naming both. With no data to fit (no initial design)
+//! they propose a uniform random point.
 //!
 //! Shared pieces: [`normal`] (stable `ln h(z)` of LogEI), [`acqopt`] (multi-start projected
 //! L-BFGS over the cube, BoTorch's `optimize_acqf` stand-in), [`design`] (Sobol points),
-//! [`gradpost`] (GIBO's derivative GP), [`linalg`] (small Cholesky), [`believer`] (the posterior
+//! [`linalg`] (small Cholesky), [`believer`] (the posterior
 //! conditioned on pending points: evaluations in flight, kriging believer).
 //!
 //! Time per iteration at d = 20, n = 100: `cargo bench -p les-baselines --bench iteration`.
@@ -28,7 +30,6 @@ pub mod acqopt;
 pub mod believer;
 pub mod design;
 pub mod gibo;
-pub mod gradpost;
 pub mod linalg;
 pub mod logei;
 pub mod mes;
@@ -38,14 +39,12 @@ pub mod random;
 pub mod sobol;
 mod strategy_util;
 #[cfg(test)]
-mod testgp;
-#[cfg(test)]
 mod testutil;
 pub mod turbo;
 
-pub use gibo::{Gibo, GiboParams, StepRule};
+pub use gibo::{GiboParams, GiboStrategy, StepRule};
 pub use logei::{LogEi, LogEiParams, LogEiStrategy};
 pub use mes::{Mes, MesParams, MesStrategy};
-pub use random::{RandomParams, RandomSearch};
-pub use sobol::{SobolParams, SobolSequence};
-pub use turbo::{Turbo, TurboParams, TurboState};
+pub use random::{RandomParams, RandomStrategy};
+pub use sobol::{SobolParams, SobolStrategy};
+pub use turbo::{TurboParams, TurboState, TurboStrategy};

@@ -42,7 +42,7 @@
 
 use les_core::params::{ParamError, Params, PluginParams, join_path};
 use les_core::registry::{BuildContext, Built, PluginError, PluginSpec, StrategyEntry};
-use les_core::{Acquisition, Ask, AskContext, Strategy, StrategyError, StreamRng, SurrogateError};
+use les_core::{Acquisition, Ask, AskContext, Capability, Strategy, StrategyError, StreamRng, SurrogateError};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -171,7 +171,13 @@ impl Strategy for LogEiStrategy {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: LogEiParams = params.parse()?;
-    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx)?;
+    let model = Model::build(
+        &mut p.surrogate,
+        &join_path(&params.path, "surrogate"),
+        ctx,
+        "logei",
+        &[Capability::PosteriorGradients],
+    )?;
     Ok(Built::new(Box::new(LogEiStrategy::new(ctx.dim, model, p.acq_optimizer.clone())), &p))
 }
 
@@ -198,8 +204,8 @@ inventory::submit! {
 mod tests {
     use super::*;
     use crate::model::best_observed;
-    use crate::testgp::TestGp;
     use les_core::{Dataset, Surrogate, stream_rng};
+    use les_gp::testing::DenseGp;
     use les_numerics::fdcheck::FdCheck;
 
     fn fitted(d: usize) -> (Model, Dataset) {
@@ -207,7 +213,7 @@ mod tests {
         let pts = crate::design::uniform_points(6, d, &mut rng);
         let y: Vec<f64> = pts.chunks(d).map(|x| x.iter().map(|v| (v - 0.4).powi(2)).sum::<f64>() * 5.0).collect();
         let data = Dataset::from_rows(d, pts, y);
-        let mut gp = Model::new(Box::new(TestGp::new(vec![0.3; d], true)));
+        let mut gp = Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true)));
         gp.fit(&data, &mut rng).unwrap();
         (gp, data)
     }
@@ -252,7 +258,11 @@ mod tests {
         let logei = seeds
             .iter()
             .map(|&s| {
-                let mut st = LogEiStrategy::new(5, Model::new(Box::new(TestGp::new(vec![0.4; 5], true))), acq.clone());
+                let mut st = LogEiStrategy::new(
+                    5,
+                    Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                    acq.clone(),
+                );
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()
@@ -274,10 +284,10 @@ mod tests {
     }
 
     fn strategy(d: usize) -> LogEiStrategy {
-        let mut gp = TestGp::new(vec![0.3; d], false);
+        let mut gp = DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(false);
         gp.noise_variance = 1e-4;
         let acq = AcqOptimizerParams { raw_samples: 256, restarts: 4, max_iters: 100 };
-        LogEiStrategy::new(d, Model::new(Box::new(gp)), acq)
+        LogEiStrategy::new(d, Model::new("test_gp", Box::new(gp)), acq)
     }
 
     #[test]
@@ -314,7 +324,7 @@ mod tests {
         let b = Believer::new(&st.model, &pending).unwrap();
         // Dense reference: the same fixed-hyperparameter GP refitted on the data plus the
         // pending points at their believed values (no standardization: the scale is kept).
-        let (dense, more) = TestGp::believed(st.model.surrogate(), &data, &pending, 0.3);
+        let (dense, more) = crate::testutil::believed(st.model.surrogate(), &data, &pending, 0.3);
         let best = more.y().iter().copied().fold(f64::INFINITY, f64::min);
         assert_eq!(b.incumbent(&data), Some(best));
         let xs = [0.45, 0.4, 0.35, 0.7, 0.25, 0.5, 0.1, 0.9, 0.9];

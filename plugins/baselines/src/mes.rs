@@ -50,7 +50,7 @@
 
 use les_core::params::{ParamError, Params, PluginParams, join_path};
 use les_core::registry::{BuildContext, Built, PluginError, PluginSpec, StrategyEntry};
-use les_core::{Acquisition, Ask, AskContext, Strategy, StrategyError, StreamRng, SurrogateError};
+use les_core::{Acquisition, Ask, AskContext, Capability, Strategy, StrategyError, StreamRng, SurrogateError};
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
@@ -302,7 +302,11 @@ impl Strategy for MesStrategy {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let mut p: MesParams = params.parse()?;
-    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx)?;
+    let needs: &[Capability] = match p.max_value_sampler {
+        MaxValueSampler::Gumbel => &[Capability::PosteriorGradients],
+        MaxValueSampler::Paths => &[Capability::PosteriorGradients, Capability::SamplePaths],
+    };
+    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx, "mes", needs)?;
     Ok(Built::new(Box::new(MesStrategy::new(ctx.dim, model, p.clone())), &p))
 }
 
@@ -330,8 +334,8 @@ mod tests {
     use super::*;
     use crate::model::Model;
     use crate::normal::cdf;
-    use crate::testgp::TestGp;
     use les_core::{Dataset, stream_rng};
+    use les_gp::testing::DenseGp;
     use les_numerics::fdcheck::FdCheck;
     use rand_distr::StandardNormal;
 
@@ -341,7 +345,7 @@ mod tests {
         let pts = uniform_points(5, d, &mut rng);
         let y: Vec<f64> = pts.chunks(d).map(|x| (4.0 * x[0]).sin() + x[1]).collect();
         let data = Dataset::from_rows(d, pts, y);
-        let mut m = Model::new(Box::new(TestGp::new(vec![0.3; d], true)));
+        let mut m = Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true)));
         m.fit(&data, &mut rng).unwrap();
         (m, data)
     }
@@ -423,7 +427,11 @@ mod tests {
         let mes = seeds
             .iter()
             .map(|&s| {
-                let mut st = MesStrategy::new(5, Model::new(Box::new(TestGp::new(vec![0.4; 5], true))), p.clone());
+                let mut st = MesStrategy::new(
+                    5,
+                    Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                    p.clone(),
+                );
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()
@@ -435,14 +443,14 @@ mod tests {
     }
 
     fn strategy(d: usize) -> MesStrategy {
-        let mut gp = TestGp::new(vec![0.3; d], false);
+        let mut gp = DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(false);
         gp.noise_variance = 1e-4;
         let p = MesParams {
             n_candidates: 300,
             acq_optimizer: AcqOptimizerParams { raw_samples: 256, restarts: 4, max_iters: 100 },
             ..MesParams::default()
         };
-        MesStrategy::new(d, Model::new(Box::new(gp)), p)
+        MesStrategy::new(d, Model::new("test_gp", Box::new(gp)), p)
     }
 
     fn ask_with(st: &mut MesStrategy, data: &Dataset, pending: &[Vec<f64>], seed: u64) -> Ask {
@@ -487,7 +495,7 @@ mod tests {
         let pending = vec![vec![0.1, 0.1], vec![0.15, 0.2]];
         let got = ask_with(&mut st, &data, &pending, 7).report.diagnostics["min_values"].clone();
         let got: Vec<f64> = serde_json::from_value(got).unwrap();
-        let (dense, _) = TestGp::believed(st.model.surrogate(), &data, &pending, 0.3);
+        let (dense, _) = crate::testutil::believed(st.model.surrogate(), &data, &pending, 0.3);
         use les_core::Surrogate;
         // The stream as `ask` splits it: the fit's child, the candidates' child, the samples' child.
         let mut rng = stream_rng(7, "ask", 3);

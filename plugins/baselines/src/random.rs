@@ -28,18 +28,18 @@ impl PluginParams for RandomParams {}
 
 /// Uniform random search in `[0, 1]^d`.
 #[derive(Clone, Debug)]
-pub struct RandomSearch {
+pub struct RandomStrategy {
     dim: usize,
 }
 
-impl RandomSearch {
+impl RandomStrategy {
     /// Random search in dimension `d`.
     pub fn new(dim: usize) -> Self {
         Self { dim }
     }
 }
 
-impl Strategy for RandomSearch {
+impl Strategy for RandomStrategy {
     fn uses_initial_design(&self) -> bool {
         false
     }
@@ -57,7 +57,7 @@ impl Strategy for RandomSearch {
 
 fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, PluginError> {
     let p: RandomParams = params.parse()?;
-    Ok(Built::new(Box::new(RandomSearch::new(ctx.dim)), &p))
+    Ok(Built::new(Box::new(RandomStrategy::new(ctx.dim)), &p))
 }
 
 inventory::submit! {
@@ -80,7 +80,7 @@ mod tests {
     fn proposes_one_point_in_the_cube_from_the_stream() {
         let data = Dataset::new(3);
         let ctx = AskContext { pending: &[], data: &data, iteration: 1, n_proposed: 0, remaining: 5, budget: 5 };
-        let mut s = RandomSearch::new(3);
+        let mut s = RandomStrategy::new(3);
         let a = s.ask(&ctx, &mut stream_rng(1, "ask", 1)).unwrap();
         let b = s.ask(&ctx, &mut stream_rng(1, "ask", 1)).unwrap();
         let c = s.ask(&ctx, &mut stream_rng(1, "ask", 2)).unwrap();

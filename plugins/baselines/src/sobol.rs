@@ -31,19 +31,19 @@ impl PluginParams for SobolParams {}
 
 /// Proposes the points of one scrambled Sobol sequence in order.
 #[derive(Clone, Debug)]
-pub struct SobolSequence {
+pub struct SobolStrategy {
     dim: usize,
     seed: u32,
 }
 
-impl SobolSequence {
+impl SobolStrategy {
     /// The sequence in dimension `d` scrambled with `seed`.
     pub fn new(dim: usize, seed: u64) -> Self {
         Self { dim, seed: sobol_seed(seed) }
     }
 }
 
-impl Strategy for SobolSequence {
+impl Strategy for SobolStrategy {
     fn uses_initial_design(&self) -> bool {
         false
     }
@@ -70,7 +70,7 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
         )
         .into());
     }
-    Ok(Built::new(Box::new(SobolSequence::new(ctx.dim, p.seed.unwrap_or(ctx.seed))), &p))
+    Ok(Built::new(Box::new(SobolStrategy::new(ctx.dim, p.seed.unwrap_or(ctx.seed))), &p))
 }
 
 inventory::submit! {
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn point_k_is_sequence_point_k() {
         let data = Dataset::new(2);
-        let mut s = SobolSequence::new(2, 9);
+        let mut s = SobolStrategy::new(2, 9);
         let mut pts = Vec::new();
         for k in 0..8 {
             let ctx =
@@ -110,7 +110,7 @@ mod tests {
         }
         // Resuming at k = 5 gives point 5, whatever the rng.
         let ctx = AskContext { pending: &[], data: &data, iteration: 1, n_proposed: 5, remaining: 3, budget: 8 };
-        let again = SobolSequence::new(2, 9).ask(&ctx, &mut stream_rng(5, "x", 0)).unwrap();
+        let again = SobolStrategy::new(2, 9).ask(&ctx, &mut stream_rng(5, "x", 0)).unwrap();
         assert_eq!(again.points[0], pts[5]);
     }
 

@@ -1,7 +1,7 @@
 //! Steps shared by the model-based strategies.
 
+use les_core::FitReport;
 use les_core::{AskContext, IterationReport, StrategyError, StreamRng};
-use serde_json::Value;
 
 use crate::acqopt::Maximum;
 use crate::design::uniform_points;
@@ -15,14 +15,14 @@ pub(crate) fn fit_or_random(
     ctx: &AskContext<'_>,
     rng: &mut StreamRng,
     ask_report: &mut IterationReport,
-) -> Result<Option<Value>, StrategyError> {
+) -> Result<Option<FitReport>, StrategyError> {
     if ctx.data.is_empty() {
         ask_report.diagnostic("note", "no data to fit yet: uniform random point");
         return Ok(None);
     }
     let mut fit_rng = les_core::rng::child_rng(rng);
     let diag = ask_report.timed("fit", || model.fit(ctx.data, &mut fit_rng))?;
-    ask_report.diagnostic("surrogate", diag.clone());
+    ask_report.diagnostic("surrogate", diag.to_json());
     Ok(Some(diag))
 }
 

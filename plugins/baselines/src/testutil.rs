@@ -60,6 +60,26 @@ pub(crate) fn bowl(x: &[f64]) -> f64 {
 
 /// Mean best value of random search over `seeds`.
 pub(crate) fn random_baseline(budget: usize, seeds: &[u64]) -> f64 {
-    seeds.iter().map(|&s| run(&mut crate::random::RandomSearch::new(5), &bowl, 5, budget, 0, s)).sum::<f64>()
+    seeds.iter().map(|&s| run(&mut crate::random::RandomStrategy::new(5), &bowl, 5, budget, 0, s)).sum::<f64>()
         / seeds.len() as f64
+}
+
+/// The dense reference of the kriging believer: a fixed-hyperparameter GP (length scale `ls`,
+/// noise variance 1e-4, no standardization) fitted on `data` plus the `pending` points at
+/// `model`'s posterior mean there. Returns it and the data it was fitted on.
+pub(crate) fn believed(
+    model: &dyn les_core::Surrogate,
+    data: &les_core::Dataset,
+    pending: &[Vec<f64>],
+    ls: f64,
+) -> (les_gp::testing::DenseGp, les_core::Dataset) {
+    use les_core::Surrogate;
+    let mut more = data.clone();
+    let mu = model.predict(&pending.concat()).expect("the model predicts").mean;
+    for (p, m) in pending.iter().zip(mu) {
+        more.push(p, m);
+    }
+    let mut gp = les_gp::testing::DenseGp::new(vec![ls; data.dim()], 1.0, 1e-4);
+    gp.fit(&more, &mut les_core::stream_rng(0, "t", 0)).expect("the dense reference fits");
+    (gp, more)
 }

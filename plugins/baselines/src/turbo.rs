@@ -242,7 +242,7 @@ impl TurboState {
 }
 
 /// TuRBO-1.
-pub struct Turbo {
+pub struct TurboStrategy {
     dim: usize,
     model: Model,
     rules: TurboRules,
@@ -251,7 +251,7 @@ pub struct Turbo {
     perturbation_probability: f64,
 }
 
-impl Turbo {
+impl TurboStrategy {
     /// TuRBO-1 in dimension `d` on `model`, with the rules and candidate settings of `p`.
     pub fn new(dim: usize, model: Model, p: &TurboParams) -> Self {
         let rules = TurboRules {
@@ -334,7 +334,7 @@ pub fn thompson_sample(
     Ok(lower_times(&l, m, &z).iter().zip(&mean).map(|(e, mu)| mu + e).collect())
 }
 
-impl Strategy for Turbo {
+impl Strategy for TurboStrategy {
     fn handles_pending(&self) -> bool {
         true
     }
@@ -347,16 +347,9 @@ impl Strategy for Turbo {
         }
         let best = ctx.data.best_index().expect("invariant: the data are not empty");
         let centre = ctx.data.point(best).to_vec();
-        let weights = match self.model.lengthscales() {
-            Some(ls) => {
-                let g = geometric_mean(&ls);
-                ls.iter().map(|l| l / g).collect()
-            }
-            None => {
-                ask.report.diagnostic("note", "the surrogate reports no length scales: a cubic trust region");
-                vec![1.0; self.dim]
-            }
-        };
+        let ls = self.model.hyperparameters("turbo").map_err(StrategyError::Other)?.lengthscales;
+        let g = geometric_mean(&ls);
+        let weights: Vec<f64> = ls.iter().map(|l| l / g).collect();
         let mut cand_rng = les_core::rng::child_rng(rng);
         let candidates = self.candidates(&centre, &weights, &mut cand_rng);
         let mut ts_rng = les_core::rng::child_rng(rng);
@@ -398,8 +391,8 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
         )
         .into());
     }
-    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx)?;
-    Ok(Built::new(Box::new(Turbo::new(ctx.dim, model, &p)), &p))
+    let model = Model::build(&mut p.surrogate, &join_path(&params.path, "surrogate"), ctx, "turbo", &[])?;
+    Ok(Built::new(Box::new(TurboStrategy::new(ctx.dim, model, &p)), &p))
 }
 
 inventory::submit! {
@@ -424,10 +417,14 @@ inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testgp::TestGp;
+    use les_gp::testing::DenseGp;
 
     fn rules(d: usize) -> TurboRules {
-        let t = Turbo::new(d, Model::new(Box::new(TestGp::new(vec![0.3; d], true))), &TurboParams::default());
+        let t = TurboStrategy::new(
+            d,
+            Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))),
+            &TurboParams::default(),
+        );
         t.rules
     }
 
@@ -480,7 +477,11 @@ mod tests {
     fn candidates_stay_in_the_region_and_keep_unmasked_coordinates() {
         let d = 40;
         let p = TurboParams { n_candidates: Some(300), ..TurboParams::default() };
-        let t = Turbo::new(d, Model::new(Box::new(TestGp::new(vec![0.3; d], true))), &p);
+        let t = TurboStrategy::new(
+            d,
+            Model::new("test_gp", Box::new(DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(true))),
+            &p,
+        );
         let centre = vec![0.9; d];
         let weights: Vec<f64> = (0..d).map(|i| if i % 2 == 0 { 2.0 } else { 0.5 }).collect();
         let c = t.candidates(&centre, &weights, &mut les_core::stream_rng(1, "t", 0));
@@ -508,7 +509,11 @@ mod tests {
         let turbo = seeds
             .iter()
             .map(|&s| {
-                let mut st = Turbo::new(5, Model::new(Box::new(TestGp::new(vec![0.4; 5], true))), &p);
+                let mut st = TurboStrategy::new(
+                    5,
+                    Model::new("test_gp", Box::new(DenseGp::new(vec![0.4; 5], 1.0, 1e-6).standardized(true))),
+                    &p,
+                );
                 crate::testutil::run(&mut st, &crate::testutil::bowl, 5, budget, 2, s)
             })
             .sum::<f64>()
@@ -517,15 +522,15 @@ mod tests {
         assert!(turbo < 0.5 * random, "turbo {turbo} vs random {random}");
     }
 
-    fn fitted_turbo(d: usize) -> (Turbo, les_core::Dataset) {
+    fn fitted_turbo(d: usize) -> (TurboStrategy, les_core::Dataset) {
         let mut rng = les_core::stream_rng(2, "t", 0);
         let pts = crate::design::uniform_points(8, d, &mut rng);
         let y: Vec<f64> = pts.chunks(d).map(crate::testutil::bowl).collect();
         let data = les_core::Dataset::from_rows(d, pts, y);
-        let mut gp = TestGp::new(vec![0.3; d], false);
+        let mut gp = DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(false);
         gp.noise_variance = 1e-4;
         let p = TurboParams { n_candidates: Some(200), ..TurboParams::default() };
-        let mut t = Turbo::new(d, Model::new(Box::new(gp)), &p);
+        let mut t = TurboStrategy::new(d, Model::new("test_gp", Box::new(gp)), &p);
         let obs: Vec<Observation> =
             (0..data.len()).map(|i| Observation { x: data.point(i).to_vec(), y: Ok(data.y()[i]) }).collect();
         t.tell(&obs).unwrap();
@@ -546,7 +551,7 @@ mod tests {
         // observed at its believed value.
         let mut more = data.clone();
         more.push(&p, cond.believed()[0]);
-        let mut dense = TestGp::new(vec![0.3; d], false);
+        let mut dense = DenseGp::new(vec![0.3; d], 1.0, 1e-6).standardized(false);
         dense.noise_variance = 1e-4;
         use les_core::Surrogate;
         dense.fit(&more, &mut les_core::stream_rng(0, "t", 0)).unwrap();
@@ -571,7 +576,7 @@ mod tests {
         let d = 5;
         let (mut t, data) = fitted_turbo(d);
         assert!(t.handles_pending());
-        let ask = |t: &mut Turbo, pending: &[Vec<f64>]| {
+        let ask = |t: &mut TurboStrategy, pending: &[Vec<f64>]| {
             let ctx = AskContext { data: &data, pending, iteration: 4, n_proposed: 9, remaining: 10, budget: 30 };
             t.ask(&ctx, &mut les_core::stream_rng(8, "ask", 4)).unwrap().points.remove(0)
         };

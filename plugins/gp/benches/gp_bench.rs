@@ -51,7 +51,7 @@ fn bench_fit() {
             let mut g = gp(d, json!({ "lengthscale_prior": "box_sqrt_d", "noise_std": 1.42e-3 }));
             let t = Instant::now();
             let c0 = cpu_seconds();
-            let diag = g.fit(&data, &mut stream_rng(2, "fit", 0)).expect("fit");
+            let diag = g.fit(&data, &mut stream_rng(2, "fit", 0)).expect("fit").to_json();
             let secs = t.elapsed().as_secs_f64();
             let cpu = cpu_seconds() - c0;
             let iters = diag["lbfgs_iterations"].as_u64().unwrap_or(0);

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use les_core::registry::BuildContext;
 use les_core::{
-    Dataset, KernelKind, ParamError, Params, PathBatch, PathwiseSurrogate, PluginError, Prediction, StreamRng,
-    Surrogate, SurrogateError,
+    ConditionableSurrogate, Dataset, DerivativeSurrogate, DifferentiableSurrogate, FitReport, GpHyperparameters,
+    GradientPosterior, HyperparameterFit, KernelKind, ParamError, Params, PathBatch, PathwiseSurrogate, PluginError,
+    PointPosterior, Prediction, StreamRng, Surrogate, SurrogateError,
 };
-use serde_json::{Value, json};
 
+use crate::derivative::DerivativeGp;
 use crate::kernel::Kernel;
 use crate::map::{LengthscaleSetting, MapProblem};
 use crate::params::{GpParams, HyperparameterMode};
@@ -147,7 +148,7 @@ impl Surrogate for ExactGp {
         self.dim
     }
 
-    fn fit(&mut self, data: &Dataset, rng: &mut StreamRng) -> Result<Value, SurrogateError> {
+    fn fit(&mut self, data: &Dataset, rng: &mut StreamRng) -> Result<FitReport, SurrogateError> {
         let started = Instant::now();
         if data.dim() != self.dim {
             return Err(SurrogateError::InvalidData(format!(
@@ -162,11 +163,10 @@ impl Surrogate for ExactGp {
         let (shift, scale) = self.standardization(data.y());
         let y: Vec<f64> = data.y().iter().map(|v| (v - shift) / scale).collect();
         let noise0 = self.params.noise_std * self.params.noise_std;
-        let mut diag = json!({ "restarts_used": 0 });
-        let (kernel, noise_variance) = match &self.hyper {
-            Hyper::Fixed(k) => (k.clone(), noise0),
+        let (kernel, noise_variance, hyperparameter_fit) = match &self.hyper {
+            Hyper::Fixed(k) => (k.clone(), noise0, HyperparameterFit::Given),
             Hyper::Map(setting) if data.is_empty() => {
-                (Kernel::new(self.params.kernel, vec![setting.init; self.dim], 1.0), noise0)
+                (Kernel::new(self.params.kernel, vec![setting.init; self.dim], 1.0), noise0, HyperparameterFit::Given)
             }
             Hyper::Map(setting) => {
                 let problem = MapProblem {
@@ -180,30 +180,29 @@ impl Surrogate for ExactGp {
                 };
                 let warm = if self.params.warm_start { self.warm_theta.as_deref() } else { None };
                 let fit = problem.fit(self.params.restarts, warm, self.params.max_iterations, rng)?;
-                diag = json!({
-                    "log_posterior": fit.log_posterior,
-                    "restarts_used": fit.starts,
-                    "converged_starts": fit.converged_starts,
-                    "lbfgs_iterations": fit.iterations,
-                    "lbfgs_evaluations": fit.evaluations,
-                });
                 self.warm_theta = Some(fit.theta.clone());
-                (fit.kernel, fit.noise_variance)
+                let how = HyperparameterFit::Optimized {
+                    log_posterior: fit.log_posterior,
+                    starts: fit.starts,
+                    converged_starts: fit.converged_starts,
+                    iterations: fit.iterations,
+                    evaluations: fit.evaluations,
+                };
+                (fit.kernel, fit.noise_variance, how)
             }
         };
         let posterior = GpPosterior::new(kernel, noise_variance, data.x().to_vec(), y, shift, scale)?;
-        let k = posterior.kernel();
-        let obj = diag.as_object_mut().expect("invariant: diagnostics is an object");
-        obj.insert("lengthscales".into(), json!(k.lengthscales));
-        obj.insert("signal_variance".into(), json!(k.signal_variance));
-        obj.insert("noise_std".into(), json!(posterior.noise_variance().sqrt()));
-        obj.insert("log_marginal_likelihood".into(), json!(posterior.log_marginal_likelihood()));
-        obj.insert("jitter".into(), json!(posterior.jitter()));
-        obj.insert("output_shift".into(), json!(shift));
-        obj.insert("output_scale".into(), json!(scale));
-        obj.insert("fit_seconds".into(), json!(started.elapsed().as_secs_f64()));
+        let report = FitReport {
+            hyperparameters: Some(hyperparameters_of(&posterior)),
+            hyperparameter_fit: Some(hyperparameter_fit),
+            log_marginal_likelihood: Some(posterior.log_marginal_likelihood()),
+            jitter: Some(posterior.jitter()),
+            output_scale: Some((shift, scale)),
+            fit_seconds: Some(started.elapsed().as_secs_f64()),
+            extra: Default::default(),
+        };
         self.posterior = Some(posterior);
-        Ok(diag)
+        Ok(report)
     }
 
     fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
@@ -238,19 +237,56 @@ impl Surrogate for ExactGp {
         self.posterior.as_ref().map_or((0.0, 1.0), |p| p.output_scale())
     }
 
-    fn hyperparameters(&self) -> Option<les_core::GpHyperparameters> {
-        let p = self.posterior.as_ref()?;
-        let k = p.kernel();
-        Some(les_core::GpHyperparameters {
-            kernel: self.params.kernel,
-            lengthscales: k.lengthscales.clone(),
-            signal_variance: k.signal_variance,
-            noise_std: p.noise_variance().sqrt(),
-        })
+    fn hyperparameters(&self) -> Option<GpHyperparameters> {
+        self.posterior.as_ref().map(hyperparameters_of)
     }
 
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
         Some(self)
+    }
+
+    fn as_differentiable(&self) -> Option<&dyn DifferentiableSurrogate> {
+        Some(self)
+    }
+
+    fn as_derivative(&self) -> Option<&dyn DerivativeSurrogate> {
+        Some(self)
+    }
+
+    fn as_conditionable(&self) -> Option<&dyn ConditionableSurrogate> {
+        Some(self)
+    }
+}
+
+/// The hyperparameters a posterior was computed with (model output scale).
+fn hyperparameters_of(posterior: &GpPosterior) -> GpHyperparameters {
+    let k = posterior.kernel();
+    GpHyperparameters {
+        kernel: k.kind,
+        lengthscales: k.lengthscales.clone(),
+        signal_variance: k.signal_variance,
+        noise_std: posterior.noise_variance().sqrt(),
+    }
+}
+
+impl DifferentiableSurrogate for ExactGp {
+    fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
+        let (mean, variance, mean_grad, variance_grad) = self.posterior()?.mean_variance_gradients(x);
+        Ok(PointPosterior { mean, variance, mean_grad, variance_grad })
+    }
+}
+
+impl DerivativeSurrogate for ExactGp {
+    fn gradient_posterior(&self, theta: &[f64]) -> Result<Box<dyn GradientPosterior>, SurrogateError> {
+        Ok(Box::new(DerivativeGp::from_posterior(self.posterior()?.clone()).at(theta)))
+    }
+}
+
+impl ConditionableSurrogate for ExactGp {
+    fn conditioned_on(&self, x: &[f64], y: &[f64]) -> Result<Box<dyn Surrogate>, SurrogateError> {
+        let mut out = self.clone();
+        out.posterior = Some(self.posterior()?.with_observations(x, y)?);
+        Ok(Box::new(out))
     }
 }
 

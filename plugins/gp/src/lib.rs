@@ -85,11 +85,10 @@ pub mod rff;
 pub mod rff_single;
 pub mod schur;
 pub mod spd_inverse;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-// The old path of the jittered Cholesky, for derivative.rs (being merged with the baselines'
-// gradient posterior elsewhere); new code imports `les_numerics::cholesky`.
-pub(crate) use les_numerics::cholesky;
-
+pub use derivative::{DerivativeGp, GradientAt};
 pub use exact::ExactGp;
 pub use kernel::Kernel;
 pub use params::GpParams;

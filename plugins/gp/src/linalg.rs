@@ -5,10 +5,6 @@
 use nalgebra::{DMatrix, DMatrixViewMut};
 use rayon::prelude::*;
 
-// The old path of the blocked forward solve, for derivative.rs; new code imports
-// `les_numerics::triangular`.
-pub(crate) use les_numerics::triangular::solve_lower_in_place;
-
 /// Right-hand-side columns per parallel task.
 const RHS_BLOCK: usize = 64;
 

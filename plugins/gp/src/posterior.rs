@@ -64,6 +64,16 @@ impl GpPosterior {
         Ok(Self { kernel, noise_variance, x, y, shift, scale, l, jitter, alpha })
     }
 
+    /// The posterior with the same kernel, noise and output scaling conditioned also on the
+    /// points `x` (`q×d`) with model-scale values `y` (`q`): refactored, not refitted.
+    pub fn with_observations(&self, x: &[f64], y: &[f64]) -> Result<Self, SurrogateError> {
+        let mut all_x = self.x.clone();
+        all_x.extend_from_slice(x);
+        let mut all_y = self.y.clone();
+        all_y.extend_from_slice(y);
+        Self::new(self.kernel.clone(), self.noise_variance, all_x, all_y, self.shift, self.scale)
+    }
+
     /// Input dimension `d`.
     pub fn dim(&self) -> usize {
         self.kernel.dim()

@@ -42,7 +42,7 @@ fn map_recovers_lengthscales_of_a_gp_draw() {
         });
         let ctx = BuildContext { dim: 5, ..Default::default() };
         let (mut gp, _) = ExactGp::from_params(&Params::new(params, "s"), &ctx).expect("build");
-        let diag = gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit");
+        let diag = gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit").to_json();
         let ls: Vec<f64> = serde_json::from_value(diag["lengthscales"].clone()).expect("lengthscales");
         eprintln!("{kind:?} fitted {ls:?}");
         for (i, (got, want)) in ls.iter().zip(&truth).enumerate() {
@@ -61,7 +61,7 @@ fn map_recovers_lengthscales_of_a_gp_draw() {
         let fixed =
             json!({ "kernel": kname, "standardize": false, "hyperparameters": { "fixed": { "lengthscales": truth } } });
         let (mut gt, _) = ExactGp::from_params(&Params::new(fixed, "s"), &ctx).expect("build");
-        let d2 = gt.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit");
+        let d2 = gt.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit").to_json();
         let lml_true = d2["log_marginal_likelihood"].as_f64().expect("lml");
         assert!(lml_fit > lml_true - 5.0, "{kind:?}: fitted lml {lml_fit} far below the truth's {lml_true}");
     }
@@ -73,9 +73,9 @@ fn warm_start_and_fitted_noise_run() {
     let ctx = BuildContext { dim: 2, ..Default::default() };
     let params = json!({ "warm_start": true, "fit_noise": true, "noise_std": 0.01, "restarts": 2 });
     let (mut gp, _) = ExactGp::from_params(&Params::new(params, "s"), &ctx).expect("build");
-    let d1 = gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit");
+    let d1 = gp.fit(&data, &mut stream_rng(1, "fit", 0)).expect("fit").to_json();
     assert_eq!(d1["restarts_used"], json!(2));
-    let d2 = gp.fit(&data, &mut stream_rng(1, "fit", 1)).expect("fit");
+    let d2 = gp.fit(&data, &mut stream_rng(1, "fit", 1)).expect("fit").to_json();
     assert_eq!(d2["restarts_used"], json!(3), "the warm start is an extra start");
     let noise = d2["noise_std"].as_f64().expect("noise");
     assert!((1.41e-3..=0.1).contains(&noise));

@@ -621,8 +621,8 @@ pub fn argmax(values: &[f64]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::DenseGp;
     use les_core::{Dataset, stream_rng};
+    use les_gp::testing::DenseGp;
     use rand::RngExt;
 
     fn uniform(n: usize, seed: u64) -> Vec<f64> {

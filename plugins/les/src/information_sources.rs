@@ -269,8 +269,8 @@ sections 6.4, 14."
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::DenseGp;
     use les_core::{Dataset, DescentSequences, SampledSequences, SupportPoints, Surrogate, stream_rng};
+    use les_gp::testing::DenseGp;
 
     /// Two hand-made sequences in 2-D on a fitted dense GP.
     fn fixture() -> (DenseGp, Dataset, SampledSequences) {

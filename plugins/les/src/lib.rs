@@ -66,15 +66,14 @@ pub mod regret;
 pub mod sampler;
 pub mod strategy;
 pub mod support;
-pub mod testing;
 
 pub use acquisition::{AcquisitionSettings, EntropyOf, MutualInformation, MutualInformationAcquisition};
 pub use information_sources::InformationSource;
-pub use local_ts::LocalThompsonSampling;
+pub use local_ts::LocalTsStrategy;
 pub use params::{LesParams, StopRule};
 pub use pending::PendingConditioned;
 pub use sampler::{DescentParams, DescentSampler};
-pub use strategy::LocalEntropySearch;
+pub use strategy::LesStrategy;
 pub use support::{SupportMode, extract_support};
 
 /// The text of `les describe les`.

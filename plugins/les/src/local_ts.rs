@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::sampler::DescentSampler;
 use crate::support::SupportMode;
 
-/// Parameters of [`LocalThompsonSampling`].
+/// Parameters of [`LocalTsStrategy`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalTsParams {
@@ -40,19 +40,19 @@ impl Default for LocalTsParams {
 impl PluginParams for LocalTsParams {}
 
 /// Local Thompson sampling (see the module docs).
-pub struct LocalThompsonSampling {
+pub struct LocalTsStrategy {
     surrogate: Box<dyn Surrogate>,
     sampler: DescentSampler,
 }
 
-impl LocalThompsonSampling {
+impl LocalTsStrategy {
     /// From a surrogate and the inner optimizer.
     pub fn new(surrogate: Box<dyn Surrogate>, optimizer: Box<dyn InnerOptimizer>) -> Self {
         Self { surrogate, sampler: DescentSampler::new(1, 1, SupportMode::Corrected, optimizer) }
     }
 }
 
-impl Strategy for LocalThompsonSampling {
+impl Strategy for LocalTsStrategy {
     fn ask(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let data = ctx.data;
         let best = data.best_index().ok_or_else(|| {
@@ -61,7 +61,7 @@ impl Strategy for LocalThompsonSampling {
         let mut report = IterationReport::default();
         let (mut fit_rng, mut path_rng) = (child_rng(rng), child_rng(rng));
         let hyper = report.timed("fit", || self.surrogate.fit(data, &mut fit_rng))?;
-        report.diagnostic("hyperparameters", hyper);
+        report.diagnostic("hyperparameters", hyper.to_json());
         let incumbent = data.point(best).to_vec();
         report.diagnostic("incumbent", json!({ "index": best, "x": incumbent, "y": data.y()[best] }));
         let pathwise = self
@@ -78,7 +78,7 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
     let mut p: LocalTsParams = params.parse()?;
     let surrogate = crate::strategy::build_pathwise_surrogate(&mut p.surrogate, &params.path, ctx, "local_ts")?;
     let optimizer = p.inner_optimizer.build::<dyn InnerOptimizer>(&join_path(&params.path, "inner_optimizer"), ctx)?;
-    Ok(Built::new(Box::new(LocalThompsonSampling::new(surrogate, optimizer)), &p))
+    Ok(Built::new(Box::new(LocalTsStrategy::new(surrogate, optimizer)), &p))
 }
 
 inventory::submit! {
@@ -112,8 +112,8 @@ inventory::submit! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::DenseGp;
     use les_core::{Dataset, stream_rng};
+    use les_gp::testing::DenseGp;
     use les_optimizers::{Adam, AdamParams};
 
     /// On dense, nearly noise-free data the one path is the posterior mean up to a tiny spread,
@@ -132,7 +132,7 @@ mod tests {
         let argmin = (0..grid.len()).min_by(|&a, &b| mean[a].total_cmp(&mean[b])).expect("grid");
 
         let adam = Adam::new(AdamParams { learning_rate: 0.01, steps: 300, ..AdamParams::default() }).expect("valid");
-        let mut ts = LocalThompsonSampling::new(Box::new(DenseGp::new(vec![0.3], 1.0, 1e-8)), Box::new(adam));
+        let mut ts = LocalTsStrategy::new(Box::new(DenseGp::new(vec![0.3], 1.0, 1e-8)), Box::new(adam));
         let ctx = AskContext { data: &data, pending: &[], iteration: 1, n_proposed: n, remaining: 5, budget: 20 };
         let ask = ts.ask(&ctx, &mut stream_rng(3, "ask", 1)).expect("asks");
         assert_eq!(ask.points.len(), 1);

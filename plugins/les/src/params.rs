@@ -27,7 +27,7 @@ impl Default for StopRule {
     }
 }
 
-/// Parameters of [`crate::LocalEntropySearch`]; defaults reproduce the reference `les_250_8`.
+/// Parameters of [`crate::LesStrategy`]; defaults reproduce the reference `les_250_8`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LesParams {

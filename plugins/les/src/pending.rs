@@ -23,8 +23,9 @@
 
 use std::ops::Range;
 
-use les_core::{CovarianceBlocks, Dataset, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError};
-use serde_json::Value;
+use les_core::{
+    CovarianceBlocks, Dataset, FitReport, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError,
+};
 
 use les_numerics::cholesky::cholesky_in_place_with_jitter;
 use les_numerics::triangular::forward_solve;
@@ -150,7 +151,7 @@ impl Surrogate for PendingConditioned<'_> {
         self.base.dim()
     }
 
-    fn fit(&mut self, _data: &Dataset, _rng: &mut StreamRng) -> Result<Value, SurrogateError> {
+    fn fit(&mut self, _data: &Dataset, _rng: &mut StreamRng) -> Result<FitReport, SurrogateError> {
         Err(SurrogateError::Numerical(
             "a model conditioned on pending points is a view of a fitted model; fit the model itself".to_owned(),
         ))
@@ -207,8 +208,8 @@ impl Surrogate for PendingConditioned<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::DenseGp;
     use les_core::stream_rng;
+    use les_gp::testing::DenseGp;
     use rand::RngExt;
 
     fn uniform(n: usize, seed: u64) -> Vec<f64> {

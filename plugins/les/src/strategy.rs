@@ -16,14 +16,14 @@ use crate::params::{LesParams, migrate_flat_params};
 use crate::regret::{fraction_below, regret_stats};
 
 /// Local Entropy Search (see the crate docs).
-pub struct LocalEntropySearch {
+pub struct LesStrategy {
     params: LesParams,
     surrogate: Box<dyn Surrogate>,
     sampler: Box<dyn SequenceSampler>,
     acquisition: Box<dyn SequenceAcquisition>,
 }
 
-impl LocalEntropySearch {
+impl LesStrategy {
     /// LES from validated parameters and already-built components (the registry's build does
     /// this from a config; tests may pass their own). `params.surrogate`, `params.sampler` and
     /// `params.acquisition` are then only recorded, not used.
@@ -59,7 +59,7 @@ fn exclude_observed(values: &mut [f64], candidates: &[f64], data: &Dataset, tol:
     excluded
 }
 
-impl Strategy for LocalEntropySearch {
+impl Strategy for LesStrategy {
     /// Pending points are conditioned on by the acquisition (as observations without values,
     /// exact for LES's information measures); the paths need no change (`crate::pending`).
     fn handles_pending(&self) -> bool {
@@ -74,7 +74,7 @@ impl Strategy for LocalEntropySearch {
     }
 }
 
-impl LocalEntropySearch {
+impl LesStrategy {
     fn ask_on_worker(&mut self, ctx: &AskContext<'_>, rng: &mut StreamRng) -> Result<Ask, StrategyError> {
         let data = ctx.data;
         let Some(best) = data.best_index() else {
@@ -87,7 +87,7 @@ impl LocalEntropySearch {
         let mut path_rng = child_rng(rng);
 
         let hyper = report.timed("fit", || self.surrogate.fit(data, &mut fit_rng))?;
-        report.diagnostic("hyperparameters", hyper);
+        report.diagnostic("hyperparameters", hyper.to_json());
         let incumbent = data.point(best).to_vec();
         report.diagnostic("incumbent", json!({ "index": best, "x": incumbent, "y": data.y()[best] }));
 
@@ -192,7 +192,7 @@ fn build(params: &Params, ctx: &BuildContext) -> Result<Built<dyn Strategy>, Plu
     let surrogate = build_pathwise_surrogate(&mut p.surrogate, &params.path, ctx, "LES")?;
     let sampler = p.sampler.build::<dyn SequenceSampler>(&join_path(&params.path, "sampler"), ctx)?;
     let acquisition = p.acquisition.build::<dyn SequenceAcquisition>(&join_path(&params.path, "acquisition"), ctx)?;
-    Ok(Built::new(Box::new(LocalEntropySearch::new(p.clone(), surrogate, sampler, acquisition)), &p))
+    Ok(Built::new(Box::new(LesStrategy::new(p.clone(), surrogate, sampler, acquisition)), &p))
 }
 
 inventory::submit! {
@@ -225,20 +225,20 @@ mod tests {
     use crate::params::StopRule;
     use crate::sampler::DescentSampler;
     use crate::support::SupportMode;
-    use crate::testing::DenseGp;
     use les_core::stream_rng;
+    use les_gp::testing::DenseGp;
     use les_optimizers::{Adam, AdamParams};
 
-    fn les(params: LesParams) -> LocalEntropySearch {
+    fn les(params: LesParams) -> LesStrategy {
         les_with(params, 16, 4)
     }
 
-    fn les_with(params: LesParams, paths: usize, per_path: usize) -> LocalEntropySearch {
+    fn les_with(params: LesParams, paths: usize, per_path: usize) -> LesStrategy {
         let gp = DenseGp::new(vec![0.25, 0.4], 1.0, 1e-4);
         let adam = Adam::new(AdamParams { learning_rate: 0.01, steps: 60, ..AdamParams::default() }).expect("valid");
         let sampler = DescentSampler::new(paths, per_path, SupportMode::Corrected, Box::new(adam));
         let acquisition = MutualInformationAcquisition { settings: AcquisitionSettings::default() };
-        LocalEntropySearch::new(params, Box::new(gp), Box::new(sampler), Box::new(acquisition))
+        LesStrategy::new(params, Box::new(gp), Box::new(sampler), Box::new(acquisition))
     }
 
     fn data() -> Dataset {

@@ -32,6 +32,7 @@ pub mod adam;
 pub mod cmaes;
 pub mod gradient_descent;
 pub mod history;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use adam::{Adam, AdamParams};

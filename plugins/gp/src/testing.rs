@@ -1,14 +1,37 @@
-//! Test doubles: a small dense exact GP with fixed hyperparameters (SE-ARD kernel, zero mean)
-//! and random-Fourier-feature sample paths with Matheron's update. Straightforward loops, no
-//! attention to speed: a reference to test LES against, independent of `les-gp`.
+//! The workspace's test double of a surrogate (feature `testing`, for the other crates'
+//! tests): a small dense exact GP with fixed hyperparameters (SE-ARD kernel, zero mean) and
+//! random-Fourier-feature sample paths with Matheron's update. Straightforward loops and
+//! nalgebra's own Cholesky, no attention to speed: a reference to test strategies and
+//! [`crate::ExactGp`] against that shares none of `ExactGp`'s code, except the gradient
+//! posterior, which is [`crate::DerivativeGp`] on the double's data.
 
-use les_core::{Dataset, PathBatch, PathwiseSurrogate, Prediction, StreamRng, Surrogate, SurrogateError};
+use les_core::{
+    ConditionableSurrogate, Dataset, DerivativeSurrogate, DifferentiableSurrogate, FitReport, GpHyperparameters,
+    GradientPosterior, HyperparameterFit, KernelKind, PathBatch, PathwiseSurrogate, PointPosterior, Prediction,
+    StreamRng, Surrogate, SurrogateError,
+};
+use nalgebra::{DMatrix, DVector};
 use rand::RngExt;
 use rand_distr::StandardNormal;
-use serde_json::{Value, json};
 
-use les_numerics::cholesky::cholesky_in_place;
-use les_numerics::triangular::{backward_solve_transposed, forward_solve};
+use crate::{DerivativeGp, Kernel};
+
+/// `Lc⁻¹ b` for the lower factor `l` (`n×n`, row-major) and `b` (`n`), in place.
+fn forward_solve(l: &[f64], n: usize, b: &mut [f64]) {
+    let l = DMatrix::from_row_slice(n, n, l);
+    let mut v = DVector::from_column_slice(b);
+    l.solve_lower_triangular_mut(&mut v);
+    b.copy_from_slice(v.as_slice());
+}
+
+/// `(Lc Lcᵀ)⁻¹ b`, in place.
+fn cholesky_solve(l: &[f64], n: usize, b: &mut [f64]) {
+    let l = DMatrix::from_row_slice(n, n, l);
+    let mut v = DVector::from_column_slice(b);
+    l.solve_lower_triangular_mut(&mut v);
+    l.tr_solve_lower_triangular_mut(&mut v);
+    b.copy_from_slice(v.as_slice());
+}
 
 /// Exact GP regression with a squared-exponential ARD kernel and fixed hyperparameters.
 #[derive(Clone, Debug)]
@@ -21,7 +44,11 @@ pub struct DenseGp {
     pub noise_variance: f64,
     /// The kernel family it reports in [`Surrogate::hyperparameters`] (it always computes
     /// with SE-ARD; another value tests a consumer's refusal).
-    pub kernel_kind: les_core::KernelKind,
+    pub kernel_kind: KernelKind,
+    /// Whether `fit` standardizes the outputs (mean and population std); off by default.
+    pub standardize: bool,
+    shift: f64,
+    scale: f64,
     x: Vec<f64>,
     chol: Vec<f64>,
     alpha: Vec<f64>,
@@ -35,7 +62,10 @@ impl DenseGp {
             lengthscales,
             signal_variance,
             noise_variance,
-            kernel_kind: les_core::KernelKind::SeArd,
+            kernel_kind: KernelKind::SeArd,
+            standardize: false,
+            shift: 0.0,
+            scale: 1.0,
             x: Vec::new(),
             chol: Vec::new(),
             alpha: Vec::new(),
@@ -43,10 +73,37 @@ impl DenseGp {
         }
     }
 
+    /// The same GP with output standardization on or off.
+    pub fn standardized(mut self, standardize: bool) -> Self {
+        self.standardize = standardize;
+        self
+    }
+
     /// `k(a, b)`.
     pub fn kernel(&self, a: &[f64], b: &[f64]) -> f64 {
         let r2: f64 = a.iter().zip(b).zip(&self.lengthscales).map(|((x, y), l)| ((x - y) / l).powi(2)).sum();
         self.signal_variance * (-0.5 * r2).exp()
+    }
+
+    /// Conditions on points `x` with model-scale values `y` (the hyperparameters and output
+    /// scaling as they are).
+    fn condition(&mut self, x: Vec<f64>, y: Vec<f64>) -> Result<(), SurrogateError> {
+        let (n, d) = (y.len(), self.d());
+        let mut k = DMatrix::zeros(n, n);
+        for i in 0..n {
+            for j in 0..n {
+                k[(i, j)] = self.kernel(&x[i * d..(i + 1) * d], &x[j * d..(j + 1) * d]);
+            }
+            k[(i, i)] += self.noise_variance;
+        }
+        let l = k.cholesky().ok_or(SurrogateError::NotPositiveDefinite { size: n, max_jitter: 0.0 })?.l();
+        self.chol = l.transpose().as_slice().to_vec();
+        self.x = x;
+        self.y = y;
+        let mut alpha = self.y.clone();
+        cholesky_solve(&self.chol, n, &mut alpha);
+        self.alpha = alpha;
+        Ok(())
     }
 
     fn d(&self) -> usize {
@@ -71,26 +128,20 @@ impl Surrogate for DenseGp {
         self.d()
     }
 
-    fn fit(&mut self, data: &Dataset, _rng: &mut StreamRng) -> Result<Value, SurrogateError> {
-        let (n, d) = (data.len(), self.d());
-        self.x = data.x().to_vec();
-        self.y = data.y().to_vec();
-        let mut k = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                k[i * n + j] = self.kernel(&self.x[i * d..(i + 1) * d], &self.x[j * d..(j + 1) * d]);
-            }
-            k[i * n + i] += self.noise_variance;
-        }
-        if !cholesky_in_place(&mut k, n) {
-            return Err(SurrogateError::NotPositiveDefinite { size: n, max_jitter: 0.0 });
-        }
-        self.chol = k;
-        let mut alpha = self.y.clone();
-        forward_solve(&self.chol, n, &mut alpha);
-        backward_solve_transposed(&self.chol, n, &mut alpha);
-        self.alpha = alpha;
-        Ok(json!({ "lengthscales": self.lengthscales, "signal_variance": self.signal_variance }))
+    fn fit(&mut self, data: &Dataset, _rng: &mut StreamRng) -> Result<FitReport, SurrogateError> {
+        let y = data.y();
+        let n = y.len();
+        let mean = y.iter().sum::<f64>() / n.max(1) as f64;
+        let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt();
+        (self.shift, self.scale) = if self.standardize && sd > 0.0 { (mean, sd) } else { (0.0, 1.0) };
+        let ys: Vec<f64> = y.iter().map(|v| (v - self.shift) / self.scale).collect();
+        self.condition(data.x().to_vec(), ys)?;
+        Ok(FitReport {
+            hyperparameters: self.hyperparameters(),
+            hyperparameter_fit: Some(HyperparameterFit::Given),
+            output_scale: Some((self.shift, self.scale)),
+            ..FitReport::default()
+        })
     }
 
     fn predict(&self, xs: &[f64]) -> Result<Prediction, SurrogateError> {
@@ -100,7 +151,7 @@ impl Surrogate for DenseGp {
             let kx: Vec<f64> = self.x.chunks_exact(d).map(|xi| self.kernel(xi, x)).collect();
             out.mean.push(kx.iter().zip(&self.alpha).map(|(a, b)| a * b).sum());
             let w = self.whitened(x);
-            out.variance.push(self.signal_variance - w.iter().map(|v| v * v).sum::<f64>());
+            out.variance.push((self.signal_variance - w.iter().map(|v| v * v).sum::<f64>()).max(0.0));
         }
         Ok(out)
     }
@@ -123,11 +174,11 @@ impl Surrogate for DenseGp {
     }
 
     fn output_scale(&self) -> (f64, f64) {
-        (0.0, 1.0)
+        (self.shift, self.scale)
     }
 
-    fn hyperparameters(&self) -> Option<les_core::GpHyperparameters> {
-        Some(les_core::GpHyperparameters {
+    fn hyperparameters(&self) -> Option<GpHyperparameters> {
+        Some(GpHyperparameters {
             kernel: self.kernel_kind,
             lengthscales: self.lengthscales.clone(),
             signal_variance: self.signal_variance,
@@ -137,6 +188,63 @@ impl Surrogate for DenseGp {
 
     fn as_pathwise(&self) -> Option<&dyn PathwiseSurrogate> {
         Some(self)
+    }
+
+    fn as_differentiable(&self) -> Option<&dyn DifferentiableSurrogate> {
+        Some(self)
+    }
+
+    fn as_derivative(&self) -> Option<&dyn DerivativeSurrogate> {
+        Some(self)
+    }
+
+    fn as_conditionable(&self) -> Option<&dyn ConditionableSurrogate> {
+        Some(self)
+    }
+}
+
+impl DifferentiableSurrogate for DenseGp {
+    /// `∇μ = Σ_j α_j ∇k(x, x_j)`, `∇σ² = −2 (∇k_X)ᵀ K⁻¹ k_X(x)` with
+    /// `∇k(x, x_j) = −k(x, x_j) (x − x_j) ⊘ ℓ²`.
+    fn point_posterior(&self, x: &[f64]) -> Result<PointPosterior, SurrogateError> {
+        let (d, n) = (self.d(), self.n());
+        let kx: Vec<f64> = self.x.chunks_exact(d).map(|xi| self.kernel(x, xi)).collect();
+        let mut kinv_kx = kx.clone();
+        cholesky_solve(&self.chol, n, &mut kinv_kx);
+        let w = self.whitened(x);
+        let (mut mean_grad, mut variance_grad) = (vec![0.0; d], vec![0.0; d]);
+        for (j, xj) in self.x.chunks_exact(d).enumerate() {
+            for i in 0..d {
+                let dk = -kx[j] * (x[i] - xj[i]) / (self.lengthscales[i] * self.lengthscales[i]);
+                mean_grad[i] += self.alpha[j] * dk;
+                variance_grad[i] -= 2.0 * kinv_kx[j] * dk;
+            }
+        }
+        Ok(PointPosterior {
+            mean: kx.iter().zip(&self.alpha).map(|(a, b)| a * b).sum(),
+            variance: self.signal_variance - w.iter().map(|v| v * v).sum::<f64>(),
+            mean_grad,
+            variance_grad,
+        })
+    }
+}
+
+impl DerivativeSurrogate for DenseGp {
+    fn gradient_posterior(&self, theta: &[f64]) -> Result<Box<dyn GradientPosterior>, SurrogateError> {
+        let kernel = Kernel::new(KernelKind::SeArd, self.lengthscales.clone(), self.signal_variance);
+        let gp = DerivativeGp::new(kernel, self.noise_variance, self.x.clone(), self.y.clone())?;
+        Ok(Box::new(gp.at(theta)))
+    }
+}
+
+impl ConditionableSurrogate for DenseGp {
+    fn conditioned_on(&self, x: &[f64], y: &[f64]) -> Result<Box<dyn Surrogate>, SurrogateError> {
+        let mut out = self.clone();
+        let (mut all_x, mut all_y) = (self.x.clone(), self.y.clone());
+        all_x.extend_from_slice(x);
+        all_y.extend_from_slice(y);
+        out.condition(all_x, all_y)?;
+        Ok(Box::new(out))
     }
 }
 
@@ -170,8 +278,7 @@ impl PathwiseSurrogate for DenseGp {
                     self.y[j] - paths.prior(l, &self.x[j * d..(j + 1) * d]) - eps
                 })
                 .collect();
-            forward_solve(&self.chol, n, &mut r);
-            backward_solve_transposed(&self.chol, n, &mut r);
+            cholesky_solve(&self.chol, n, &mut r);
             paths.v[l * n..(l + 1) * n].copy_from_slice(&r);
         }
         Ok(Box::new(paths))
