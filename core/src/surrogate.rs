@@ -125,7 +125,7 @@ pub enum SurrogateError {
     NotPositiveDefinite {
         /// Matrix size.
         size: usize,
-        /// Largest jitter tried.
+        /// Largest absolute jitter tried (added to every diagonal entry).
         max_jitter: f64,
     },
     /// The model was queried before `fit`.

@@ -129,7 +129,7 @@ fn tie_group_sizes(values: &[f64]) -> Vec<usize> {
 
 /// P(Z > z) for a standard normal Z.
 pub fn normal_sf(z: f64) -> f64 {
-    0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
+    les_numerics::special::normal_cdf(-z)
 }
 
 /// Which methods are bold: the one with the lowest mean rank over paired seeds and every

@@ -319,7 +319,7 @@ fn bench_fit_run() {
         let data = Dataset::from_rows(d, x, y);
         let mut g = gp(d, json!({ "hyperparameters": "map", "lengthscale_prior": prior, "noise_std": 2e-3 }));
         let (t, c) = (Instant::now(), process_cpu_seconds_ns());
-        let diag = g.fit(&data, &mut stream_rng(1, "fit", k as u64)).expect("fit");
+        let diag = g.fit(&data, &mut stream_rng(1, "fit", k as u64)).expect("fit").to_json();
         let (wall, cpu) = (t.elapsed().as_secs_f64(), process_cpu_seconds_ns() - c);
         println!(
             "n={m} d={d}: fit {wall:.3} s (cpu {cpu:.3} s, {} L-BFGS iters, {} evaluations) log posterior {:.2}",
