@@ -12,9 +12,9 @@ mod study;
 use std::path::PathBuf;
 
 use les_core::config::{LoadedConfig, Overrides};
-use les_core::yaml::to_string as to_yaml;
 use les_core::registry::{self, PluginKind};
 use les_core::runner::{self, Mode};
+use les_core::yaml::to_string as to_yaml;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
