@@ -277,17 +277,20 @@ impl MapProblem<'_> {
         let logdet: f64 = l.diagonal().iter().map(|v| v.ln()).sum();
         let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
         // One pass over W = ααᵀ − K⁻¹ (never stored): Q = W ⊙ G overwrites G, and the σ_f² and
-        // σ_n² gradients need only Σ W ⊙ K_f and tr W.
-        // For SE, G = K_f: Q overwrites a copy of K_f.
-        let mut q = gm.unwrap_or_else(|| kf.clone());
+        // σ_n² gradients need only Σ W ⊙ K_f and tr W. For SE, G = K_f, so Q overwrites K_f itself
+        // and each K_f entry is read just before it is overwritten.
+        let (mut q, kf_separate) = match gm {
+            Some(g) => (g, Some(kf)),
+            None => (kf, None),
+        };
         let mut w_dot_kf = 0.0;
         let mut w_trace = 0.0;
-        for (c, ((qc, kic), kfc)) in
-            q.as_mut_slice().chunks_mut(n).zip(kinv.as_slice().chunks(n)).zip(kf.as_slice().chunks(n)).enumerate()
-        {
+        for (c, (qc, kic)) in q.as_mut_slice().chunks_mut(n).zip(kinv.as_slice().chunks(n)).enumerate() {
+            let kfc = kf_separate.as_ref().map(|k| &k.as_slice()[c * n..(c + 1) * n]);
             let ac = alpha[c];
-            for (r, ((qv, ki), kv)) in qc.iter_mut().zip(kic).zip(kfc).enumerate() {
+            for (r, (qv, ki)) in qc.iter_mut().zip(kic).enumerate() {
                 let w = alpha[r] * ac - ki;
+                let kv = kfc.map_or(*qv, |k| k[r]);
                 w_dot_kf += w * kv;
                 *qv *= w;
             }
