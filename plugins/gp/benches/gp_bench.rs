@@ -12,17 +12,6 @@ use les_gp::ExactGp;
 use rand::RngExt;
 use serde_json::json;
 
-/// CPU time of the whole process (all threads) in seconds, from `/proc/self/stat` (10 ms
-/// resolution): on a shared, loaded machine it is a better measure of work than wall time.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn points(n: usize, d: usize, rng: &mut StreamRng) -> Vec<f64> {
     (0..n * d).map(|_| rng.random::<f64>()).collect()
 }
@@ -215,9 +204,9 @@ fn bench_micro() {
 }
 
 /// CPU time of all the process's threads in seconds, summed from `/proc/self/task/*/schedstat`
-/// (nanoseconds, unlike the 10 ms ticks of [`cpu_seconds`]): unlike wall time it does not count
-/// the time other processes hold the cores.
-fn process_cpu_seconds_ns() -> f64 {
+/// (nanosecond resolution): on a shared, loaded machine it is a better measure of work than
+/// wall time, which also counts the time other processes hold the cores.
+fn cpu_seconds() -> f64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return f64::NAN };
     tasks
         .flatten()
@@ -242,11 +231,11 @@ fn bench_posterior() {
         fastest(
             (0..5)
                 .map(|_| {
-                    let t = process_cpu_seconds_ns();
+                    let t = cpu_seconds();
                     for _ in 0..reps {
                         f();
                     }
-                    (process_cpu_seconds_ns() - t) / reps as f64 * 1e3
+                    (cpu_seconds() - t) / reps as f64 * 1e3
                 })
                 .collect(),
         )
@@ -318,9 +307,9 @@ fn bench_fit_run() {
         let y: Vec<f64> = rows[..m].iter().map(|r| r["y"].as_f64().expect("y")).collect();
         let data = Dataset::from_rows(d, x, y);
         let mut g = gp(d, json!({ "hyperparameters": "map", "lengthscale_prior": prior, "noise_std": 2e-3 }));
-        let (t, c) = (Instant::now(), process_cpu_seconds_ns());
+        let (t, c) = (Instant::now(), cpu_seconds());
         let diag = g.fit(&data, &mut stream_rng(1, "fit", k as u64)).expect("fit").to_json();
-        let (wall, cpu) = (t.elapsed().as_secs_f64(), process_cpu_seconds_ns() - c);
+        let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
         println!(
             "n={m} d={d}: fit {wall:.3} s (cpu {cpu:.3} s, {} L-BFGS iters, {} evaluations) log posterior {:.2}",
             diag["lbfgs_iterations"],
