@@ -50,9 +50,12 @@ pub enum HyperparameterFit {
         converged_starts: usize,
         /// Optimizer iterations, all starts together.
         iterations: usize,
-        /// Evaluations of the objective (iterations plus line-search trials), all starts
-        /// together.
+        /// Evaluations of the objective's value (the starts and every line-search trial), all
+        /// starts together.
         evaluations: usize,
+        /// Evaluations of its gradient (the starts and every accepted step), all starts
+        /// together.
+        gradients: usize,
     },
 }
 
@@ -79,8 +82,9 @@ pub struct FitReport {
 impl FitReport {
     /// The journal's form: a JSON object with `lengthscales`, `signal_variance`, `noise_std`,
     /// `restarts_used` (and `log_posterior`, `converged_starts`, `lbfgs_iterations`,
-    /// `lbfgs_evaluations` after an optimization), `log_marginal_likelihood`, `jitter`, `output_shift`, `output_scale`,
-    /// `fit_seconds` — each when known — and the `extra` keys.
+    /// `lbfgs_evaluations`, `lbfgs_gradients` after an optimization), `log_marginal_likelihood`,
+    /// `jitter`, `output_shift`, `output_scale`, `fit_seconds` — each when known — and the
+    /// `extra` keys.
     pub fn to_json(&self) -> Value {
         let mut out = self.extra.clone();
         if let Some(h) = &self.hyperparameters {
@@ -93,12 +97,20 @@ impl FitReport {
             Some(HyperparameterFit::Given) => {
                 out.insert("restarts_used".into(), json!(0));
             }
-            Some(HyperparameterFit::Optimized { log_posterior, starts, converged_starts, iterations, evaluations }) => {
+            Some(HyperparameterFit::Optimized {
+                log_posterior,
+                starts,
+                converged_starts,
+                iterations,
+                evaluations,
+                gradients,
+            }) => {
                 out.insert("log_posterior".into(), json!(log_posterior));
                 out.insert("restarts_used".into(), json!(starts));
                 out.insert("converged_starts".into(), json!(converged_starts));
                 out.insert("lbfgs_iterations".into(), json!(iterations));
                 out.insert("lbfgs_evaluations".into(), json!(evaluations));
+                out.insert("lbfgs_gradients".into(), json!(gradients));
             }
         }
         let mut put = |key: &str, v: Option<f64>| {
@@ -466,17 +478,20 @@ mod tests {
             converged_starts: 2,
             iterations: 17,
             evaluations: 21,
+            gradients: 18,
         });
         let optimized = report.to_json();
         for (key, want) in [
             ("restarts_used", json!(3)),
             ("converged_starts", json!(2)),
             ("lbfgs_iterations", json!(17)),
+            ("lbfgs_evaluations", json!(21)),
+            ("lbfgs_gradients", json!(18)),
             ("log_posterior", json!(-2.5)),
         ] {
             assert_eq!(optimized[key], want, "{key}");
         }
-        assert_eq!(keys(&optimized).len(), 13);
+        assert_eq!(keys(&optimized).len(), 14);
         assert_eq!(keys(&FitReport::default().to_json()).len(), 0);
     }
 }

@@ -124,16 +124,35 @@ pub fn cholesky_with_jitter(k: DMatrix<f64>) -> Result<JitteredCholesky, Cholesk
 /// does not depend on the thread count). `None` if the matrix is not (numerically) positive
 /// definite.
 pub fn cholesky_blocked(mut a: DMatrix<f64>) -> Option<DMatrix<f64>> {
+    cholesky_blocked_in_place(&mut a).then_some(a)
+}
+
+/// [`cholesky_blocked`] in place: on success `a` holds `L` (upper triangle zeroed) and the
+/// result is `true`; on failure `a` is left in an unspecified state (of the same size).
+pub fn cholesky_blocked_in_place(a: &mut DMatrix<f64>) -> bool {
     let n = a.nrows();
     if n < BLOCKED_FROM {
         // Measured: nalgebra's unblocked factorization wins below this size.
-        return Cholesky::new(a).map(|c| c.l());
+        let owned = std::mem::replace(a, DMatrix::zeros(0, 0));
+        return match Cholesky::new(owned) {
+            Some(c) => {
+                *a = c.unpack();
+                true
+            }
+            None => {
+                *a = DMatrix::zeros(n, n);
+                false
+            }
+        };
     }
     let mut k0 = 0;
     while k0 < n {
         let k1 = (k0 + PANEL).min(n);
         let nb = k1 - k0;
-        let l11 = Cholesky::new(a.view((k0, k0), (nb, nb)).clone_owned())?.l();
+        let Some(l11) = Cholesky::new(a.view((k0, k0), (nb, nb)).clone_owned()) else {
+            return false;
+        };
+        let l11 = l11.unpack();
         a.view_mut((k0, k0), (nb, nb)).copy_from(&l11);
         if k1 < n {
             let m = n - k1;
@@ -156,7 +175,33 @@ pub fn cholesky_blocked(mut a: DMatrix<f64>) -> Option<DMatrix<f64>> {
         k0 = k1;
     }
     a.fill_upper_triangle(0.0, 1);
-    Some(a)
+    true
+}
+
+/// Factorizes `k + diagonal·I` into `l` (reusing its allocation when the sizes match) with the
+/// jitter policy of the module docs, and returns the absolute jitter it needed. Only the lower
+/// triangle of `k` is read. Any jitter used is reported with a `tracing` warning.
+pub fn cholesky_into_with_jitter(k: &DMatrix<f64>, diagonal: f64, l: &mut DMatrix<f64>) -> Result<f64, CholeskyError> {
+    let n = k.nrows();
+    if k.iter().any(|v| !v.is_finite()) || !diagonal.is_finite() {
+        return Err(CholeskyError::NonFinite { size: n });
+    }
+    if l.shape() != k.shape() {
+        *l = DMatrix::zeros(n, n);
+    }
+    // The same roundings as adding `diagonal` to `k` first and the jitter after.
+    let mean_diag = if n == 0 { 1.0 } else { k.diagonal().iter().map(|v| v + diagonal).sum::<f64>() / n as f64 };
+    let ((), jitter) = with_jitter(n, mean_diag, |jitter| {
+        l.copy_from(k);
+        for i in 0..n {
+            l[(i, i)] = (l[(i, i)] + diagonal) + jitter;
+        }
+        cholesky_blocked_in_place(l).then_some(())
+    })?;
+    if jitter > 0.0 {
+        tracing::warn!(size = n, jitter, "covariance matrix needed jitter to be positive definite");
+    }
+    Ok(jitter)
 }
 
 /// Overwrites the lower triangle of the symmetric row-major `n×n` matrix `a` with its Cholesky

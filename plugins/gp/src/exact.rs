@@ -187,6 +187,7 @@ impl Surrogate for ExactGp {
                     converged_starts: fit.converged_starts,
                     iterations: fit.iterations,
                     evaluations: fit.evaluations,
+                    gradients: fit.gradients,
                 };
                 (fit.kernel, fit.noise_variance, how)
             }

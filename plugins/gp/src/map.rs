@@ -19,13 +19,14 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use les_numerics::cholesky::cholesky_with_jitter;
-use les_numerics::lbfgs::{LbfgsOptions, minimize_box};
+use les_numerics::cholesky::cholesky_into_with_jitter;
+use les_numerics::lbfgs::{LbfgsOptions, Objective, minimize};
 
+use crate::isa::Isa;
 use crate::kernel::Kernel;
 use crate::linalg::mirror_upper_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
-use crate::spd_inverse::spd_inverse_from_cholesky;
+use crate::spd_inverse::{SpdInverseScratch, spd_inverse_into};
 
 /// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
 pub const MAX_ATTEMPTS: usize = 20;
@@ -141,8 +142,10 @@ pub struct MapFit {
     pub converged_starts: usize,
     /// Total L-BFGS iterations.
     pub iterations: usize,
-    /// Total evaluations of the log posterior (iterations plus line-search trials).
+    /// Total evaluations of the log posterior's value (the starts and every line-search trial).
     pub evaluations: usize,
+    /// Total evaluations of its gradient (the starts and every accepted step).
+    pub gradients: usize,
     /// `θ` at the optimum (for warm starts).
     pub theta: Vec<f64>,
 }
@@ -191,134 +194,81 @@ impl MapProblem<'_> {
         (Kernel::new(self.kind, ls, theta[self.dim].exp()), noise)
     }
 
-    /// `K_f` and, for kernels where it differs from `K_f` (Matérn), the `G` of the length-scale
-    /// gradient, as full symmetric `n×n` matrices.
+    /// `K_f` into `k_buf` and, for kernels where it differs from `K_f` (Matérn), the `G` of the
+    /// length-scale gradient into `g_buf`, as full symmetric `n×n` matrices (column-major;
+    /// resized if needed). `xt` is scratch.
     ///
     /// Row `j` takes its squared distances to the points `0..=j` dimension by dimension from the
     /// transposed scaled inputs, so the inner loop runs over contiguous points (it vectorizes)
     /// while every `r²` is still summed over the dimensions in order `0..d`. The row is written
     /// as column `j` of the upper triangle and mirrored. Rows are split into fixed blocks of
     /// [`ROWS_PER_TASK`] for the thread pool, so the result does not depend on the thread count.
-    fn kernel_and_g(&self, kernel: &Kernel) -> (DMatrix<f64>, Option<DMatrix<f64>>) {
+    fn kernel_and_g_into(
+        &self,
+        kernel: &Kernel,
+        xt: &mut Vec<f64>,
+        k_buf: &mut DMatrix<f64>,
+        mut g_buf: Option<&mut DMatrix<f64>>,
+    ) {
         let (n, d) = (self.y.len(), self.dim);
         let inv: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
         // xt[i·n + j] = x_ji / ℓ_i.
-        let mut xt = vec![0.0; n * d];
+        xt.resize(n * d, 0.0);
         for (j, row) in self.x.chunks(d).enumerate() {
             for (i, v) in row.iter().enumerate() {
                 xt[i * n + j] = v * inv[i];
             }
         }
-        let with_g = kernel.kind != KernelKind::SeArd;
-        let mut k_buf = vec![0.0; n * n];
-        let mut g_buf = if with_g { vec![0.0; n * n] } else { Vec::new() };
+        let xt = &xt[..];
+        for buf in std::iter::once(&mut *k_buf).chain(g_buf.as_deref_mut()) {
+            if buf.shape() != (n, n) {
+                *buf = DMatrix::zeros(n, n);
+            }
+        }
         let task = ROWS_PER_TASK * n.max(1);
+        let isa = Isa::detected();
         let fill = |blk: usize, kc: &mut [f64], mut gc: Option<&mut [f64]>| {
-            let mut r2 = vec![0.0; n];
             for (r, kr) in kc.chunks_mut(n).enumerate() {
                 let j = blk * ROWS_PER_TASK + r;
-                let r2 = &mut r2[..=j];
-                r2.fill(0.0);
-                for i in 0..d {
-                    let col = &xt[i * n..i * n + j + 1];
-                    let c = col[j];
-                    for (acc, v) in r2.iter_mut().zip(col) {
-                        let t = c - v;
-                        *acc += t * t;
-                    }
-                }
+                let kr = &mut kr[..=j];
+                squared_distances(isa, xt, n, d, j, kr);
                 match gc.as_deref_mut() {
                     Some(gc) => {
                         let gr = &mut gc[r * n..r * n + j + 1];
-                        for ((kv, gv), &s) in kr.iter_mut().zip(gr.iter_mut()).zip(r2.iter()) {
-                            (*kv, *gv) = kernel.k_and_g_of_r2(s);
+                        for (kv, gv) in kr.iter_mut().zip(gr.iter_mut()) {
+                            (*kv, *gv) = kernel.k_and_g_of_r2(*kv);
                         }
                     }
-                    None => {
-                        for (kv, &s) in kr.iter_mut().zip(r2.iter()) {
-                            *kv = kernel.k_and_g_of_r2(s).0;
-                        }
-                    }
+                    // SE: the vectorized exponential of the sample paths' kernel columns.
+                    None => kernel.k_of_r2_in_place_isa(isa, kr),
                 }
             }
         };
-        if with_g {
-            k_buf.par_chunks_mut(task).zip(g_buf.par_chunks_mut(task)).enumerate().for_each(|(blk, (kc, gc))| {
-                fill(blk, kc, Some(gc));
-            });
-        } else {
-            k_buf.par_chunks_mut(task).enumerate().for_each(|(blk, kc)| fill(blk, kc, None));
+        match g_buf {
+            Some(g_buf) => {
+                k_buf
+                    .as_mut_slice()
+                    .par_chunks_mut(task)
+                    .zip(g_buf.as_mut_slice().par_chunks_mut(task))
+                    .enumerate()
+                    .for_each(|(blk, (kc, gc))| fill(blk, kc, Some(gc)));
+                mirror_upper_in_place(g_buf.as_mut_slice(), n);
+            }
+            None => k_buf.as_mut_slice().par_chunks_mut(task).enumerate().for_each(|(blk, kc)| fill(blk, kc, None)),
         }
-        mirror_upper_in_place(&mut k_buf, n);
-        let g = with_g.then(|| {
-            mirror_upper_in_place(&mut g_buf, n);
-            DMatrix::from_vec(n, n, g_buf)
-        });
-        (DMatrix::from_vec(n, n, k_buf), g)
+        mirror_upper_in_place(k_buf.as_mut_slice(), n);
     }
 
     /// Negative log posterior `−(log p(y|θ) + log p(θ))` and its gradient (written into
-    /// `grad`); `+∞` when the covariance matrix cannot be factorized.
+    /// `grad`); `+∞` when the covariance matrix cannot be factorized (the gradient is then not
+    /// written). One evaluation of a fresh [`LogPosterior`]; the fit itself reuses one.
     pub fn negative_log_posterior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
-        let (kernel, noise) = self.unpack(theta);
-        let (n, d) = (self.y.len(), self.dim);
-        let (kf, gm) = self.kernel_and_g(&kernel);
-        let mut kn = kf.clone();
-        for i in 0..n {
-            kn[(i, i)] += noise;
+        let mut objective = LogPosterior::new(self);
+        let Ok(f) = objective.value(theta);
+        if f.is_finite() {
+            let Ok(()) = objective.gradient(theta, grad);
         }
-        let Ok(chol) = cholesky_with_jitter(kn) else {
-            return f64::INFINITY;
-        };
-        let l = chol.l;
-        let kinv = spd_inverse_from_cholesky(&l);
-        let alpha = &kinv * nalgebra::DVector::from_column_slice(self.y);
-        let fit: f64 = alpha.iter().zip(self.y).map(|(a, b)| a * b).sum();
-        let logdet: f64 = l.diagonal().iter().map(|v| v.ln()).sum();
-        let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
-        // One pass over W = ααᵀ − K⁻¹ (never stored): Q = W ⊙ G overwrites G, and the σ_f² and
-        // σ_n² gradients need only Σ W ⊙ K_f and tr W. For SE, G = K_f, so Q overwrites K_f itself
-        // and each K_f entry is read just before it is overwritten.
-        let (mut q, kf_separate) = match gm {
-            Some(g) => (g, Some(kf)),
-            None => (kf, None),
-        };
-        let mut w_dot_kf = 0.0;
-        let mut w_trace = 0.0;
-        for (c, (qc, kic)) in q.as_mut_slice().chunks_mut(n).zip(kinv.as_slice().chunks(n)).enumerate() {
-            let kfc = kf_separate.as_ref().map(|k| &k.as_slice()[c * n..(c + 1) * n]);
-            let ac = alpha[c];
-            for (r, (qv, ki)) in qc.iter_mut().zip(kic).enumerate() {
-                let w = alpha[r] * ac - ki;
-                let kv = kfc.map_or(*qv, |k| k[r]);
-                w_dot_kf += w * kv;
-                *qv *= w;
-            }
-            w_trace += alpha[c] * ac - kic[c];
-        }
-        let xm = DMatrix::from_row_slice(n, d, self.x);
-        let qx = &q * &xm; // n×d
-        // Q is exactly symmetric (W and G are), so its row sums are its contiguous column sums.
-        let q1: Vec<f64> = q.as_slice().chunks(n).map(|c| c.iter().sum()).collect();
-        let mut logp = lml;
-        for i in 0..d {
-            let mut s1 = 0.0;
-            let mut s2 = 0.0;
-            for j in 0..n {
-                let xji = xm[(j, i)];
-                s1 += xji * xji * q1[j];
-                s2 += xji * qx[(j, i)];
-            }
-            let li2 = kernel.lengthscales[i].powi(2);
-            let (lp, dlp) = self.setting.log_prior(theta[i]);
-            logp += lp;
-            grad[i] = -((s1 - s2) / li2 + dlp);
-        }
-        grad[d] = -0.5 * w_dot_kf;
-        if self.fit_noise {
-            grad[d + 1] = -0.5 * noise * w_trace;
-        }
-        -logp
+        f
     }
 
     /// Runs the multi-start fit: the prior-based initial value (σ_f² = 1, σ_n² as given), an
@@ -364,17 +314,21 @@ impl MapProblem<'_> {
             candidates.push(t);
         }
         let options = LbfgsOptions { max_iterations, ..LbfgsOptions::default() };
+        let mut objective = LogPosterior::new(self);
         let mut best: Option<(f64, Vec<f64>)> = None;
         let mut converged_starts = 0;
         let mut iterations = 0;
         let mut evaluations = 0;
+        let mut gradients = 0;
         let n_starts = candidates.len();
         for start in candidates {
-            let Some(r) = minimize_box(|t, g| self.negative_log_posterior(t, g), &start, &lo, &hi, options) else {
+            let Ok(r) = minimize(&mut objective, &start, &lo, &hi, options);
+            let Some(r) = r else {
                 continue;
             };
             iterations += r.iterations;
             evaluations += r.evaluations;
+            gradients += r.gradients;
             converged_starts += usize::from(r.converged);
             if best.as_ref().is_none_or(|(f, _)| r.f < *f) {
                 best = Some((r.f, r.x));
@@ -386,9 +340,11 @@ impl MapProblem<'_> {
             attempts += 1;
             let mut t: Vec<f64> = (0..self.dim).map(|_| self.setting.sample(rng).ln()).collect();
             t.extend_from_slice(&init[self.dim..]);
-            if let Some(r) = minimize_box(|t, g| self.negative_log_posterior(t, g), &t, &lo, &hi, options) {
+            let Ok(r) = minimize(&mut objective, &t, &lo, &hi, options);
+            if let Some(r) = r {
                 iterations += r.iterations;
                 evaluations += r.evaluations;
+                gradients += r.gradients;
                 converged_starts += usize::from(r.converged);
                 best = Some((r.f, r.x));
             }
@@ -409,8 +365,170 @@ impl MapProblem<'_> {
             converged_starts,
             iterations,
             evaluations,
+            gradients,
             theta,
         })
+    }
+}
+
+/// `out[k] = Σ_i (xt[i·n + j] − xt[i·n + k])²` for `k ≤ j` (`out` has `j + 1` entries): the
+/// squared scaled distances of point `j` to the points `0..=j`, summed over the dimensions in
+/// order, from the transposed inputs `xt` (`d` rows of `n`). Plain subtractions, products and
+/// sums, element by element: the AVX2 variant (chosen at run time) only widens the loop and
+/// gives the same bits as the portable one.
+fn squared_distances(isa: Isa, xt: &[f64], n: usize, d: usize, j: usize, out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa.avx2_fma() {
+        // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
+        unsafe { squared_distances_avx2(xt, n, d, j, out) };
+        return;
+    }
+    let _ = isa;
+    squared_distances_with(xt, n, d, j, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn squared_distances_avx2(xt: &[f64], n: usize, d: usize, j: usize, out: &mut [f64]) {
+    squared_distances_with(xt, n, d, j, out);
+}
+
+#[inline(always)]
+fn squared_distances_with(xt: &[f64], n: usize, d: usize, j: usize, out: &mut [f64]) {
+    out.fill(0.0);
+    for i in 0..d {
+        let col = &xt[i * n..i * n + j + 1];
+        let c = col[j];
+        for (acc, v) in out.iter_mut().zip(col) {
+            let t = c - v;
+            *acc += t * t;
+        }
+    }
+}
+
+/// The log posterior of one [`MapProblem`] as an L-BFGS [`Objective`], with the `n×n` buffers
+/// reused across its evaluations: fresh `n×n` allocations at every evaluation cost page faults
+/// of the same order as the arithmetic (measured at n = 400).
+///
+/// [`value`](Objective::value) builds `K_f`, factorizes `K = K_f + σ_n² I` and solves for
+/// `α = K⁻¹ y` (`⅓n³` flops); [`gradient`](Objective::gradient) at the same `θ` adds `K⁻¹`
+/// from that factor (`⅔n³`) and the sums of the module docs. The line search asks for values
+/// at its trial steps and for the gradient only where it accepts one.
+pub struct LogPosterior<'p, 'a> {
+    problem: &'p MapProblem<'a>,
+    /// `K_f`; the gradient overwrites it with `Q` (SE).
+    kf: DMatrix<f64>,
+    /// Matérn's `G`; the gradient overwrites it with `Q`.
+    g: Option<DMatrix<f64>>,
+    /// The Cholesky factor of `K` (plus jitter) at `at`.
+    l: DMatrix<f64>,
+    /// `K⁻¹`.
+    kinv: DMatrix<f64>,
+    inverse_scratch: SpdInverseScratch,
+    xt: Vec<f64>,
+    /// `α = K⁻¹ y` at `at`.
+    alpha: nalgebra::DVector<f64>,
+    /// `θ` of the last successful `value` (whose factor `l` and `α` hold), if any.
+    at: Option<Vec<f64>>,
+}
+
+impl<'p, 'a> LogPosterior<'p, 'a> {
+    /// An objective with empty buffers (they are sized at the first evaluation).
+    pub fn new(problem: &'p MapProblem<'a>) -> Self {
+        let with_g = problem.kind != KernelKind::SeArd;
+        Self {
+            problem,
+            kf: DMatrix::zeros(0, 0),
+            g: with_g.then(|| DMatrix::zeros(0, 0)),
+            l: DMatrix::zeros(0, 0),
+            kinv: DMatrix::zeros(0, 0),
+            inverse_scratch: SpdInverseScratch::default(),
+            xt: Vec::new(),
+            alpha: nalgebra::DVector::zeros(0),
+            at: None,
+        }
+    }
+}
+
+impl Objective for LogPosterior<'_, '_> {
+    type Error = std::convert::Infallible;
+
+    /// `−(log p(y|θ) + log p(θ))`; `+∞` when `K` cannot be factorized.
+    fn value(&mut self, theta: &[f64]) -> Result<f64, Self::Error> {
+        let p = self.problem;
+        let n = p.y.len();
+        self.at = None;
+        let (kernel, noise) = p.unpack(theta);
+        p.kernel_and_g_into(&kernel, &mut self.xt, &mut self.kf, self.g.as_mut());
+        if cholesky_into_with_jitter(&self.kf, noise, &mut self.l).is_err() {
+            return Ok(f64::INFINITY);
+        }
+        self.alpha = nalgebra::DVector::from_column_slice(p.y);
+        self.l.solve_lower_triangular_unchecked_mut(&mut self.alpha);
+        self.l.tr_solve_lower_triangular_unchecked_mut(&mut self.alpha);
+        let fit: f64 = self.alpha.iter().zip(p.y).map(|(a, b)| a * b).sum();
+        let logdet: f64 = self.l.diagonal().iter().map(|v| v.ln()).sum();
+        let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
+        let log_prior: f64 = theta[..p.dim].iter().map(|&t| p.setting.log_prior(t).0).sum();
+        self.at = Some(theta.to_vec());
+        Ok(-(lml + log_prior))
+    }
+
+    /// The gradient at the `θ` of the last `value` call (which must have been finite).
+    fn gradient(&mut self, theta: &[f64], grad: &mut [f64]) -> Result<(), Self::Error> {
+        assert!(
+            self.at.as_deref() == Some(theta),
+            "invariant: the L-BFGS asks for the gradient at its last finite value only"
+        );
+        let p = self.problem;
+        let (n, d) = (p.y.len(), p.dim);
+        let (kernel, noise) = p.unpack(theta);
+        spd_inverse_into(&self.l, &mut self.inverse_scratch, &mut self.kinv);
+        let alpha = &self.alpha;
+        // One pass over W = ααᵀ − K⁻¹ (never stored): Q = W ⊙ G overwrites G, and the σ_f² and
+        // σ_n² gradients need only Σ W ⊙ K_f and tr W. For SE, G = K_f, so Q overwrites K_f itself
+        // and each K_f entry is read just before it is overwritten.
+        let (q, kf_separate) = match self.g.as_mut() {
+            Some(g) => (g, Some(&self.kf)),
+            None => (&mut self.kf, None),
+        };
+        let mut w_dot_kf = 0.0;
+        let mut w_trace = 0.0;
+        for (c, (qc, kic)) in q.as_mut_slice().chunks_mut(n).zip(self.kinv.as_slice().chunks(n)).enumerate() {
+            let kfc = kf_separate.map(|k| &k.as_slice()[c * n..(c + 1) * n]);
+            let ac = alpha[c];
+            for (r, (qv, ki)) in qc.iter_mut().zip(kic).enumerate() {
+                let w = alpha[r] * ac - ki;
+                let kv = kfc.map_or(*qv, |k| k[r]);
+                w_dot_kf += w * kv;
+                *qv *= w;
+            }
+            w_trace += alpha[c] * ac - kic[c];
+        }
+        let q = &*q;
+        let xm = DMatrix::from_row_slice(n, d, p.x);
+        let qx = q * &xm; // n×d
+        // Q is exactly symmetric (W and G are), so its row sums are its contiguous column sums.
+        let q1: Vec<f64> = q.as_slice().chunks(n).map(|c| c.iter().sum()).collect();
+        for i in 0..d {
+            let mut s1 = 0.0;
+            let mut s2 = 0.0;
+            for j in 0..n {
+                let xji = xm[(j, i)];
+                s1 += xji * xji * q1[j];
+                s2 += xji * qx[(j, i)];
+            }
+            let li2 = kernel.lengthscales[i].powi(2);
+            let dlp = p.setting.log_prior(theta[i]).1;
+            grad[i] = -((s1 - s2) / li2 + dlp);
+        }
+        grad[d] = -0.5 * w_dot_kf;
+        if p.fit_noise {
+            grad[d + 1] = -0.5 * noise * w_trace;
+        }
+        // The gradient consumed K_f (or G); the next call must be a value.
+        self.at = None;
+        Ok(())
     }
 }
 

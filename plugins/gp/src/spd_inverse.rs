@@ -25,20 +25,43 @@ use crate::linalg::mirror_upper_in_place;
 /// Width of the column and row blocks.
 const BLOCK: usize = 64;
 
+/// Buffers of [`spd_inverse_into`], reused by successive inverses (of any size).
+#[derive(Clone, Debug, Default)]
+pub struct SpdInverseScratch {
+    /// `L⁻¹`, column-major.
+    linv: Vec<f64>,
+    /// Its transpose.
+    linv_t: Vec<f64>,
+}
+
 /// `K⁻¹` for `K = L Lᵀ`, with `l` the lower Cholesky factor (its upper triangle is not read).
 pub fn spd_inverse_from_cholesky(l: &DMatrix<f64>) -> DMatrix<f64> {
+    let mut out = DMatrix::zeros(l.nrows(), l.nrows());
+    spd_inverse_into(l, &mut SpdInverseScratch::default(), &mut out);
+    out
+}
+
+/// [`spd_inverse_from_cholesky`] into `out` (resized if needed), with the buffers of `scratch`:
+/// the MAP fit inverts a matrix of the same size at every evaluation, and fresh `n×n`
+/// allocations there cost page faults of the same order as the arithmetic.
+pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: &mut DMatrix<f64>) {
     let n = l.nrows();
+    if out.shape() != (n, n) {
+        *out = DMatrix::zeros(n, n);
+    }
     if n == 0 {
-        return DMatrix::zeros(0, 0);
+        return;
     }
     let blocks: Vec<(usize, usize)> = (0..n).step_by(BLOCK).map(|b0| (b0, (b0 + BLOCK).min(n))).collect();
     // Inverses of L's diagonal blocks (lower triangular, at most BLOCK × BLOCK).
     let diag_inv: Vec<DMatrix<f64>> =
         blocks.par_iter().map(|&(b0, b1)| lower_triangular_inverse(&l.view((b0, b0), (b1 - b0, b1 - b0)))).collect();
 
-    // Step 1: L⁻¹, column-major, one task per column block.
-    let mut linv = vec![0.0; n * n];
-    linv.par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
+    // Step 1: L⁻¹, column-major, one task per column block. Column block J is written from
+    // row block J down (its diagonal block with the zeros above the diagonal); step 2 reads
+    // nothing above it, so the buffer needs no clearing between calls.
+    scratch.linv.resize(n * n, 0.0);
+    scratch.linv.par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
         let (j0, j1) = blocks[jb];
         let w = j1 - j0;
         let mut x = DMatrixViewMut::from_slice(chunk, n, w);
@@ -52,13 +75,22 @@ pub fn spd_inverse_from_cholesky(l: &DMatrix<f64>) -> DMatrix<f64> {
     });
 
     // Step 2: the upper triangle of L⁻ᵀ L⁻¹. Rows of L⁻ᵀ are the columns of L⁻¹, so a
-    // transposed copy makes both GEMM operands plain column-major views.
-    let linv_t = {
-        let m = DMatrixView::from_slice(&linv, n, n);
-        m.transpose()
-    };
-    let mut out = vec![0.0; n * n];
-    out.par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
+    // transposed copy makes both GEMM operands plain column-major views. Column `i` of the
+    // copy is row `i` of L⁻¹: the entries `k ≤ i` step 1 wrote, and zeros (the entries above
+    // L⁻¹'s diagonal, which step 1 did not necessarily write).
+    let linv = &scratch.linv;
+    scratch.linv_t.resize(n * n, 0.0);
+    scratch.linv_t.par_chunks_mut(n * BLOCK).enumerate().for_each(|(ib, chunk)| {
+        let i0 = blocks[ib].0;
+        for (c, col) in chunk.chunks_mut(n).enumerate() {
+            let i = i0 + c;
+            for (k, v) in col.iter_mut().enumerate() {
+                *v = if k <= i { linv[k * n + i] } else { 0.0 };
+            }
+        }
+    });
+    let linv_t = DMatrixView::from_slice(&scratch.linv_t, n, n);
+    out.as_mut_slice().par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
         let (j0, j1) = blocks[jb];
         let w = j1 - j0;
         let mut c = DMatrixViewMut::from_slice(chunk, n, w);
@@ -66,8 +98,7 @@ pub fn spd_inverse_from_cholesky(l: &DMatrix<f64>) -> DMatrix<f64> {
         // C[0..j1, J] = Σ_{k ≥ j0} L⁻¹[k, 0..j1]ᵀ L⁻¹[k, J]; the rows k < j0 of L⁻¹[·, J] are 0.
         c.rows_mut(0, j1).gemm(1.0, &linv_t.view((0, j0), (j1, n - j0)), &linv_cols.rows(j0, n - j0), 0.0);
     });
-    mirror_upper_in_place(&mut out, n);
-    DMatrix::from_vec(n, n, out)
+    mirror_upper_in_place(out.as_mut_slice(), n);
 }
 
 #[cfg(test)]
@@ -105,6 +136,18 @@ mod tests {
         let inv = spd_inverse_from_cholesky(&l);
         let scale = reference.abs().max();
         assert!((inv - reference).abs().max() < 1e-12 * scale.max(1.0));
+    }
+
+    #[test]
+    fn reused_scratch_gives_the_bits_of_a_fresh_one() {
+        // Sizes that shrink and grow again: stale entries of a larger earlier call must not leak.
+        let mut scratch = SpdInverseScratch::default();
+        let mut out = DMatrix::zeros(0, 0);
+        for (n, seed) in [(300, 1), (130, 2), (300, 3), (64, 4)] {
+            let l = cholesky_with_jitter(spd(n, seed)).expect("spd").l;
+            spd_inverse_into(&l, &mut scratch, &mut out);
+            assert_eq!(out, spd_inverse_from_cholesky(&l), "n = {n}");
+        }
     }
 
     #[test]
