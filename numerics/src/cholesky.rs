@@ -16,7 +16,7 @@
 //! systems of the acquisitions and the pending points).
 
 use les_core::SurrogateError;
-use nalgebra::{Cholesky, DMatrix, DMatrixView, DMatrixViewMut};
+use nalgebra::{Cholesky, DMatrix, DMatrixViewMut};
 use rayon::prelude::*;
 
 use crate::triangular::lower_triangular_inverse;
@@ -161,9 +161,7 @@ pub fn cholesky_blocked_in_place(a: &mut DMatrix<f64>) -> bool {
             let l11_inv_t = lower_triangular_inverse(&l11).transpose();
             let l21 = a.view((k1, k0), (m, nb)) * l11_inv_t;
             a.view_mut((k1, k0), (m, nb)).copy_from(&l21);
-            // L21ᵀ as a view with swapped strides: the GEMM packs its operands, so a transposed
-            // copy would only add a pass over the panel.
-            let l21t = DMatrixView::from_slice_with_strides(l21.as_slice(), nb, m, m, 1);
+            let l21t = l21.transpose();
             // A22 −= L21 L21ᵀ on and below the diagonal, column block by column block.
             let (_, right) = a.as_mut_slice().split_at_mut(k1 * n);
             right.par_chunks_mut(n * UPDATE_BLOCK).enumerate().for_each(|(blk, chunk)| {

@@ -30,6 +30,8 @@ const BLOCK: usize = 64;
 pub struct SpdInverseScratch {
     /// `L⁻¹`, column-major.
     linv: Vec<f64>,
+    /// Its transpose.
+    linv_t: Vec<f64>,
 }
 
 /// `K⁻¹` for `K = L Lᵀ`, with `l` the lower Cholesky factor (its upper triangle is not read).
@@ -72,10 +74,22 @@ pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: 
         }
     });
 
-    // Step 2: the upper triangle of L⁻ᵀ L⁻¹. Rows of L⁻ᵀ are the columns of L⁻¹: a view with
-    // swapped strides (the GEMM packs its operands anyway, so no transposed copy is needed).
+    // Step 2: the upper triangle of L⁻ᵀ L⁻¹. Rows of L⁻ᵀ are the columns of L⁻¹, so a
+    // transposed copy makes both GEMM operands plain column-major views. Column `i` of the
+    // copy is row `i` of L⁻¹: the entries `k ≤ i` step 1 wrote, and zeros (the entries above
+    // L⁻¹'s diagonal, which step 1 did not necessarily write).
     let linv = &scratch.linv;
-    let linv_t = DMatrixView::from_slice_with_strides(linv, n, n, n, 1);
+    scratch.linv_t.resize(n * n, 0.0);
+    scratch.linv_t.par_chunks_mut(n * BLOCK).enumerate().for_each(|(ib, chunk)| {
+        let i0 = blocks[ib].0;
+        for (c, col) in chunk.chunks_mut(n).enumerate() {
+            let i = i0 + c;
+            for (k, v) in col.iter_mut().enumerate() {
+                *v = if k <= i { linv[k * n + i] } else { 0.0 };
+            }
+        }
+    });
+    let linv_t = DMatrixView::from_slice(&scratch.linv_t, n, n);
     out.as_mut_slice().par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
         let (j0, j1) = blocks[jb];
         let w = j1 - j0;
