@@ -42,7 +42,7 @@ use les_numerics::triangular::cholesky_solve_in_place;
 
 use crate::linalg::gemm_tn;
 use crate::posterior::GpPosterior;
-use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast_with, madd, sincos_reduced_with, sincos_with, sum4};
+use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast_with, sincos_reduced_with, sincos_with, sum4};
 use crate::rff_single::{self, SingleFeatures};
 
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -309,8 +309,7 @@ impl PathSet {
         self.matheron_with::<true>(l, x, grad, lanes)
     }
 
-    /// [`PathSet::matheron`] with fused multiply-adds (distances, exponential, gradient sums)
-    /// when `FMA`.
+    /// [`PathSet::matheron`] with fused multiply-adds in the exponential when `FMA`.
     #[inline(always)]
     fn matheron_with<const FMA: bool>(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
         let n = self.n_data();
@@ -352,7 +351,7 @@ impl PathSet {
         let n = self.n_data();
         let data = self.data.as_slice(); // input-major: input i of every point at i·n ..
         let mut r2 = [0.0f64; W];
-        squared_distances::<W, FMA>(data, n, start, x, &mut r2);
+        squared_distances::<W>(data, n, start, x, &mut r2);
         let v: &[f64; W] = v[start..start + W].try_into().expect("invariant: W points");
         let s2 = self.kernel.signal_variance;
         let exp_fast = exp_fast_with::<FMA>;
@@ -383,7 +382,7 @@ impl PathSet {
                 let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
                 let mut acc = [0.0f64; 4];
                 for k in 0..W {
-                    acc[k % 4] = madd::<FMA>(gv[k], col[k] - xi, acc[k % 4]);
+                    acc[k % 4] += gv[k] * (col[k] - xi);
                 }
                 for (o, a) in lane.iter_mut().zip(&acc) {
                     *o += a;
@@ -542,22 +541,15 @@ impl PathBatch for PathSet {
 }
 
 /// `out[k] = ‖x̃_{start+k} − x‖²` for `W` consecutive data points, `data` input-major (`n`
-/// points per input): the `W` sums stay in registers across the inputs. Each square is added
-/// with a fused multiply-add when `FMA` (see [`madd`]).
+/// points per input): the `W` sums stay in registers across the inputs.
 #[inline(always)]
-fn squared_distances<const W: usize, const FMA: bool>(
-    data: &[f64],
-    n: usize,
-    start: usize,
-    x: &[f64],
-    out: &mut [f64],
-) {
+fn squared_distances<const W: usize>(data: &[f64], n: usize, start: usize, x: &[f64], out: &mut [f64]) {
     let mut acc = [0.0f64; W];
     for (i, xi) in x.iter().enumerate() {
         let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
         for k in 0..W {
             let t = col[k] - xi;
-            acc[k] = madd::<FMA>(t, t, acc[k]);
+            acc[k] += t * t;
         }
     }
     out.copy_from_slice(&acc);
