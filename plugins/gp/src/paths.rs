@@ -18,9 +18,34 @@
 //!      `B`-wide `sin`/`cos`, then `−a Ωᵀ S` with `S = W ⊙ sin θ` (GEMM; long dot products
 //!      when `d ≤ 5`);
 //! 2. kernel (Matheron) part in `f64`, path by path and a register block of data points at a
-//!    time: exact squared distances `r²_j = ‖x̃_j − x̃_l‖²`, `k` and `g` (see
-//!    [`crate::kernel`]), value `Σ_j V_{jl} k_j` and gradient `Σ_j V_{jl} g_j (x̃_j − x̃_l)`;
+//!    time: squared distances `r²_j = ‖x̃_j‖² + ‖x̃_l‖² − 2 x̃_j·x̃_l`, `k` and `g` (see
+//!    [`crate::kernel`]), value `Σ_j V_{jl} k_j` and gradient
+//!    `Σ_j V_{jl} g_j (x̃_j − x̃_l) = Σ_j V_{jl} g_j x̃_j − x̃_l Σ_j V_{jl} g_j`;
 //! 3. both gradient parts are divided by `ℓ` (chain rule of `x̃ = x ⊘ ℓ`).
+//!
+//! # Throughput of the kernel part
+//! Expanded, the distances and the gradient take one multiply-add per data point and input
+//! each, the `4·L·d·n` flops counted below; the exact differences `x̃_j − x̃_l` cost a
+//! subtraction besides each (measured with `les_step -- paths 20 N`, minimum of six runs: 1.21
+//! against 1.04 ms per call at `n = 400`, 3.3 against 2.4 ms at `n = 1000`; the same at
+//! `n = 100`). The rounding this trades is small in `f64`: about `2⁻⁵²(‖x̃_j‖² + ‖x̃_l‖²)` in
+//! `r²`, 1e-13 relative in `k` for scaled points of norm 10², and about `2⁻⁵²‖x̃‖` relative
+//! to `Σ_j |V_{jl} g_j|` in the gradient, orders of magnitude below the single-precision
+//! feature part the descent runs with by default.
+//!
+//! It still does not reach the feature part's throughput (about 40 GFLOP/s counted in `f32`
+//! on the development machine, against 5–15 here), and cannot in this form:
+//! - `f64` has four lanes per AVX2 register against `f32`'s eight, so the same flops take twice
+//!   the instructions; single precision is not an option for the update weights `V`, which
+//!   are large with alternating signs when `K_XX` is ill-conditioned;
+//! - every data point costs an exponential (about 25 flops of polynomial and reduction)
+//!   besides its `4d` counted flops, a third more work at `d = 20` and more at small `d`;
+//! - the gradient reduces over data points into `d` sums per path, which pass through memory
+//!   once per block of 16 points.
+//!
+//! A formulation as two GEMMs per block of paths (`X̃ X̃_bᵀ`, then `X̃ᵀ (V ⊙ g)`) was measured
+//! slower still: the first product's inner dimension is `d`, too short for the GEMM kernels,
+//! and its `n×L_b` result goes through memory.
 //!
 //! SE gradient of path `l`: `−a Σ_b W_{lb} sin(·)(Ω_b ⊘ ℓ) + Σ_j V_{lj} k(x, x_j)(−(x − x_j) ⊘ ℓ²)`;
 //! Matérn-5/2 replaces `k(x, x_j)` in the second sum by `g = (5/3)σ_f²(1 + √5 r)e^{−√5 r}`.
@@ -42,7 +67,7 @@ use les_numerics::triangular::cholesky_solve_in_place;
 
 use crate::linalg::gemm_tn;
 use crate::posterior::GpPosterior;
-use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast_with, sincos_reduced_with, sincos_with, sum4};
+use crate::rff::{RandomFeatures, SINCOS_FAST_LIMIT, exp_fast_with, madd, sincos_reduced_with, sincos_with, sum4};
 use crate::rff_single::{self, SingleFeatures};
 
 const SQRT5: f64 = 2.236_067_977_499_79;
@@ -82,6 +107,8 @@ pub struct PathSet {
     weights: DMatrix<f64>,
     /// Scaled data `X̃`, `n×d` (input-major: input `i` of every point contiguous).
     data: DMatrix<f64>,
+    /// `‖x̃_j‖²` of every data point (summed in input order; fused where the hot loops are).
+    data_sq: Vec<f64>,
     /// Update weights `V`, `n×L` (column `l` for path `l`).
     update: DMatrix<f64>,
     /// The feature part in single precision, when chosen by [`PathSet::with_precision`].
@@ -135,6 +162,8 @@ impl PathSet {
         let n = update.nrows();
         let inv_ls: Vec<f64> = kernel.lengthscales.iter().map(|l| 1.0 / l).collect();
         let data = DMatrix::from_fn(n, d, |j, i| x[j * d + i] * inv_ls[i]);
+        let isa = Isa::detected();
+        let data_sq = data_norms(isa, &data);
         let amp = (2.0 * kernel.signal_variance / features.n_features().max(1) as f64).sqrt();
         Self {
             omega_t: features.omega.transpose(),
@@ -144,9 +173,10 @@ impl PathSet {
             amp,
             weights,
             data,
+            data_sq,
             update,
             single: None,
-            isa: Isa::detected(),
+            isa,
         }
     }
 
@@ -154,6 +184,7 @@ impl PathSet {
     #[cfg(test)]
     pub(crate) fn with_isa(mut self, isa: Isa) -> Self {
         self.isa = isa;
+        self.data_sq = data_norms(isa, &self.data);
         self
     }
 
@@ -285,10 +316,10 @@ impl PathSet {
     }
 
     /// `Σ_j V_{jl} k(x̃, x̃_j)` of path `l` at scaled point `x̃` (returned) and, when `grad` is
-    /// not empty, `grad += Σ_j V_{jl} g_j (x̃_j − x̃)` (scaled coordinates; exact differences,
-    /// no `X̃ᵀC − x̃ΣC` cancellation). Register blocks of data points at a time: distances,
-    /// kernel, value and gradient of a block while it is in registers. `lanes` is scratch of
-    /// `4d` entries (four gradient accumulators per input).
+    /// not empty, `grad += Σ_j V_{jl} g_j (x̃_j − x̃)` (scaled coordinates; expanded, see the
+    /// module docs). Register blocks of data points at a time: distances, kernel, value and
+    /// gradient of a block while it is in registers. `lanes` is scratch of `4d` entries (four
+    /// gradient accumulators per input).
     fn matheron(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
         #[cfg(target_arch = "x86_64")]
         if self.isa.avx2_fma() {
@@ -309,82 +340,100 @@ impl PathSet {
         self.matheron_with::<true>(l, x, grad, lanes)
     }
 
-    /// [`PathSet::matheron`] with fused multiply-adds in the exponential when `FMA`.
+    /// [`PathSet::matheron`] with fused multiply-adds (dot products, exponential, gradient
+    /// sums) when `FMA`.
     #[inline(always)]
     fn matheron_with<const FMA: bool>(&self, l: usize, x: &[f64], grad: &mut [f64], lanes: &mut [f64]) -> f64 {
         let n = self.n_data();
         let v = &self.update.as_slice()[l * n..(l + 1) * n];
         let lanes = &mut lanes[..4 * x.len()];
         lanes.fill(0.0);
-        let mut value = [0.0f64; 4];
+        let x_sq = x.iter().fold(0.0, |s, t| madd::<FMA>(*t, *t, s));
         let want_grad = !grad.is_empty();
+        let mut acc = Accumulators { value: [0.0; 4], weight_sum: [0.0; 4], lanes };
         let mut start = 0;
         while start + 16 <= n {
-            self.matheron_block::<16, FMA>(start, x, v, &mut value, lanes, want_grad);
+            self.matheron_block::<16, FMA>(start, x, x_sq, v, &mut acc, want_grad);
             start += 16;
         }
         while start + 4 <= n {
-            self.matheron_block::<4, FMA>(start, x, v, &mut value, lanes, want_grad);
+            self.matheron_block::<4, FMA>(start, x, x_sq, v, &mut acc, want_grad);
             start += 4;
         }
         while start < n {
-            self.matheron_block::<1, FMA>(start, x, v, &mut value, lanes, want_grad);
+            self.matheron_block::<1, FMA>(start, x, x_sq, v, &mut acc, want_grad);
             start += 1;
         }
-        for (g, lane) in grad.iter_mut().zip(lanes.chunks_exact(4)) {
-            *g += (lane[0] + lane[1]) + (lane[2] + lane[3]);
+        // Σ_j w_j (x̃_j − x̃) = Σ_j w_j x̃_j − x̃ Σ_j w_j.
+        let w = acc.weight_sum;
+        let total = (w[0] + w[1]) + (w[2] + w[3]);
+        for ((g, lane), xi) in grad.iter_mut().zip(acc.lanes.chunks_exact(4)).zip(x) {
+            *g += ((lane[0] + lane[1]) + (lane[2] + lane[3])) - xi * total;
         }
-        (value[0] + value[1]) + (value[2] + value[3])
+        let v = acc.value;
+        (v[0] + v[1]) + (v[2] + v[3])
     }
 
-    /// One block of `W` data points of [`PathSet::matheron`].
+    /// One block of `W` data points of [`PathSet::matheron`]: dot products `x̃_j·x̃` (one
+    /// multiply-add per point and input, in registers), `r²_j = ‖x̃_j‖² + ‖x̃‖² − 2 x̃_j·x̃`, the
+    /// kernel weights, and their products with the points (one multiply-add per point and
+    /// input). Differences `x̃_j − x̃` would cost a subtraction besides each multiply-add; see
+    /// the module docs for the rounding this trades.
     #[inline(always)]
     fn matheron_block<const W: usize, const FMA: bool>(
         &self,
         start: usize,
         x: &[f64],
+        x_sq: f64,
         v: &[f64],
-        value: &mut [f64; 4],
-        lanes: &mut [f64],
+        acc: &mut Accumulators<'_>,
         want_grad: bool,
     ) {
         let n = self.n_data();
         let data = self.data.as_slice(); // input-major: input i of every point at i·n ..
-        let mut r2 = [0.0f64; W];
-        squared_distances::<W>(data, n, start, x, &mut r2);
+        let mut dot = [0.0f64; W];
+        for (i, xi) in x.iter().enumerate() {
+            let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
+            for k in 0..W {
+                dot[k] = madd::<FMA>(col[k], *xi, dot[k]);
+            }
+        }
+        let data_sq: &[f64; W] = self.data_sq[start..start + W].try_into().expect("invariant: W points");
         let v: &[f64; W] = v[start..start + W].try_into().expect("invariant: W points");
         let s2 = self.kernel.signal_variance;
         let exp_fast = exp_fast_with::<FMA>;
         // `kv = V ⊙ k` (value weights), `gv = V ⊙ g` (gradient weights); branch-free.
         let mut kv = [0.0f64; W];
         let mut gv = [0.0f64; W];
-        match self.kernel.kind {
-            KernelKind::SeArd => {
-                for k in 0..W {
-                    kv[k] = v[k] * s2 * exp_fast(-0.5 * r2[k]);
+        for k in 0..W {
+            let r2 = ((data_sq[k] + x_sq) - 2.0 * dot[k]).max(0.0);
+            match self.kernel.kind {
+                KernelKind::SeArd => {
+                    kv[k] = v[k] * s2 * exp_fast(-0.5 * r2);
                     gv[k] = kv[k];
                 }
-            }
-            KernelKind::Matern52 => {
-                for k in 0..W {
-                    let r = r2[k].sqrt();
+                KernelKind::Matern52 => {
+                    let r = r2.sqrt();
                     let e = v[k] * s2 * exp_fast(-SQRT5 * r);
-                    kv[k] = (1.0 + SQRT5 * r + 5.0 / 3.0 * r2[k]) * e;
+                    kv[k] = (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
                     gv[k] = 5.0 / 3.0 * (1.0 + SQRT5 * r) * e;
                 }
             }
         }
-        for k in 0..W {
-            value[k % 4] += kv[k];
+        for (k, w) in kv.iter().enumerate() {
+            acc.value[k % 4] += w;
         }
         if want_grad {
-            for (i, (xi, lane)) in x.iter().zip(lanes.chunks_exact_mut(4)).enumerate() {
+            for (k, w) in gv.iter().enumerate() {
+                acc.weight_sum[k % 4] += w;
+            }
+            for (i, lane) in acc.lanes.chunks_exact_mut(4).enumerate() {
                 let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
-                let mut acc = [0.0f64; 4];
+                let mut sum = [0.0f64; 4];
                 for k in 0..W {
-                    acc[k % 4] += gv[k] * (col[k] - xi);
+                    sum[k % 4] = madd::<FMA>(gv[k], col[k], sum[k % 4]);
                 }
-                for (o, a) in lane.iter_mut().zip(&acc) {
+                for (o, a) in lane.iter_mut().zip(&sum) {
                     *o += a;
                 }
             }
@@ -540,19 +589,23 @@ impl PathBatch for PathSet {
     }
 }
 
-/// `out[k] = ‖x̃_{start+k} − x‖²` for `W` consecutive data points, `data` input-major (`n`
-/// points per input): the `W` sums stay in registers across the inputs.
-#[inline(always)]
-fn squared_distances<const W: usize>(data: &[f64], n: usize, start: usize, x: &[f64], out: &mut [f64]) {
-    let mut acc = [0.0f64; W];
-    for (i, xi) in x.iter().enumerate() {
-        let col: &[f64; W] = data[i * n + start..i * n + start + W].try_into().expect("invariant: W points");
-        for k in 0..W {
-            let t = col[k] - xi;
-            acc[k] += t * t;
-        }
-    }
-    out.copy_from_slice(&acc);
+/// `‖x̃_j‖²` of every row of `data` (`n×d`), summed over the inputs in order with the
+/// multiply-adds of `isa` (fused where [`PathSet::matheron_with`] runs fused), as the
+/// hot loop sums `‖x̃‖²` of the evaluation point.
+fn data_norms(isa: Isa, data: &DMatrix<f64>) -> Vec<f64> {
+    let fused = isa.avx2_fma() || isa.portable_fused();
+    (0..data.nrows())
+        .map(|j| data.row(j).iter().fold(0.0, |s, t| if fused { t.mul_add(*t, s) } else { madd::<false>(*t, *t, s) }))
+        .collect()
+}
+
+/// The running sums of [`PathSet::matheron`] over the blocks of data points: four lanes each
+/// (fixed order) of the value, of the gradient weights and, per input, of the weighted points.
+struct Accumulators<'a> {
+    value: [f64; 4],
+    weight_sum: [f64; 4],
+    /// `4d`: lanes `4i..4i + 4` for input `i`.
+    lanes: &'a mut [f64],
 }
 
 /// nalgebra's `gemm` hands a product to `matrixmultiply` only when every dimension exceeds 5.
