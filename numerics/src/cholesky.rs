@@ -183,16 +183,25 @@ pub fn cholesky_blocked_in_place(a: &mut DMatrix<f64>) -> bool {
 /// triangle of `k` is read. Any jitter used is reported with a `tracing` warning.
 pub fn cholesky_into_with_jitter(k: &DMatrix<f64>, diagonal: f64, l: &mut DMatrix<f64>) -> Result<f64, CholeskyError> {
     let n = k.nrows();
-    if k.iter().any(|v| !v.is_finite()) || !diagonal.is_finite() {
-        return Err(CholeskyError::NonFinite { size: n });
-    }
     if l.shape() != k.shape() {
         *l = DMatrix::zeros(n, n);
     }
+    // The first copy also checks finiteness (one pass over `k` instead of two).
+    let mut finite = diagonal.is_finite();
+    for (dst, &src) in l.as_mut_slice().iter_mut().zip(k.as_slice()) {
+        *dst = src;
+        finite &= src.is_finite();
+    }
+    if !finite {
+        return Err(CholeskyError::NonFinite { size: n });
+    }
     // The same roundings as adding `diagonal` to `k` first and the jitter after.
     let mean_diag = if n == 0 { 1.0 } else { k.diagonal().iter().map(|v| v + diagonal).sum::<f64>() / n as f64 };
+    let mut first = true;
     let ((), jitter) = with_jitter(n, mean_diag, |jitter| {
-        l.copy_from(k);
+        if !std::mem::take(&mut first) {
+            l.copy_from(k);
+        }
         for i in 0..n {
             l[(i, i)] = (l[(i, i)] + diagonal) + jitter;
         }
@@ -306,6 +315,23 @@ mod tests {
             SurrogateError::NotPositiveDefinite { size: 2, max_jitter } => assert_eq!(max_jitter, 3e-6),
             other => panic!("expected NotPositiveDefinite, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn factor_into_a_reused_buffer_follows_the_same_policy() {
+        // Rank one plus a diagonal of 0: needs the first jitter, 1e-10 of the mean diagonal 4.
+        let k = DMatrix::from_row_slice(2, 2, &[4.0, 4.0, 4.0, 4.0]);
+        let mut l = DMatrix::from_element(3, 3, f64::NAN); // wrong size: replaced
+        assert_eq!(cholesky_into_with_jitter(&k, 0.0, &mut l), Ok(4e-10));
+        assert_eq!(l[(0, 1)], 0.0, "upper triangle zeroed");
+        assert!((l[(1, 0)] * l[(1, 0)] + l[(1, 1)] * l[(1, 1)] - 4.0 - 4e-10).abs() < 1e-14);
+        // A diagonal added first: positive definite without jitter, and the buffer is reused.
+        assert_eq!(cholesky_into_with_jitter(&k, 1.0, &mut l), Ok(0.0));
+        let want = cholesky_with_jitter(DMatrix::from_row_slice(2, 2, &[5.0, 4.0, 4.0, 5.0])).expect("pd").l;
+        assert_eq!(l, want);
+        let bad = DMatrix::from_row_slice(2, 2, &[1.0, f64::NAN, f64::NAN, 1.0]);
+        assert_eq!(cholesky_into_with_jitter(&bad, 0.0, &mut l), Err(CholeskyError::NonFinite { size: 2 }));
+        assert_eq!(cholesky_into_with_jitter(&k, f64::INFINITY, &mut l), Err(CholeskyError::NonFinite { size: 2 }));
     }
 
     #[test]
