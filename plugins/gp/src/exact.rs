@@ -163,11 +163,14 @@ impl Surrogate for ExactGp {
         let (shift, scale) = self.standardization(data.y());
         let y: Vec<f64> = data.y().iter().map(|v| (v - shift) / scale).collect();
         let noise0 = self.params.noise_std * self.params.noise_std;
-        let (kernel, noise_variance, hyperparameter_fit) = match &self.hyper {
-            Hyper::Fixed(k) => (k.clone(), noise0, HyperparameterFit::Given),
-            Hyper::Map(setting) if data.is_empty() => {
-                (Kernel::new(self.params.kernel, vec![setting.init; self.dim], 1.0), noise0, HyperparameterFit::Given)
-            }
+        let (kernel, noise_variance, hyperparameter_fit, factor) = match &self.hyper {
+            Hyper::Fixed(k) => (k.clone(), noise0, HyperparameterFit::Given, None),
+            Hyper::Map(setting) if data.is_empty() => (
+                Kernel::new(self.params.kernel, vec![setting.init; self.dim], 1.0),
+                noise0,
+                HyperparameterFit::Given,
+                None,
+            ),
             Hyper::Map(setting) => {
                 let problem = MapProblem {
                     kind: self.params.kernel,
@@ -189,10 +192,14 @@ impl Surrogate for ExactGp {
                     evaluations: fit.evaluations,
                     gradients: fit.gradients,
                 };
-                (fit.kernel, fit.noise_variance, how)
+                (fit.kernel, fit.noise_variance, how, fit.factor)
             }
         };
-        let posterior = GpPosterior::new(kernel, noise_variance, data.x().to_vec(), y, shift, scale)?;
+        // The MAP fit's last factorization is at its optimum (as a rule): no second one.
+        let posterior = match factor {
+            Some(f) => GpPosterior::from_factor(kernel, noise_variance, data.x().to_vec(), y, shift, scale, f)?,
+            None => GpPosterior::new(kernel, noise_variance, data.x().to_vec(), y, shift, scale)?,
+        };
         let report = FitReport {
             hyperparameters: Some(hyperparameters_of(&posterior)),
             hyperparameter_fit: Some(hyperparameter_fit),

@@ -26,6 +26,7 @@ use crate::isa::Isa;
 use crate::kernel::Kernel;
 use crate::linalg::mirror_upper_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
+use crate::posterior::PosteriorFactor;
 use crate::spd_inverse::{SpdInverseScratch, spd_inverse_into};
 
 /// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
@@ -148,6 +149,9 @@ pub struct MapFit {
     pub gradients: usize,
     /// `θ` at the optimum (for warm starts).
     pub theta: Vec<f64>,
+    /// The factorization at `θ`, when the fit's last one was there (usually: the optimum is
+    /// the last accepted step), for [`crate::posterior::GpPosterior::from_factor`].
+    pub factor: Option<PosteriorFactor>,
 }
 
 /// Settings of one MAP fit.
@@ -357,6 +361,7 @@ impl MapProblem<'_> {
             )));
         };
         let (kernel, noise_variance) = self.unpack(&theta);
+        let factor = objective.into_factor(&theta);
         Ok(MapFit {
             kernel,
             noise_variance,
@@ -367,6 +372,7 @@ impl MapProblem<'_> {
             evaluations,
             gradients,
             theta,
+            factor,
         })
     }
 }
@@ -428,8 +434,12 @@ pub struct LogPosterior<'p, 'a> {
     xt: Vec<f64>,
     /// `α = K⁻¹ y` at `at`.
     alpha: nalgebra::DVector<f64>,
-    /// `θ` of the last successful `value` (whose factor `l` and `α` hold), if any.
+    /// `θ` of the last successful `value`, while its `K_f` (or `G`) is intact for `gradient`.
     at: Option<Vec<f64>>,
+    /// `θ` of the factor `l` and of `α` (the last successful `value`; the gradient keeps them).
+    factor_at: Option<Vec<f64>>,
+    /// Jitter of the factor `l`.
+    jitter: f64,
 }
 
 impl<'p, 'a> LogPosterior<'p, 'a> {
@@ -446,7 +456,18 @@ impl<'p, 'a> LogPosterior<'p, 'a> {
             xt: Vec::new(),
             alpha: nalgebra::DVector::zeros(0),
             at: None,
+            factor_at: None,
+            jitter: 0.0,
         }
+    }
+
+    /// The factor and `α` of the last successful evaluation, if it was at `theta`.
+    pub fn into_factor(self, theta: &[f64]) -> Option<PosteriorFactor> {
+        (self.factor_at.as_deref() == Some(theta)).then_some(PosteriorFactor {
+            l: self.l,
+            jitter: self.jitter,
+            alpha: self.alpha,
+        })
     }
 }
 
@@ -458,11 +479,13 @@ impl Objective for LogPosterior<'_, '_> {
         let p = self.problem;
         let n = p.y.len();
         self.at = None;
+        self.factor_at = None;
         let (kernel, noise) = p.unpack(theta);
         p.kernel_and_g_into(&kernel, &mut self.xt, &mut self.kf, self.g.as_mut());
-        if cholesky_into_with_jitter(&self.kf, noise, &mut self.l).is_err() {
+        let Ok(jitter) = cholesky_into_with_jitter(&self.kf, noise, &mut self.l) else {
             return Ok(f64::INFINITY);
-        }
+        };
+        self.jitter = jitter;
         self.alpha = nalgebra::DVector::from_column_slice(p.y);
         self.l.solve_lower_triangular_unchecked_mut(&mut self.alpha);
         self.l.tr_solve_lower_triangular_unchecked_mut(&mut self.alpha);
@@ -471,6 +494,7 @@ impl Objective for LogPosterior<'_, '_> {
         let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
         let log_prior: f64 = theta[..p.dim].iter().map(|&t| p.setting.log_prior(t).0).sum();
         self.at = Some(theta.to_vec());
+        self.factor_at = Some(theta.to_vec());
         Ok(-(lml + log_prior))
     }
 
@@ -551,6 +575,44 @@ mod tests {
         for (prior, d, want) in cases {
             let s = LengthscaleSetting::resolve(&prior, d).expect("valid");
             assert!((s.init - want).abs() < 0.006 * want.max(1.0), "{prior:?} d={d}: {} vs {want}", s.init);
+        }
+    }
+
+    #[test]
+    fn the_fit_hands_over_its_factor_at_the_optimum() {
+        use crate::posterior::GpPosterior;
+        let mut rng = stream_rng(5, "test", 0);
+        // n = 300 takes the blocked factorization; the posterior from the fit's factor must be
+        // the one `GpPosterior::new` builds, up to the rounding of two kernel-matrix codes: a
+        // few ulps in K, amplified by cond(K) ≤ n·σ_f²/σ_n² ≈ 3e6 at most, so below 1e-8.
+        for n in [40, 300] {
+            let d = 3;
+            let x: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+            let y: Vec<f64> = (0..n).map(|i| (4.0 * x[i * d]).sin() + x[i * d + 2]).collect();
+            let setting = LengthscaleSetting::resolve(&LengthscalePrior::Low, d).expect("valid");
+            let p = MapProblem {
+                kind: KernelKind::SeArd,
+                setting,
+                noise_variance: 1e-4,
+                fit_noise: false,
+                x: &x,
+                y: &y,
+                dim: d,
+            };
+            let fit = p.fit(1, None, 200, &mut stream_rng(1, "fit", 0)).expect("fits");
+            let factor = fit.factor.clone().expect("the optimum is the last accepted step");
+            let from_factor =
+                GpPosterior::from_factor(fit.kernel.clone(), 1e-4, x.clone(), y.clone(), 0.0, 1.0, factor)
+                    .expect("valid factor");
+            let fresh = GpPosterior::new(fit.kernel.clone(), 1e-4, x.clone(), y.clone(), 0.0, 1.0).expect("pd");
+            let lml = (from_factor.log_marginal_likelihood(), fresh.log_marginal_likelihood());
+            assert!((lml.0 - lml.1).abs() < 1e-8 * lml.1.abs().max(1.0), "n = {n}: {lml:?}");
+            let probe: Vec<f64> = (0..10 * d).map(|_| rng.random::<f64>()).collect();
+            let (a, b) = (from_factor.predict(&probe).expect("predicts"), fresh.predict(&probe).expect("predicts"));
+            for k in 0..10 {
+                assert!((a.mean[k] - b.mean[k]).abs() < 1e-8, "n = {n}: mean {} vs {}", a.mean[k], b.mean[k]);
+                assert!((a.variance[k] - b.variance[k]).abs() < 1e-8, "n = {n}: variance");
+            }
         }
     }
 

@@ -15,6 +15,17 @@ use crate::kernel::{Kernel, ScaledPoints};
 use crate::linalg::{gemm_tn_par, symmetric_minus_crossprod_par, transpose_par};
 use crate::schur::CandidateConditioning;
 
+/// A Cholesky factorization for [`GpPosterior::from_factor`].
+#[derive(Clone, Debug)]
+pub struct PosteriorFactor {
+    /// Lower factor of `K_XX + (σ_n² + jitter) I`, upper triangle zero.
+    pub l: DMatrix<f64>,
+    /// Absolute jitter added to the diagonal.
+    pub jitter: f64,
+    /// `α = (K_XX + (σ_n² + jitter) I)⁻¹ y`.
+    pub alpha: DVector<f64>,
+}
+
 /// An exact GP posterior with zero prior mean (see the module docs).
 #[derive(Clone, Debug)]
 pub struct GpPosterior {
@@ -42,17 +53,7 @@ impl GpPosterior {
         shift: f64,
         scale: f64,
     ) -> Result<Self, SurrogateError> {
-        let d = kernel.dim();
-        if x.len() != y.len() * d {
-            return Err(SurrogateError::InvalidData(format!(
-                "{} coordinates for {} values in dimension {d}",
-                x.len(),
-                y.len()
-            )));
-        }
-        if x.iter().chain(&y).any(|v| !v.is_finite()) {
-            return Err(SurrogateError::InvalidData("the data contain non-finite values".into()));
-        }
+        Self::check_data(&kernel, &x, &y)?;
         let mut k = kernel.gram(&x);
         for i in 0..y.len() {
             k[(i, i)] += noise_variance;
@@ -62,6 +63,47 @@ impl GpPosterior {
         cholesky_solve_in_place(&l, &mut a);
         let alpha = DVector::from_column_slice(a.as_slice());
         Ok(Self { kernel, noise_variance, x, y, shift, scale, l, jitter, alpha })
+    }
+
+    /// [`GpPosterior::new`] from a factorization already made with these hyperparameters (the
+    /// MAP fit's last one, at its optimum): `factor` holds the lower factor of
+    /// `K_XX + (σ_n² + jitter) I` and `α = K⁻¹ y`, so nothing `O(n³)` is repeated.
+    pub fn from_factor(
+        kernel: Kernel,
+        noise_variance: f64,
+        x: Vec<f64>,
+        y: Vec<f64>,
+        shift: f64,
+        scale: f64,
+        factor: PosteriorFactor,
+    ) -> Result<Self, SurrogateError> {
+        Self::check_data(&kernel, &x, &y)?;
+        let PosteriorFactor { l, jitter, alpha } = factor;
+        if l.shape() != (y.len(), y.len()) || alpha.len() != y.len() {
+            return Err(SurrogateError::InvalidData(format!(
+                "a {}×{} factor and {} weights for {} values",
+                l.nrows(),
+                l.ncols(),
+                alpha.len(),
+                y.len()
+            )));
+        }
+        Ok(Self { kernel, noise_variance, x, y, shift, scale, l, jitter, alpha })
+    }
+
+    fn check_data(kernel: &Kernel, x: &[f64], y: &[f64]) -> Result<(), SurrogateError> {
+        let d = kernel.dim();
+        if x.len() != y.len() * d {
+            return Err(SurrogateError::InvalidData(format!(
+                "{} coordinates for {} values in dimension {d}",
+                x.len(),
+                y.len()
+            )));
+        }
+        if x.iter().chain(y).any(|v| !v.is_finite()) {
+            return Err(SurrogateError::InvalidData("the data contain non-finite values".into()));
+        }
+        Ok(())
     }
 
     /// The posterior with the same kernel, noise and output scaling conditioned also on the
