@@ -15,12 +15,12 @@
 //! Both steps are parallel over the fixed column blocks, each written by one task: the result
 //! does not depend on the number of threads.
 
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
+use nalgebra::{DMatrix, DMatrixViewMut};
 use rayon::prelude::*;
 
 use les_numerics::triangular::lower_triangular_inverse;
 
-use crate::linalg::mirror_upper_in_place;
+use crate::linalg::{Strided, dgemm, mirror_upper_in_place};
 
 /// Width of the column and row blocks.
 const BLOCK: usize = 64;
@@ -30,8 +30,6 @@ const BLOCK: usize = 64;
 pub struct SpdInverseScratch {
     /// `L⁻¹`, column-major.
     linv: Vec<f64>,
-    /// Its transpose.
-    linv_t: Vec<f64>,
 }
 
 /// `K⁻¹` for `K = L Lᵀ`, with `l` the lower Cholesky factor (its upper triangle is not read).
@@ -74,29 +72,16 @@ pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: 
         }
     });
 
-    // Step 2: the upper triangle of L⁻ᵀ L⁻¹. Rows of L⁻ᵀ are the columns of L⁻¹, so a
-    // transposed copy makes both GEMM operands plain column-major views. Column `i` of the
-    // copy is row `i` of L⁻¹: the entries `k ≤ i` step 1 wrote, and zeros (the entries above
-    // L⁻¹'s diagonal, which step 1 did not necessarily write).
+    // Step 2: the upper triangle of L⁻ᵀ L⁻¹. Rows of L⁻ᵀ are the columns of L⁻¹, read with
+    // swapped strides (the GEMM packs its operands anyway, so no transposed copy is made).
     let linv = &scratch.linv;
-    scratch.linv_t.resize(n * n, 0.0);
-    scratch.linv_t.par_chunks_mut(n * BLOCK).enumerate().for_each(|(ib, chunk)| {
-        let i0 = blocks[ib].0;
-        for (c, col) in chunk.chunks_mut(n).enumerate() {
-            let i = i0 + c;
-            for (k, v) in col.iter_mut().enumerate() {
-                *v = if k <= i { linv[k * n + i] } else { 0.0 };
-            }
-        }
-    });
-    let linv_t = DMatrixView::from_slice(&scratch.linv_t, n, n);
     out.as_mut_slice().par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
         let (j0, j1) = blocks[jb];
         let w = j1 - j0;
-        let mut c = DMatrixViewMut::from_slice(chunk, n, w);
-        let linv_cols = DMatrixView::from_slice(&linv[j0 * n..j1 * n], n, w);
         // C[0..j1, J] = Σ_{k ≥ j0} L⁻¹[k, 0..j1]ᵀ L⁻¹[k, J]; the rows k < j0 of L⁻¹[·, J] are 0.
-        c.rows_mut(0, j1).gemm(1.0, &linv_t.view((0, j0), (j1, n - j0)), &linv_cols.rows(j0, n - j0), 0.0);
+        let a = Strided { data: &linv[j0..], rows: n, cols: 1 };
+        let b = Strided { data: &linv[j0 * n + j0..], rows: 1, cols: n };
+        dgemm(j1, n - j0, w, 1.0, a, b, 0.0, chunk, n);
     });
     mirror_upper_in_place(out.as_mut_slice(), n);
 }
