@@ -576,10 +576,11 @@ impl Objective for LogPosterior<'_, '_> {
         for i in 0..d {
             let mut s1 = 0.0;
             let mut s2 = 0.0;
-            for j in 0..n {
-                let xji = p.x[j * d + i];
-                s1 += xji * xji * q1[j];
-                s2 += xji * self.qx[i * n + j];
+            let qx_i = &self.qx[i * n..(i + 1) * n];
+            for ((point, q1j), qxj) in p.x.chunks(d).zip(&q1).zip(qx_i) {
+                let xji = point[i];
+                s1 += xji * xji * q1j;
+                s2 += xji * qxj;
             }
             let li2 = kernel.lengthscales[i].powi(2);
             let dlp = p.setting.log_prior(theta[i]).1;
