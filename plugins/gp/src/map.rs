@@ -9,6 +9,13 @@
 //! length-scale sums are one GEMM: with `Q = W ⊙ G`,
 //! `Σ_jk Q_jk (x_ji − x_ki)² = 2 Σ_j x_ji² (Q1)_j − 2 (Xᵀ Q X)_ii`.
 //!
+//! Cost per evaluation (`n` points): the value needs `K_f`, the Cholesky factor of `K` and `α`
+//! (`⅓n³` flops); the gradient adds `K⁻¹` from that factor (`⅔n³`, [`crate::spd_inverse`]) and
+//! `O(n²d)`. [`LogPosterior`] keeps the `n×n` buffers across evaluations, the line search of
+//! [`les_numerics::lbfgs`] asks for the gradient only at the steps it accepts, and the factor
+//! at the optimum goes to the posterior ([`MapFit::factor`]), so a fit of `k` iterations costs
+//! about `k + 1` values and gradients and no further factorization.
+//!
 //! The log-normal prior is a density on `ℓ` (as GPyTorch's `LogNormalPrior` on the length
 //! scale): `log p(ℓ) = −log ℓ − (log ℓ − μ)²/(2s²) + const`; the uniform (box) prior is
 //! constant inside its bounds. σ_f² has no prior, only bounds [`SIGNAL_VARIANCE_BOUNDS`].
