@@ -8,7 +8,7 @@
 //! model returns is in model scale: `y_model = (y − shift)/scale`. The noise is not rescaled.
 //!
 //! Hyperparameters (§6.2–§6.3): `map` maximizes log marginal likelihood + log length-scale
-//! prior with analytic gradients and a box-bounded L-BFGS on log-parameters ([`lbfgs`]),
+//! prior with analytic gradients and a box-bounded L-BFGS on log-parameters ([`les_numerics::lbfgs`]),
 //! from `restarts` starts (the documented initial value, the previous fit if `warm_start`,
 //! then prior draws; up to 20 attempts if all fail); `oracle` takes them from the objective (`BuildContext.oracle`);
 //! `{ fixed: { lengthscales, signal_variance } }` fixes them.

@@ -1,5 +1,5 @@
 //! The inverse of a symmetric positive-definite matrix from its Cholesky factor, the way LAPACK's
-//! `potri` does it (`trtri` then `lauum`), in blocks of [`BLOCK`] so that nearly all the work is
+//! `potri` does it (`trtri` then `lauum`), in blocks of 64 rows (`BLOCK`) so that nearly all the work is
 //! GEMM.
 //!
 //! The MAP fit needs all of `K⁻¹` (its gradient is `½ Σ_jk (ααᵀ − K⁻¹)_jk ∂K_jk`), once per
