@@ -473,7 +473,7 @@ pub struct LogPosterior<'p, 'a> {
     kf: DMatrix<f64>,
     /// Matérn's `G`; the gradient overwrites it with `Q`.
     g: Option<DMatrix<f64>>,
-    /// The Cholesky factor of `K` (plus jitter) at `at`.
+    /// The Cholesky factor of `K` (plus jitter) at `factor_at`.
     l: DMatrix<f64>,
     /// `K⁻¹`.
     kinv: DMatrix<f64>,
@@ -481,7 +481,7 @@ pub struct LogPosterior<'p, 'a> {
     xt: Vec<f64>,
     /// `Q X`, `n×d` column-major.
     qx: Vec<f64>,
-    /// `α = K⁻¹ y` at `at`.
+    /// `α = K⁻¹ y` at `factor_at`.
     alpha: nalgebra::DVector<f64>,
     /// `θ` of the last successful `value`, while its `K_f` (or `G`) is intact for `gradient`.
     at: Option<Vec<f64>>,
