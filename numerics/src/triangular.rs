@@ -111,7 +111,10 @@ where
 {
     let m = l.nrows();
     // Column-major copy, so that the substitution runs over contiguous columns.
-    let dense: Vec<f64> = (0..m).flat_map(|c| (0..m).map(move |r| (r, c))).map(|(r, c)| l[(r, c)]).collect();
+    let mut dense = Vec::with_capacity(m * m);
+    for c in 0..m {
+        dense.extend(l.column(c).iter());
+    }
     let mut inv = DMatrix::zeros(m, m);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
