@@ -18,8 +18,8 @@
 //! rejection, the cubic through the last two values), kept within `[0.1, 0.5]` of the rejected
 //! step (Nocedal & Wright, *Numerical Optimization*, §3.5). A trial needs only the value:
 //! [`Objective::gradient`] is asked for at the accepted point alone. For the MAP fit that
-//! matters, since its gradient (which needs all of `K⁻¹`) costs twice its value (a Cholesky
-//! factorization).
+//! matters: its gradient adds all of `K⁻¹`, twice the flops of the value's Cholesky
+//! factorization.
 
 /// Number of correction pairs kept.
 pub const MEMORY: usize = 10;
