@@ -158,7 +158,14 @@ fn the_runner_with_four_workers_evaluates_unique_points() {
         assert_eq!(points.len(), budget, "{name}");
         assert!(study.records().iter().all(|r| r.y.is_some()), "{name}: every evaluation completes");
         let closest = closest_pair(&points);
-        assert!(closest > 1e-3, "{name} {params}: two points {closest} apart");
+        // A strategy that ignored the pending points would ask the same point again, up to 1e-8
+        // (see the test above). Which points are pending at an ask depends on the order in which
+        // the workers finish, which this test does not fix; for some orders MES legitimately
+        // comes within a small fraction of a length scale of a pending point (see the `mes`
+        // module docs; 6.3e-4 was seen once on a loaded CI machine), so for MES the bound only
+        // separates that from a repeated point.
+        let bound = if name == "mes" { 1e-6 } else { 1e-3 };
+        assert!(closest > bound, "{name} {params}: two points {closest} apart");
     }
 }
 
