@@ -34,6 +34,7 @@ use crate::kernel::Kernel;
 use crate::linalg::{Strided, dgemm, mirror_upper_in_place};
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
 use crate::posterior::PosteriorFactor;
+use crate::rff::madd;
 use crate::spd_inverse::{SpdInverseScratch, spd_inverse_into};
 
 /// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
@@ -407,7 +408,6 @@ fn weight_pass_avx2(alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64
 #[inline(always)]
 fn weight_pass_with<const FMA: bool>(alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64]>) -> (f64, f64) {
     let n = alpha.len();
-    let madd = |a: f64, b: f64, c: f64| if FMA { a.mul_add(b, c) } else { a * b + c };
     let mut lanes = [0.0f64; 4];
     let mut w_trace = 0.0;
     for (c, (qc, kic)) in q.chunks_mut(n).zip(kinv.chunks(n)).enumerate() {
@@ -416,7 +416,7 @@ fn weight_pass_with<const FMA: bool>(alpha: &[f64], kinv: &[f64], q: &mut [f64],
         for (r, (qv, ki)) in qc.iter_mut().zip(kic).enumerate() {
             let w = alpha[r] * ac - ki;
             let kv = kfc.map_or(*qv, |k| k[r]);
-            lanes[r % 4] = madd(w, kv, lanes[r % 4]);
+            lanes[r % 4] = madd::<FMA>(w, kv, lanes[r % 4]);
             *qv *= w;
         }
         w_trace += ac * ac - kic[c];
@@ -483,10 +483,10 @@ pub struct LogPosterior<'p, 'a> {
     qx: Vec<f64>,
     /// `α = K⁻¹ y` at `factor_at`.
     alpha: nalgebra::DVector<f64>,
-    /// `θ` of the last successful `value`, while its `K_f` (or `G`) is intact for `gradient`.
-    at: Option<Vec<f64>>,
     /// `θ` of the factor `l` and of `α` (the last successful `value`; the gradient keeps them).
     factor_at: Option<Vec<f64>>,
+    /// Whether `K_f` (or `G`) is still that of `factor_at` (the gradient overwrites it).
+    kf_current: bool,
     /// Jitter of the factor `l`.
     jitter: f64,
 }
@@ -505,8 +505,8 @@ impl<'p, 'a> LogPosterior<'p, 'a> {
             xt: Vec::new(),
             qx: Vec::new(),
             alpha: nalgebra::DVector::zeros(0),
-            at: None,
             factor_at: None,
+            kf_current: false,
             jitter: 0.0,
         }
     }
@@ -528,8 +528,8 @@ impl Objective for LogPosterior<'_, '_> {
     fn value(&mut self, theta: &[f64]) -> Result<f64, Self::Error> {
         let p = self.problem;
         let n = p.y.len();
-        self.at = None;
         self.factor_at = None;
+        self.kf_current = false;
         let (kernel, noise) = p.unpack(theta);
         p.kernel_and_g_into(&kernel, &mut self.xt, &mut self.kf, self.g.as_mut());
         let Ok(jitter) = cholesky_into_with_jitter(&self.kf, noise, &mut self.l) else {
@@ -543,15 +543,15 @@ impl Objective for LogPosterior<'_, '_> {
         let logdet: f64 = self.l.diagonal().iter().map(|v| v.ln()).sum();
         let lml = -0.5 * fit - logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
         let log_prior: f64 = theta[..p.dim].iter().map(|&t| p.setting.log_prior(t).0).sum();
-        self.at = Some(theta.to_vec());
         self.factor_at = Some(theta.to_vec());
+        self.kf_current = true;
         Ok(-(lml + log_prior))
     }
 
     /// The gradient at the `θ` of the last `value` call (which must have been finite).
     fn gradient(&mut self, theta: &[f64], grad: &mut [f64]) -> Result<(), Self::Error> {
         assert!(
-            self.at.as_deref() == Some(theta),
+            self.kf_current && self.factor_at.as_deref() == Some(theta),
             "invariant: the L-BFGS asks for the gradient at its last finite value only"
         );
         let p = self.problem;
@@ -598,7 +598,7 @@ impl Objective for LogPosterior<'_, '_> {
             grad[d + 1] = -0.5 * noise * w_trace;
         }
         // The gradient consumed K_f (or G); the next call must be a value.
-        self.at = None;
+        self.kf_current = false;
         Ok(())
     }
 }

@@ -595,7 +595,9 @@ impl PathBatch for PathSet {
 fn data_norms(isa: Isa, data: &DMatrix<f64>) -> Vec<f64> {
     let fused = isa.avx2_fma() || isa.portable_fused();
     (0..data.nrows())
-        .map(|j| data.row(j).iter().fold(0.0, |s, t| if fused { t.mul_add(*t, s) } else { madd::<false>(*t, *t, s) }))
+        .map(|j| {
+            data.row(j).iter().fold(0.0, |s, t| if fused { madd::<true>(*t, *t, s) } else { madd::<false>(*t, *t, s) })
+        })
         .collect()
 }
 
