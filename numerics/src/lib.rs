@@ -5,6 +5,7 @@
 //!   reports the absolute jitter tried;
 //! - [`triangular`]: triangular solves, products and inverses (blocked for large
 //!   right-hand sides, row-major for the small systems);
+//! - [`gemm`]: `c ← αab + βc` on strided sub-blocks, through `matrixmultiply`;
 //! - [`lbfgs`]: the box-constrained (projected) L-BFGS of the MAP fit and of every
 //!   acquisition optimizer, checked against SciPy's L-BFGS-B (tests/lbfgs_scipy.rs);
 //! - [`special`]: erfc, erfcx and the standard normal functions built on them;
@@ -13,6 +14,7 @@
 pub mod cholesky;
 #[cfg(feature = "testing")]
 pub mod fdcheck;
+pub mod gemm;
 pub mod lbfgs;
 pub mod special;
 pub mod triangular;

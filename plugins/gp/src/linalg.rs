@@ -8,63 +8,6 @@ use rayon::prelude::*;
 /// Right-hand-side columns per parallel task.
 const RHS_BLOCK: usize = 64;
 
-/// An operand of [`dgemm`]: its entries and the strides between rows and between columns.
-#[derive(Clone, Copy)]
-pub struct Strided<'a> {
-    /// The entries; `(r, c)` is `data[r·rows + c·cols]`.
-    pub data: &'a [f64],
-    /// Stride between rows.
-    pub rows: usize,
-    /// Stride between columns.
-    pub cols: usize,
-}
-
-/// `c ← alpha·a·b + beta·c` for an `m×k` `a`, a `k×n` `b` and an `m×n` `c` (column-major with
-/// leading dimension `ldc ≥ m`), always through `matrixmultiply`. Two cases nalgebra's `gemm`
-/// handles badly: a transposed operand (a view with swapped strides goes through nalgebra's
-/// axpy fallback, which mis-sizes such views when a dimension is at most 5), and a dimension
-/// of at most 5 (axpys instead of the GEMM kernel). `beta = 0` ignores what `c` held. Panics
-/// when an operand's strides reach past its slice.
-#[allow(clippy::too_many_arguments)]
-pub fn dgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f64,
-    a: Strided<'_>,
-    b: Strided<'_>,
-    beta: f64,
-    c: &mut [f64],
-    ldc: usize,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, cols: usize, s: &Strided<'_>| (rows - 1) * s.rows + (cols - 1) * s.cols;
-    assert!(ldc >= m && c.len() > (n - 1) * ldc + m - 1, "dgemm: c has {} entries for {m}×{n} (ldc {ldc})", c.len());
-    assert!(k == 0 || (last(m, k, &a) < a.data.len() && last(k, n, &b) < b.data.len()), "dgemm: operand out of bounds");
-    // SAFETY: every entry the product reads (a: r·rows + c·cols for r < m, c < k; b likewise
-    // for k×n) or writes (c: r + c·ldc for r < m, c < n) lies within its slice, checked above.
-    unsafe {
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.data.as_ptr(),
-            a.rows as isize,
-            a.cols as isize,
-            b.data.as_ptr(),
-            b.rows as isize,
-            b.cols as isize,
-            beta,
-            c.as_mut_ptr(),
-            1,
-            ldc as isize,
-        );
-    }
-}
-
 /// `c ← alpha·aᵀ·b + beta·c` through `gemm` on an explicit transpose: nalgebra's `gemm_tr`
 /// never uses `matrixmultiply` (it runs plain dot products), and copying `aᵀ` costs `O(size)`
 /// against the product's `O(size · ncols(b))`.
@@ -220,29 +163,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dgemm_matches_nalgebra_for_small_and_transposed_operands() {
-        fn col(x: &DMatrix<f64>, ld: usize) -> Strided<'_> {
-            Strided { data: x.as_slice(), rows: 1, cols: ld }
-        }
-        for (m, k, n) in [(7, 5, 3), (40, 3, 9), (1, 1, 1), (6, 0, 4), (70, 65, 66)] {
-            let a = DMatrix::from_fn(m, k, |i, j| ((i * 7 + j * 3) % 5) as f64 - 2.0);
-            let b = DMatrix::from_fn(k, n, |i, j| ((i * 5 + j * 2) % 7) as f64 * 0.5);
-            let mut c = DMatrix::from_element(m, n, 1.0);
-            let want = &a * &b * 2.0 + DMatrix::from_element(m, n, 0.5);
-            dgemm(m, k, n, 2.0, col(&a, m), col(&b, k), 0.5, c.as_mut_slice(), m);
-            assert!((c - &want).abs().max() < 1e-12, "{m}×{k}×{n}");
-            // `a` read through the storage of its transpose (row stride k, column stride 1),
-            // into the top rows of a taller `c` (leading dimension m + 2).
-            let at = a.transpose();
-            let mut tall = DMatrix::from_element(m + 2, n, 7.0);
-            let at_view = Strided { data: at.as_slice(), rows: k.max(1), cols: 1 };
-            dgemm(m, k, n, 1.0, at_view, col(&b, k), 0.0, tall.as_mut_slice(), m + 2);
-            assert!((tall.rows(0, m) - &a * &b).abs().max() < 1e-12, "transposed {m}×{k}×{n}");
-            assert!(tall.rows(m, 2).iter().all(|v| *v == 7.0), "rows beyond m untouched");
-        }
-    }
 
     #[test]
     fn symmetric_assembly_gives_the_bits_of_upper_syrk_and_mirror() {

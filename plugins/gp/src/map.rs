@@ -31,7 +31,9 @@ use les_numerics::lbfgs::{LbfgsOptions, Objective, minimize};
 
 use crate::isa::Isa;
 use crate::kernel::Kernel;
-use crate::linalg::{Strided, dgemm, mirror_upper_in_place};
+use les_numerics::gemm::{Strided, dgemm};
+
+use crate::linalg::mirror_upper_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
 use crate::posterior::PosteriorFactor;
 use crate::rff::madd;
@@ -325,7 +327,12 @@ impl MapProblem<'_> {
             t.extend_from_slice(&init[self.dim..]);
             candidates.push(t);
         }
-        let options = LbfgsOptions { max_iterations, ..LbfgsOptions::default() };
+        // BoTorch's stopping rule: SciPy's L-BFGS-B with `pgtol = 1e-5` on GPyTorch's marginal
+        // log likelihood, which is divided by the number of observations; on this (total) log
+        // posterior that is a projected-gradient tolerance of 1e-5·n. The relative decrease
+        // test (`factr`) does not depend on the scale.
+        let pg_tol = LbfgsOptions::default().pg_tol * self.y.len().max(1) as f64;
+        let options = LbfgsOptions { max_iterations, pg_tol, ..LbfgsOptions::default() };
         let mut objective = LogPosterior::new(self);
         let mut best: Option<(f64, Vec<f64>)> = None;
         let mut converged_starts = 0;
