@@ -99,57 +99,63 @@ fn backward(lt: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
 }
 
 /// The inverse of a small lower-triangular matrix (its upper triangle is not read) by forward
-/// substitution of all its columns at once, row by row; the blocked algorithms apply their
-/// diagonal blocks through it.
-///
-/// Row `i` of `X = L⁻¹` is `(eᵢ − Σ_{k<i} L_ik X_k·) / L_ii`: axpys of contiguous rows (row-major
-/// copies of `L` and `X`), one division per entry and no chain of dependent divisions, which
-/// made the column-by-column substitution 5× slower at the 64-row blocks of the MAP fit. The
-/// loops are compiled twice, for baseline x86-64 and with AVX2 (chosen at run time), from the
-/// same source: no multiply-add is fused, so both give the same bits; the AVX2 one is only wider.
+/// substitution of all its columns at once, row by row; see [`lower_triangular_inverse_rows`].
 pub fn lower_triangular_inverse<S>(l: &nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>) -> DMatrix<f64>
 where
     S: nalgebra::Storage<f64, nalgebra::Dyn, nalgebra::Dyn>,
 {
     let m = l.nrows();
-    // Row-major copy of the lower triangle, so that row i's multipliers L_i· are contiguous.
+    let dense: Vec<f64> = l.iter().copied().collect(); // column-major
     let mut rows = vec![0.0; m * m];
-    for (c, column) in l.column_iter().enumerate() {
-        for (r, &v) in column.iter().enumerate().skip(c) {
-            rows[r * m + c] = v;
-        }
-    }
-    let mut x = vec![0.0; m * m];
+    lower_triangular_inverse_rows(&dense, m, m, &mut rows);
+    DMatrix::from_row_slice(m, m, &rows)
+}
+
+/// `L⁻¹`, row-major, into `x` (`m×m`, overwritten) for the `m×m` lower-triangular `L` stored
+/// column-major in `l` with leading dimension `ld` (its upper triangle is not read): the
+/// diagonal blocks of a larger factor are inverted in place, without copies.
+///
+/// Row `i` of `X = L⁻¹` is `(eᵢ − Σ_{k<i} L_ik X_k·) / L_ii`: axpys of contiguous rows of `X`
+/// with scalar multipliers, one division per entry and no chain of dependent divisions (the
+/// column-by-column substitution was 5× slower at the 64-row blocks of the MAP fit). The loops
+/// are compiled twice, for baseline x86-64 and with AVX2 (chosen at run time), from the same
+/// source: no multiply-add is fused, so both give the same bits; the AVX2 one is only wider.
+pub fn lower_triangular_inverse_rows(l: &[f64], ld: usize, m: usize, x: &mut [f64]) {
+    assert!(
+        ld >= m && (m == 0 || l.len() > (m - 1) * ld + m - 1) && x.len() == m * m,
+        "lower_triangular_inverse_rows: sizes"
+    );
+    x.fill(0.0);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: run-time detection found AVX2 on this CPU.
-        unsafe { invert_rows_avx2(&rows, m, &mut x) };
-        return DMatrix::from_row_slice(m, m, &x);
+        unsafe { invert_rows_avx2(l, ld, m, x) };
+        return;
     }
-    invert_rows(&rows, m, &mut x);
-    DMatrix::from_row_slice(m, m, &x)
+    invert_rows(l, ld, m, x);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn invert_rows_avx2(l: &[f64], m: usize, x: &mut [f64]) {
-    invert_rows(l, m, x);
+fn invert_rows_avx2(l: &[f64], ld: usize, m: usize, x: &mut [f64]) {
+    invert_rows(l, ld, m, x);
 }
 
-/// Rows of `L⁻¹` (row-major `m×m`, zero-initialized) for the row-major lower triangular `l`:
-/// row `i` is zero right of column `i`.
+/// Rows of `L⁻¹` (row-major `m×m`, zero-initialized) for the column-major lower triangular `l`
+/// (leading dimension `ld`): row `i` is zero right of column `i`.
 #[inline(always)]
-fn invert_rows(l: &[f64], m: usize, x: &mut [f64]) {
+fn invert_rows(l: &[f64], ld: usize, m: usize, x: &mut [f64]) {
     for i in 0..m {
         let (done, rest) = x.split_at_mut(i * m);
         let row = &mut rest[..=i];
         row[i] = 1.0;
-        for (k, &lik) in l[i * m..i * m + i].iter().enumerate() {
+        for k in 0..i {
+            let lik = l[k * ld + i];
             for (v, xk) in row[..=k].iter_mut().zip(&done[k * m..=k * m + k]) {
                 *v -= lik * xk;
             }
         }
-        let lii = l[i * m + i];
+        let lii = l[i * ld + i];
         for v in row.iter_mut() {
             *v /= lii;
         }
@@ -221,14 +227,24 @@ mod tests {
             if i == j { 1.0 + (i % 5) as f64 * 0.3 } else { ((i * 7 + j * 13) % 17) as f64 / 17.0 - 0.5 }
         });
         let lower = DMatrix::from_fn(m, m, |i, j| if i >= j { l[(i, j)] } else { 0.0 });
-        let dense: Vec<f64> = lower.transpose().as_slice().to_vec(); // row-major
         let mut baseline = vec![0.0; m * m];
-        invert_rows(&dense, m, &mut baseline);
+        invert_rows(l.as_slice(), m, m, &mut baseline);
         let baseline = DMatrix::from_row_slice(m, m, &baseline);
         let err = (&lower * &baseline - DMatrix::identity(m, m)).abs().max();
         assert!(err < 1e-9, "max |L L⁻¹ − I| = {err:e}");
         assert!((0..m).all(|j| (0..j).all(|i| baseline[(i, j)] == 0.0)), "L⁻¹ is lower triangular");
-        // What the public function runs (the AVX2 variant where the CPU has AVX2).
+        // A diagonal block of a larger matrix, in place (leading dimension 80), into a buffer
+        // holding garbage.
+        let big =
+            DMatrix::from_fn(
+                80,
+                80,
+                |i, j| if i >= 5 && j >= 5 && i < 5 + m && j < 5 + m { l[(i - 5, j - 5)] } else { 9.0 },
+            );
+        let mut rows = vec![f64::NAN; m * m];
+        lower_triangular_inverse_rows(&big.as_slice()[5 * 80 + 5..], 80, m, &mut rows);
+        assert_eq!(DMatrix::from_row_slice(m, m, &rows), baseline);
+        // What the public functions run (the AVX2 variant where the CPU has AVX2).
         assert_eq!(lower_triangular_inverse(&l), baseline);
         #[cfg(target_arch = "x86_64")]
         if !std::arch::is_x86_feature_detected!("avx2") {

@@ -84,6 +84,7 @@ pub mod posterior;
 pub mod rff;
 pub mod rff_single;
 pub mod schur;
+mod spare;
 pub mod spd_inverse;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

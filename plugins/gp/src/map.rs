@@ -37,6 +37,7 @@ use crate::linalg::mirror_upper_in_place;
 use crate::params::{LengthscalePrior, LogNormalSpec, NOISE_STD_MAX, NOISE_STD_MIN};
 use crate::posterior::PosteriorFactor;
 use crate::rff::madd;
+use crate::spare;
 use crate::spd_inverse::{SpdInverseScratch, spd_inverse_into};
 
 /// Total starting points tried before the fit gives up (BoTorch's `max_attempts`).
@@ -235,9 +236,7 @@ impl MapProblem<'_> {
         }
         let xt = &xt[..];
         for buf in std::iter::once(&mut *k_buf).chain(g_buf.as_deref_mut()) {
-            if buf.shape() != (n, n) {
-                *buf = DMatrix::zeros(n, n);
-            }
+            spare::resize_square(buf, n);
         }
         let task = ROWS_PER_TASK * n.max(1);
         let isa = Isa::detected();
@@ -519,12 +518,25 @@ impl<'p, 'a> LogPosterior<'p, 'a> {
     }
 
     /// The factor and `α` of the last successful evaluation, if it was at `theta`.
-    pub fn into_factor(self, theta: &[f64]) -> Option<PosteriorFactor> {
-        (self.factor_at.as_deref() == Some(theta)).then_some(PosteriorFactor {
-            l: self.l,
+    pub fn into_factor(mut self, theta: &[f64]) -> Option<PosteriorFactor> {
+        (self.factor_at.as_deref() == Some(theta)).then(|| PosteriorFactor {
+            l: std::mem::replace(&mut self.l, DMatrix::zeros(0, 0)),
             jitter: self.jitter,
-            alpha: self.alpha,
+            alpha: std::mem::replace(&mut self.alpha, nalgebra::DVector::zeros(0)),
         })
+    }
+}
+
+impl Drop for LogPosterior<'_, '_> {
+    /// The `n×n` buffers go to the next fit ([`spare`]); the factor handed to the posterior
+    /// does not come back.
+    fn drop(&mut self) {
+        spare::give_back_matrix(&mut self.kf);
+        if let Some(g) = self.g.as_mut() {
+            spare::give_back_matrix(g);
+        }
+        spare::give_back_matrix(&mut self.kinv);
+        spare::give_back(self.inverse_scratch.take_buffer());
     }
 }
 
@@ -564,6 +576,8 @@ impl Objective for LogPosterior<'_, '_> {
         let p = self.problem;
         let (n, d) = (p.y.len(), p.dim);
         let (kernel, noise) = p.unpack(theta);
+        spare::resize_square(&mut self.kinv, n);
+        self.inverse_scratch.reserve_from(n * n, spare::take);
         spd_inverse_into(&self.l, &mut self.inverse_scratch, &mut self.kinv);
         // One pass over W = ααᵀ − K⁻¹ (never stored): Q = W ⊙ G overwrites G, and the σ_f² and
         // σ_n² gradients need only Σ W ⊙ K_f and tr W. For SE, G = K_f, so Q overwrites K_f itself

@@ -16,11 +16,11 @@
 //! Both steps are parallel over fixed column blocks or strips, each written by one task: the
 //! result does not depend on the number of threads.
 
-use nalgebra::{DMatrix, DMatrixViewMut};
+use nalgebra::DMatrix;
 use rayon::prelude::*;
 
 use les_numerics::gemm::{Strided, dgemm};
-use les_numerics::triangular::lower_triangular_inverse;
+use les_numerics::triangular::lower_triangular_inverse_rows;
 
 use crate::linalg::mirror_upper_in_place;
 
@@ -36,6 +36,20 @@ const STRIP: usize = 16;
 pub struct SpdInverseScratch {
     /// `L⁻¹`, column-major.
     linv: Vec<f64>,
+}
+
+impl SpdInverseScratch {
+    /// Gives the scratch a buffer of at least `len` entries from `take` unless it has one.
+    pub fn reserve_from(&mut self, len: usize, take: impl FnOnce(usize) -> Vec<f64>) {
+        if self.linv.capacity() < len {
+            self.linv = take(len);
+        }
+    }
+
+    /// The scratch's buffer (leaving it empty), for reuse elsewhere.
+    pub fn take_buffer(&mut self) -> Vec<f64> {
+        std::mem::take(&mut self.linv)
+    }
 }
 
 /// `K⁻¹` for `K = L Lᵀ`, with `l` the lower Cholesky factor (its upper triangle is not read).
@@ -57,9 +71,17 @@ pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: 
         return;
     }
     let blocks: Vec<(usize, usize)> = (0..n).step_by(BLOCK).map(|b0| (b0, (b0 + BLOCK).min(n))).collect();
-    // Inverses of L's diagonal blocks (lower triangular, at most BLOCK × BLOCK).
-    let diag_inv: Vec<DMatrix<f64>> =
-        blocks.par_iter().map(|&(b0, b1)| lower_triangular_inverse(&l.view((b0, b0), (b1 - b0, b1 - b0)))).collect();
+    let ls = l.as_slice();
+    // Inverses of L's diagonal blocks (lower triangular, at most BLOCK × BLOCK), row-major,
+    // inverted where they lie in L.
+    let diag_inv: Vec<Vec<f64>> = blocks
+        .par_iter()
+        .map(|&(b0, b1)| {
+            let mut rows = vec![0.0; (b1 - b0) * (b1 - b0)];
+            lower_triangular_inverse_rows(&ls[b0 * n + b0..], n, b1 - b0, &mut rows);
+            rows
+        })
+        .collect();
 
     // Step 1: L⁻¹, column-major, one task per column block. Column block J is written from
     // row block J down (its diagonal block with the zeros above the diagonal); step 2 reads
@@ -68,13 +90,21 @@ pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: 
     scratch.linv.par_chunks_mut(n * BLOCK).enumerate().for_each(|(jb, chunk)| {
         let (j0, j1) = blocks[jb];
         let w = j1 - j0;
-        let mut x = DMatrixViewMut::from_slice(chunk, n, w);
-        x.view_mut((j0, 0), (w, w)).copy_from(&diag_inv[jb]);
+        for (c, column) in chunk.chunks_mut(n).enumerate() {
+            for (r, v) in column[j0..j1].iter_mut().enumerate() {
+                *v = diag_inv[jb][r * w + c];
+            }
+        }
+        let mut t = vec![0.0; BLOCK * w];
         for (ib, &(i0, i1)) in blocks.iter().enumerate().skip(jb + 1) {
             // L_II X_I = −L_I,[j0..i0] X_[j0..i0]  ⇒  X_I = −L_II⁻¹ (L_I,[j0..i0] X_[j0..i0]).
-            let (done, mut cur) = x.rows_range_pair_mut(j0..i0, i0..i1);
-            let t = l.view((i0, j0), (i1 - i0, i0 - j0)) * done;
-            cur.gemm(-1.0, &diag_inv[ib], &t, 0.0);
+            let h = i1 - i0;
+            let below = Strided { data: &ls[j0 * n + i0..], rows: 1, cols: n };
+            let done = Strided { data: &chunk[j0..], rows: 1, cols: n };
+            dgemm(h, i0 - j0, w, 1.0, below, done, 0.0, &mut t, h);
+            let inv = Strided { data: &diag_inv[ib], rows: h, cols: 1 };
+            let t_op = Strided { data: &t, rows: 1, cols: h };
+            dgemm(h, h, w, -1.0, inv, t_op, 0.0, &mut chunk[i0..], n);
         }
     });
 
