@@ -116,11 +116,11 @@ pub fn cholesky_with_jitter(k: DMatrix<f64>) -> Result<JitteredCholesky, Cholesk
 /// Blocked left-looking Cholesky (lower) of `a` (only its lower triangle is read). `None` if
 /// the matrix is not (numerically) positive definite.
 ///
-/// Per panel of [`PANEL`] columns: first all the updates from the columns left of it, as one
-/// GEMM whose inner dimension is everything factorized so far (a long product, which the GEMM
-/// kernel runs near its peak, parallel over fixed chunks of rows: the result does not depend on
-/// the thread count); its rows start at the panel's diagonal, so only the panel's corner above
-/// the diagonal is computed in vain. Then the tall panel is factorized recursively
+/// Per panel of [`PANEL`] columns: first all the updates from the columns left of it, as GEMMs
+/// whose inner dimension is everything factorized so far (long products, which the GEMM kernel
+/// runs near its peak): one for the rows below the panel's diagonal block, parallel over fixed
+/// chunks of rows (the result does not depend on the thread count), and one per strip of
+/// [`STRIP`] columns for the block's lower triangle. Then the tall panel is factorized recursively
 /// ([`factor_panel`]): halves updated by one GEMM each, down to [`BASE`] columns done column
 /// by column. No triangular inverse, substitution or allocation: nearly all the work is GEMM.
 ///
@@ -144,6 +144,8 @@ pub fn cholesky_blocked_in_place(a: &mut DMatrix<f64>) -> bool {
 
 /// Panels at most this wide are factorized column by column.
 const BASE: usize = 16;
+/// Column strips of a panel's diagonal block in its update from the left.
+const STRIP: usize = 16;
 
 /// [`cholesky_blocked_in_place`] on the column-major `n×n` `a`, leaving the upper triangle as
 /// garbage.
@@ -153,10 +155,21 @@ fn factor_in_place(a: &mut [f64], n: usize) -> bool {
         let j1 = (j0 + PANEL).min(n);
         if j0 > 0 {
             let (left, right) = a.split_at_mut(j0 * n);
-            // A[j0.., J] −= L[j0.., 0..j0] · L[J, 0..j0]ᵀ.
-            let rows = Strided { data: &left[j0..], rows: 1, cols: n };
+            // A[j0.., J] −= L[j0.., 0..j0] · L[J, 0..j0]ᵀ: below the diagonal block one GEMM,
             let panel_rows_t = Strided { data: &left[j0..], rows: n, cols: 1 };
-            dgemm_par_rows(n - j0, j0, j1 - j0, -1.0, rows, panel_rows_t, 1.0, &mut right[j0..], n);
+            if j1 < n {
+                let below = Strided { data: &left[j1..], rows: 1, cols: n };
+                dgemm_par_rows(n - j1, j0, j1 - j0, -1.0, below, panel_rows_t, 1.0, &mut right[j1..], n);
+            }
+            // and the diagonal block's lower triangle by strips whose rows start at their own
+            // diagonal (a single GEMM over the whole block computed its upper half in vain:
+            // 5.5 of 27 Mflop at n = 400).
+            for s0 in (j0..j1).step_by(STRIP) {
+                let s1 = (s0 + STRIP).min(j1);
+                let rows = Strided { data: &left[s0..], rows: 1, cols: n };
+                let strip_rows_t = Strided { data: &left[s0..], rows: n, cols: 1 };
+                dgemm(j1 - s0, j0, s1 - s0, -1.0, rows, strip_rows_t, 1.0, &mut right[(s0 - j0) * n + s0..], n);
+            }
         }
         if !factor_panel(a, n, j0, j1) {
             return false;

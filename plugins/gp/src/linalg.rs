@@ -165,6 +165,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mirror_copies_the_upper_triangle_and_keeps_it() {
+        // Sizes below, at and across the block width (64).
+        for m in [1, 2, 15, 16, 17, 64, 65, 130] {
+            let original = DMatrix::from_fn(m, m, |i, j| (i * 1000 + j) as f64);
+            let mut c = original.clone();
+            mirror_upper(&mut c);
+            for j in 0..m {
+                for i in 0..m {
+                    let want = if i <= j { original[(i, j)] } else { original[(j, i)] };
+                    assert_eq!(c[(i, j)], want, "m = {m}, entry ({i}, {j})");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn symmetric_assembly_gives_the_bits_of_upper_syrk_and_mirror() {
         // Sizes with a partial last block of 16, 3 (≤ 5: nalgebra's own product) and 0
         // columns, and k = 3 (≤ 5), 40 and 300 (two matrixmultiply depth blocks of 256).

@@ -392,39 +392,50 @@ impl MapProblem<'_> {
 }
 
 /// The pass over `W = ααᵀ − K⁻¹` of [`LogPosterior::gradient`]: overwrites `q` (`G`, or
-/// `K_f` itself when `kf` is `None`) with `W ⊙ G` and returns `(Σ W ⊙ K_f, tr W)`. Column by
-/// column with four-lane partial sums, so that the loop vectorizes; the AVX2 variant (chosen
-/// at run time) fuses the sum's multiply-adds.
-fn weight_pass(isa: Isa, alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64]>) -> (f64, f64) {
+/// `K_f` itself when `kf` is `None`) with `Q = W ⊙ G`, writes `Q`'s column sums into `q1` and
+/// returns `(Σ W ⊙ K_f, tr W)`. Column by column with four-lane partial sums, so that the loop
+/// vectorizes (the column sums too: summed in order, they were a chain of dependent adds that
+/// cost as much as the rest of the pass); the AVX2 variant (chosen at run time) fuses the
+/// sum's multiply-adds.
+fn weight_pass(isa: Isa, alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64]>, q1: &mut [f64]) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
     if isa.avx2_fma() {
         // SAFETY: `isa.avx2_fma()`: run-time detection found AVX2 and FMA on this CPU.
-        return unsafe { weight_pass_avx2(alpha, kinv, q, kf) };
+        return unsafe { weight_pass_avx2(alpha, kinv, q, kf, q1) };
     }
     let _ = isa;
-    weight_pass_with::<false>(alpha, kinv, q, kf)
+    weight_pass_with::<false>(alpha, kinv, q, kf, q1)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn weight_pass_avx2(alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64]>) -> (f64, f64) {
-    weight_pass_with::<true>(alpha, kinv, q, kf)
+fn weight_pass_avx2(alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64]>, q1: &mut [f64]) -> (f64, f64) {
+    weight_pass_with::<true>(alpha, kinv, q, kf, q1)
 }
 
 #[inline(always)]
-fn weight_pass_with<const FMA: bool>(alpha: &[f64], kinv: &[f64], q: &mut [f64], kf: Option<&[f64]>) -> (f64, f64) {
+fn weight_pass_with<const FMA: bool>(
+    alpha: &[f64],
+    kinv: &[f64],
+    q: &mut [f64],
+    kf: Option<&[f64]>,
+    q1: &mut [f64],
+) -> (f64, f64) {
     let n = alpha.len();
     let mut lanes = [0.0f64; 4];
     let mut w_trace = 0.0;
     for (c, (qc, kic)) in q.chunks_mut(n).zip(kinv.chunks(n)).enumerate() {
         let ac = alpha[c];
         let kfc = kf.map(|k| &k[c * n..(c + 1) * n]);
+        let mut sums = [0.0f64; 4];
         for (r, (qv, ki)) in qc.iter_mut().zip(kic).enumerate() {
             let w = alpha[r] * ac - ki;
             let kv = kfc.map_or(*qv, |k| k[r]);
             lanes[r % 4] = madd::<FMA>(w, kv, lanes[r % 4]);
             *qv *= w;
+            sums[r % 4] += *qv;
         }
+        q1[c] = (sums[0] + sums[1]) + (sums[2] + sums[3]);
         w_trace += ac * ac - kic[c];
     }
     ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]), w_trace)
@@ -586,12 +597,15 @@ impl Objective for LogPosterior<'_, '_> {
             Some(g) => (g, Some(&self.kf)),
             None => (&mut self.kf, None),
         };
+        // Q is exactly symmetric (W and G are), so its row sums are its contiguous column sums.
+        let mut q1 = vec![0.0; n];
         let (w_dot_kf, w_trace) = weight_pass(
             Isa::detected(),
             self.alpha.as_slice(),
             self.kinv.as_slice(),
             q.as_mut_slice(),
             kf_separate.map(|k| k.as_slice()),
+            &mut q1,
         );
         let q = &*q;
         // Q X (n×d, column-major) straight from the row-major points: no copy, and the GEMM
@@ -599,8 +613,6 @@ impl Objective for LogPosterior<'_, '_> {
         self.qx.resize(n * d, 0.0);
         let points = Strided { data: p.x, rows: d, cols: 1 };
         dgemm(n, n, d, 1.0, Strided { data: q.as_slice(), rows: 1, cols: n }, points, 0.0, &mut self.qx, n);
-        // Q is exactly symmetric (W and G are), so its row sums are its contiguous column sums.
-        let q1: Vec<f64> = q.as_slice().chunks(n).map(|c| c.iter().sum()).collect();
         for i in 0..d {
             let mut s1 = 0.0;
             let mut s2 = 0.0;
