@@ -43,8 +43,8 @@ const ROW_CHUNK: usize = 128;
 
 /// [`dgemm`], parallel over fixed chunks of [`ROW_CHUNK`] rows of `a` and `c`: for products with
 /// a long inner dimension and few columns, which a split by columns would leave to one task.
-/// Each entry of `c` is the same sum in the same order however the rows are split, and the
-/// chunks do not depend on the thread count.
+/// The chunks do not depend on the thread count, so neither does the result (one thread runs
+/// the same chunks in turn).
 #[allow(clippy::too_many_arguments)]
 pub fn dgemm_par_rows(
     m: usize,
