@@ -6,7 +6,9 @@
 //! and paid a page fault per 4 KB on first touch: measured at n = 400 (d = 5), about 9 % of
 //! a fit's time went to faulting and zeroing them. A finished fit hands its buffers back here
 //! and the next one takes them (grown in place when needed). At most [`SPARES`] buffers are
-//! kept, so the memory held between fits is that of one fit.
+//! kept, so the memory held between fits is that of one fit, and none larger than
+//! [`LARGEST`] entries: the faults cost `O(n²)` against the fit's `O(n³)`, so beyond that size
+//! they are negligible, while the memory held between fits (during the acquisition, say) is not.
 
 use std::sync::Mutex;
 
@@ -14,6 +16,8 @@ use nalgebra::DMatrix;
 
 /// How many buffers are kept: the `K_f`, `K⁻¹` and `L⁻¹` of one fit (`G` too for Matérn).
 const SPARES: usize = 4;
+/// The largest buffer kept, in entries (16 MB: `n` up to 1448).
+const LARGEST: usize = 1 << 21;
 
 static SPARE: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
 
@@ -28,7 +32,7 @@ pub fn take(len: usize) -> Vec<f64> {
 
 /// Keeps `v`'s allocation for a later [`take`] (dropped when enough are kept).
 pub fn give_back(v: Vec<f64>) {
-    if v.capacity() == 0 {
+    if !worth_keeping(v.capacity()) {
         return;
     }
     if let Ok(mut s) = SPARE.lock()
@@ -36,6 +40,11 @@ pub fn give_back(v: Vec<f64>) {
     {
         s.push(v);
     }
+}
+
+/// Whether an allocation of `capacity` entries is kept for a later fit.
+fn worth_keeping(capacity: usize) -> bool {
+    (1..=LARGEST).contains(&capacity)
 }
 
 /// Makes `m` a zeroed `n×n` matrix unless it already has that shape, trading its old storage
@@ -71,5 +80,15 @@ mod tests {
         let mut same = DMatrix::from_element(4, 4, 1.0);
         resize_square(&mut same, 4);
         assert_eq!(same, DMatrix::from_element(4, 4, 1.0), "a matrix of the right shape is kept as it is");
+    }
+
+    #[test]
+    fn only_buffers_up_to_the_largest_are_kept() {
+        assert!(!worth_keeping(0));
+        assert!(worth_keeping(1));
+        assert!(worth_keeping(1448 * 1448));
+        assert!(worth_keeping(LARGEST));
+        assert!(!worth_keeping(LARGEST + 1));
+        assert!(!worth_keeping(1449 * 1449));
     }
 }
