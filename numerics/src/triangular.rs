@@ -98,22 +98,9 @@ fn backward(lt: &DMatrix<f64>, chunk: &mut [f64], n: usize) {
     }
 }
 
-/// The inverse of a small lower-triangular matrix (its upper triangle is not read) by forward
-/// substitution of all its columns at once, row by row; see [`lower_triangular_inverse_rows`].
-pub fn lower_triangular_inverse<S>(l: &nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>) -> DMatrix<f64>
-where
-    S: nalgebra::Storage<f64, nalgebra::Dyn, nalgebra::Dyn>,
-{
-    let m = l.nrows();
-    let dense: Vec<f64> = l.iter().copied().collect(); // column-major
-    let mut rows = vec![0.0; m * m];
-    lower_triangular_inverse_rows(&dense, m, m, &mut rows);
-    DMatrix::from_row_slice(m, m, &rows)
-}
-
-/// `L⁻¹`, row-major, into `x` (`m×m`, overwritten) for the `m×m` lower-triangular `L` stored
-/// column-major in `l` with leading dimension `ld` (its upper triangle is not read): the
-/// diagonal blocks of a larger factor are inverted in place, without copies.
+/// `L⁻¹`, row-major, into `x` (`m×m`, overwritten) for the small `m×m` lower-triangular `L`
+/// stored column-major in `l` with leading dimension `ld` (its upper triangle is not read): the
+/// blocked algorithms invert the diagonal blocks of a larger factor where they lie, without copies.
 ///
 /// Row `i` of `X = L⁻¹` is `(eᵢ − Σ_{k<i} L_ik X_k·) / L_ii`: axpys of contiguous rows of `X`
 /// with scalar multipliers, one division per entry and no chain of dependent divisions (the
@@ -244,8 +231,11 @@ mod tests {
         let mut rows = vec![f64::NAN; m * m];
         lower_triangular_inverse_rows(&big.as_slice()[5 * 80 + 5..], 80, m, &mut rows);
         assert_eq!(DMatrix::from_row_slice(m, m, &rows), baseline);
-        // What the public functions run (the AVX2 variant where the CPU has AVX2).
-        assert_eq!(lower_triangular_inverse(&l), baseline);
+        // What the public function runs (the AVX2 variant where the CPU has AVX2), on a matrix
+        // of its own size.
+        let mut own = vec![0.0; m * m];
+        lower_triangular_inverse_rows(l.as_slice(), m, m, &mut own);
+        assert_eq!(DMatrix::from_row_slice(m, m, &own), baseline);
         #[cfg(target_arch = "x86_64")]
         if !std::arch::is_x86_feature_detected!("avx2") {
             use std::io::Write;

@@ -102,7 +102,7 @@ pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: 
             let below = Strided { data: &ls[j0 * n + i0..], rows: 1, cols: n };
             let done = Strided { data: &chunk[j0..], rows: 1, cols: n };
             dgemm(h, i0 - j0, w, 1.0, below, done, 0.0, &mut t, h);
-            lower_times_into(&diag_inv[ib], h, h, w, &t, h, &mut chunk[i0..], n);
+            lower_times_into(&diag_inv[ib], h, h, w, &t, &mut chunk[i0..], n);
         }
     });
 
@@ -121,14 +121,14 @@ pub fn spd_inverse_into(l: &DMatrix<f64>, scratch: &mut SpdInverseScratch, out: 
     mirror_upper_in_place(out.as_mut_slice(), n);
 }
 
-/// `out ← −D T` for the lower-triangular `h×h` `D` (row-major, leading dimension `ld`) and the
-/// `h×w` `T` (column-major, leading dimension `ldt`), into the column-major `out` (leading
-/// dimension `ldc`). The rows below the middle are one GEMM over all of `D`'s columns; the rows
-/// above it recurse, as `D`'s upper-left block is lower triangular again. At `h` = 64 that is
-/// 0.36 Mflop per product instead of the 0.52 of a plain GEMM, in which half of `D` is zeros.
-#[allow(clippy::too_many_arguments)]
-fn lower_times_into(d: &[f64], ld: usize, h: usize, w: usize, t: &[f64], ldt: usize, out: &mut [f64], ldc: usize) {
-    let t_op = Strided { data: t, rows: 1, cols: ldt };
+/// `out ← −D T` for the leading `h×h` block of the lower-triangular `D` (row-major) and the
+/// leading `h` rows of `T` (`w` columns, column-major), both with leading dimension `ld`, into
+/// the column-major `out` (leading dimension `ldc`). The rows below the middle are one GEMM over
+/// all of the block's columns; the rows above it recurse, as the block's upper-left part is
+/// lower triangular again. At `h` = 64 that is 0.36 Mflop per product instead of the 0.52 of a
+/// plain GEMM, in which half of `D` is zeros.
+fn lower_times_into(d: &[f64], ld: usize, h: usize, w: usize, t: &[f64], out: &mut [f64], ldc: usize) {
+    let t_op = Strided { data: t, rows: 1, cols: ld };
     if h <= 16 {
         dgemm(h, h, w, -1.0, Strided { data: d, rows: ld, cols: 1 }, t_op, 0.0, out, ldc);
         return;
@@ -136,7 +136,7 @@ fn lower_times_into(d: &[f64], ld: usize, h: usize, w: usize, t: &[f64], ldt: us
     let h1 = (h / 2).next_multiple_of(8);
     let bottom = Strided { data: &d[h1 * ld..], rows: ld, cols: 1 };
     dgemm(h - h1, h, w, -1.0, bottom, t_op, 0.0, &mut out[h1..], ldc);
-    lower_times_into(d, ld, h1, w, t, ldt, out, ldc);
+    lower_times_into(d, ld, h1, w, t, out, ldc);
 }
 
 #[cfg(test)]
