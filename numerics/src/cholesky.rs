@@ -124,9 +124,10 @@ pub fn cholesky_with_jitter(k: DMatrix<f64>) -> Result<JitteredCholesky, Cholesk
 /// ([`factor_panel`]): halves updated by one GEMM each, down to [`BASE`] columns done column
 /// by column. No triangular inverse, substitution or allocation: nearly all the work is GEMM.
 ///
-/// Measured (one thread, `n` = 100, 400, 800): 0.03, 1.0–1.1 and 7.2–7.6 ms, against 0.06–0.10,
-/// 2.3–2.8 and 12–15 ms for the right-looking factorization with explicit diagonal-block
-/// inverses it replaces (nalgebra's unblocked one below 256 rows).
+/// Measured (one thread, `n` = 100, 400, 800, best of 9 rounds in several windows): 0.03–0.04,
+/// 1.0–1.2 and 7.2–8.4 ms, against 0.06–0.11, 2.3–3.4 and 12–15.5 ms for the right-looking
+/// factorization with explicit diagonal-block inverses it replaces (nalgebra's unblocked one
+/// below 256 rows).
 pub fn cholesky_blocked(mut a: DMatrix<f64>) -> Option<DMatrix<f64>> {
     cholesky_blocked_in_place(&mut a).then_some(a)
 }
